@@ -1,0 +1,164 @@
+"""The JSON API for staff tools: bearer tokens, consultants and their status, calls, records.
+
+Personal data (caller numbers, notes, staff phones) is shown only to supervisors and admins, and
+to the consultant who handled the call.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, jsonify, request
+from flask_httpauth import HTTPTokenAuth
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
+
+import routing
+from hotline import accounts, services
+from hotline.models import SETTABLE_STATUSES, Call, ConsultationRecord, Role, Staff, utcnow
+from dashboards import queries
+
+blueprint = Blueprint("api", __name__, url_prefix="/api")
+auth = HTTPTokenAuth(scheme="Bearer")
+PRIVILEGED = {Role.supervisor.value, Role.admin.value}
+
+
+@auth.verify_token
+def _verify(token: str) -> Staff | None:
+    return accounts.staff_for_token(services.session(), token) if token else None
+
+
+@auth.error_handler
+def _auth_error(status: int):
+    return jsonify(error="a valid bearer token is required"), status
+
+
+@blueprint.errorhandler(HTTPException)
+def _json_error(error: HTTPException):
+    return jsonify(error=error.description), error.code
+
+
+def _me() -> Staff:
+    return auth.current_user()
+
+
+def _may_see_personal(consultant_id: int | None) -> bool:
+    me = _me()
+    return me.role in PRIVILEGED or (consultant_id is not None and consultant_id == me.id)
+
+
+def _consultant_json(staff: Staff) -> dict:
+    data = {"id": staff.id, "name": staff.name, "office": staff.office_code, "languages": staff.languages,
+            "topics": staff.topics, "status": routing.effective_status(staff),
+            "status_since": staff.status_since.isoformat()}
+    if _may_see_personal(staff.id):
+        data["phone"] = staff.phone
+    return data
+
+
+def _call_json(call: Call) -> dict:
+    data = {"call_sid": call.call_sid, "office": call.office_code, "language": call.language_code,
+            "topic": call.topic_code, "stage": call.stage, "outcome": call.outcome,
+            "consultant_id": call.consultant_id, "started_at": call.started_at.isoformat(),
+            "answered_at": call.answered_at and call.answered_at.isoformat(),
+            "ended_at": call.ended_at and call.ended_at.isoformat(), "duration_seconds": call.duration_seconds,
+            "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail, "consultant_id": e.consultant_id}
+                       for e in call.events]}
+    if _may_see_personal(call.consultant_id):
+        data["caller_number"] = call.caller_number
+    return data
+
+
+def _record_json(record: ConsultationRecord) -> dict:
+    data = {"id": record.id, "call_sid": record.call.call_sid if record.call else None, "channel": record.channel,
+            "language": record.language_code, "topic": record.topic_code, "office": record.office_code,
+            "consultant_id": record.consultant_id, "outcome": record.outcome,
+            "duration_seconds": record.duration_seconds, "started_at": record.started_at.isoformat(),
+            "completed_at": record.completed_at and record.completed_at.isoformat()}
+    if _may_see_personal(record.consultant_id):
+        data["notes"] = record.notes
+    return data
+
+
+@blueprint.get("/consultants")
+@auth.login_required
+def list_consultants():
+    office = request.args.get("office")
+    return jsonify(consultants=[_consultant_json(s) for s in queries.consultants(services.session(), office)])
+
+
+@blueprint.route("/consultants/<int:staff_id>/status", methods=["PUT", "POST"])
+@auth.login_required
+def set_consultant_status(staff_id: int):
+    """Consultants set their own status; supervisors and admins anyone's."""
+    session = services.session()
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFound(f"no consultant {staff_id}")
+    if _me().id != staff.id and _me().role not in PRIVILEGED:
+        raise Forbidden("only supervisors may set another consultant's status")
+    status = (request.get_json(silent=True) or {}).get("status")
+    if status not in SETTABLE_STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(SETTABLE_STATUSES)}")
+    routing.set_status(session, staff, status)
+    return jsonify(_consultant_json(staff))
+
+
+@blueprint.get("/calls/<call_sid>")
+@auth.login_required
+def get_call(call_sid: str):
+    call = queries.call_by_sid(services.session(), call_sid)
+    if call is None:
+        raise NotFound(f"no call {call_sid}")
+    return jsonify(_call_json(call))
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a date like 2026-11-25") from None
+
+
+def _int_arg(name: str, default: int, maximum: int) -> int:
+    raw = request.args.get(name, str(default))
+    if not raw.isdigit():
+        raise BadRequest(f"{name} must be a whole number")
+    return min(int(raw), maximum)
+
+
+@blueprint.get("/consultations")
+@auth.login_required
+def list_consultations():
+    flt = queries.RecordFilter(
+        call_sid=request.args.get("call_sid"), language=request.args.get("language"),
+        topic=request.args.get("topic"), office=request.args.get("office"),
+        date_from=_date_arg("from"), date_to=_date_arg("to"),
+        limit=_int_arg("limit", 100, 1000), offset=_int_arg("offset", 0, 10**9),
+    )
+    records = queries.consultation_records(services.session(), flt)
+    return jsonify(consultations=[_record_json(r) for r in records])
+
+
+@blueprint.patch("/consultations/<int:record_id>")
+@auth.login_required
+def complete_consultation(record_id: int):
+    """The consultant's write-up: notes and outcome; marks the record completed."""
+    session = services.session()
+    record = session.get(ConsultationRecord, record_id)
+    if record is None:
+        raise NotFound(f"no consultation {record_id}")
+    if not _may_see_personal(record.consultant_id):
+        raise Forbidden("only the consultant who handled it, or a supervisor, may write it up")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not ({"notes", "outcome"} & body.keys()):
+        raise BadRequest("send a JSON object with notes and/or outcome")
+    for field in ("notes", "outcome"):
+        if field in body:
+            if not isinstance(body[field], str) or len(body[field]) > 20000:
+                raise BadRequest(f"{field} must be text")
+            setattr(record, field, body[field])
+    record.completed_at = utcnow()
+    session.commit()
+    return jsonify(_record_json(record))

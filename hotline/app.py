@@ -1,0 +1,53 @@
+"""The application factory: settings, then the shared services, then each area's blueprint."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, abort, send_file
+
+from hotline import services
+from hotline.catalogue import load_catalogue
+from hotline.db import Database
+from hotline.settings import Settings
+
+
+def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
+    """Build the app. `test_config` holds environment-style settings that win over os.environ."""
+    app = Flask("hotline", instance_path=os.environ.get("HOTLINE_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    environ = {**os.environ, **(test_config or {})}
+    settings = Settings.from_env(app.instance_path, environ)
+    app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
+    logging.basicConfig(level=logging.INFO)
+
+    services.init_app(app, services.Services(
+        settings=settings,
+        catalogue=load_catalogue(settings.config_path),
+        db=Database(settings.database_url),
+        redis=services.connect_redis(settings),
+    ))
+    _register_audio(app)
+
+    # Imported here so that importing an area (say, a job module in a worker) never builds an app.
+    from dashboards import api
+    from ivr import views as ivr_views
+
+    app.register_blueprint(ivr_views.blueprint)
+    app.register_blueprint(api.blueprint)
+    return app
+
+
+def _register_audio(app: Flask) -> None:
+    """Serve the recorded prompts of voiceless languages to Twilio's <Play>."""
+    from hotline import voice
+
+    @app.get("/audio/<lang>/<name>.mp3", endpoint="audio.prompt")
+    def prompt(lang: str, name: str):
+        path = voice.recording_for(lang, name) if lang.isalpha() and name.replace("-", "_").isidentifier() else None
+        if path is None:
+            abort(404)
+        return send_file(path, mimetype="audio/mpeg")

@@ -1,0 +1,49 @@
+"""Calls: one row per Twilio CallSid, and the journal of each step of its journey."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hotline.models.base import Base, UTCDateTime, utcnow
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    direction: Mapped[str] = mapped_column(String(16), default="inbound")
+    caller_number: Mapped[str | None] = mapped_column(String(20))  # E.164; personal data; None if withheld
+    called_number: Mapped[str | None] = mapped_column(String(20))
+    office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))
+    language_code: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))
+    topic_code: Mapped[str | None] = mapped_column(ForeignKey("topics.code"))
+    stage: Mapped[str] = mapped_column(String(24), default="language_menu")
+    twilio_status: Mapped[str | None] = mapped_column(String(16))
+    # answered | no_consultant | closed | abandoned | failed; None while the call lasts
+    outcome: Mapped[str | None] = mapped_column(String(24), index=True)
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    talk_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    events: Mapped[list["CallEvent"]] = relationship(
+        back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class CallEvent(Base):
+    """One step of a call: menu reached, choice made, consultant offered, accepted, ended..."""
+
+    __tablename__ = "call_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    call: Mapped[Call] = relationship(back_populates="events")

@@ -1,0 +1,33 @@
+"""Phone numbers: normalise to E.164 with `phonenumbers`, and mask them for logs."""
+from __future__ import annotations
+
+import hashlib
+
+import phonenumbers
+
+WITHHELD = {"", "anonymous", "unknown", "restricted", "private", "unavailable"}
+
+
+def normalise(raw: str | None, region: str = "BG") -> str | None:
+    """E.164 form of `raw`, or None when it is withheld, garbage or not a valid number."""
+    if raw is None or raw.strip().lower().lstrip("+") in WITHHELD:
+        return None
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask(number: str | None) -> str:
+    """A log-safe stand-in: the country code and a short hash, never the number itself."""
+    if not number:
+        return "withheld"
+    digest = hashlib.sha256(number.encode()).hexdigest()[:8]
+    try:
+        country = f"+{phonenumbers.parse(number, None).country_code}"
+    except phonenumbers.NumberParseException:
+        country = "?"
+    return f"{country}…#{digest}"

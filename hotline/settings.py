@@ -1,0 +1,46 @@
+"""Settings read from the environment: one flat, typed object, built once per app."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TWILIO_DEFAULT_API_BASE_URL = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    redis_url: str | None  # None: an in-process fakeredis server, with the worker in-process
+    secret_key: str
+    public_base_url: str | None  # None: taken from each request (only sensible without a proxy)
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_phone_number: str
+    twilio_api_base_url: str
+    config_path: str | None
+    instance_path: str
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, instance_path: str, environ: os._Environ | dict | None = None) -> "Settings":
+        """Read every setting from `environ` (default: os.environ); defaults suit a laptop."""
+        env = os.environ if environ is None else environ
+        default_db = "sqlite:///" + str(Path(instance_path) / "hotline.sqlite3")
+        return cls(
+            database_url=env.get("DATABASE_URL") or default_db,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=env.get("SECRET_KEY") or "dev-only-secret-key",
+            public_base_url=(env.get("PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or "dev-auth-token",
+            twilio_phone_number=env.get("TWILIO_PHONE_NUMBER") or "+35924916000",
+            twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or TWILIO_DEFAULT_API_BASE_URL).rstrip("/"),
+            config_path=env.get("HOTLINE_CONFIG") or None,
+            instance_path=instance_path,
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """True when Redis is the in-process stand-in (and so the RQ worker must be too)."""
+        return self.redis_url is None

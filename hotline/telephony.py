@@ -1,0 +1,69 @@
+"""Twilio helpers: webhook signature checks, URLs Twilio can reach, TwiML responses, REST client."""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Callable
+
+from flask import Response, abort, request, url_for
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.voice_response import VoiceResponse
+
+from hotline import services
+
+log = logging.getLogger(__name__)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """The absolute URL of `endpoint` as Twilio must call it: always built from PUBLIC_BASE_URL."""
+    base = services.settings().public_base_url
+    if base is None:
+        return url_for(endpoint, _external=True, **values)
+    return base + url_for(endpoint, **values)
+
+
+def requested_url() -> str:
+    """The URL Twilio requested and signed. Behind a TLS-terminating proxy request.url says
+    http://internal-host/..., so the public base URL is put back in front of the path."""
+    base = services.settings().public_base_url
+    if base is None:
+        return request.url
+    query = request.query_string.decode()
+    return base + request.path + (f"?{query}" if query else "")
+
+
+def signature_is_valid() -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    params = request.form.to_dict(flat=False) if request.method == "POST" else {}
+    # RequestValidator takes a dict of lists for repeated keys, or of single values.
+    params = {k: v if len(v) > 1 else v[0] for k, v in params.items()}
+    validator = RequestValidator(services.settings().twilio_auth_token)
+    return validator.validate(requested_url(), params, signature)
+
+
+def twilio_webhook(view: Callable) -> Callable:
+    """Refuse (403) any request not signed by Twilio with our auth token."""
+
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if not signature_is_valid():
+            log.warning("refused unsigned or forged request to %s", request.path)
+            abort(403)
+        return view(*args, **kwargs)
+
+    return checked
+
+
+def twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def rest_client() -> Client:
+    """Twilio's REST client, pointed at TWILIO_API_BASE_URL (a mock in tests)."""
+    settings = services.settings()
+    client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+    client.api.base_url = settings.twilio_api_base_url
+    return client

@@ -1,0 +1,154 @@
+"""A stand-in for Twilio's side of a call: signed webhook requests and the TwiML they return.
+
+The tests drive whole calls with it (through Flask's test client) and `hotline phone` drives the
+running service with it (over HTTP), so both exercise the webhooks exactly as Twilio would:
+the same parameters, the same X-Twilio-Signature, the same URLs taken from the TwiML.
+"""
+from __future__ import annotations
+
+import secrets
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+from twilio.request_validator import RequestValidator
+
+
+class Transport(Protocol):
+    def __call__(self, url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]: ...
+
+
+def new_sid(prefix: str = "CA") -> str:
+    return prefix + secrets.token_hex(16)
+
+
+@dataclass
+class Twilio:
+    """Signs and sends webhook requests the way Twilio does."""
+
+    transport: Transport
+    auth_token: str
+    account_sid: str = "AC" + "0" * 32
+
+    def request(self, url: str, params: dict[str, str], signed: bool = True) -> tuple[int, str]:
+        params = {k: v for k, v in params.items() if v is not None}
+        headers = {}
+        if signed:
+            headers["X-Twilio-Signature"] = RequestValidator(self.auth_token).compute_signature(url, params)
+        return self.transport(url, params, headers)
+
+    def twiml(self, url: str, params: dict[str, str]) -> ET.Element:
+        """POST and parse the TwiML answer; anything but 200 with a <Response> is an error."""
+        status, body = self.request(url, params)
+        if status != 200:
+            raise AssertionError(f"{url} answered {status}: {body[:300]}")
+        root = ET.fromstring(body)
+        if root.tag != "Response":
+            raise AssertionError(f"{url} answered no <Response>: {body[:300]}")
+        return root
+
+
+def spoken(root: ET.Element) -> list[str]:
+    """Every <Say> text and <Play> URL in the TwiML, in order."""
+    return [(el.text or "") if el.tag == "Say" else f"[audio {el.text}]" for el in root.iter() if el.tag in ("Say", "Play")]
+
+
+@dataclass
+class CallerLeg:
+    """One inbound call as Twilio runs it: tracks the last TwiML and follows its actions."""
+
+    twilio: Twilio
+    voice_url: str
+    caller: str = "+359888123456"
+    called: str = "+35924916000"
+    call_sid: str = field(default_factory=new_sid)
+    last: ET.Element | None = None
+    on_twiml: Callable[[ET.Element], None] | None = None
+
+    def base_params(self, **extra: str) -> dict[str, str]:
+        params = {"CallSid": self.call_sid, "AccountSid": self.twilio.account_sid, "From": self.caller,
+                  "To": self.called, "CallStatus": "in-progress", "ApiVersion": "2010-04-01",
+                  "Direction": "inbound"}
+        params.update(extra)
+        return params
+
+    def _follow(self, url: str, **extra: str) -> ET.Element:
+        self.last = self.twilio.twiml(url, self.base_params(**extra))
+        if self.on_twiml:
+            self.on_twiml(self.last)
+        return self.last
+
+    def ring(self) -> ET.Element:
+        return self._follow(self.voice_url, CallStatus="ringing")
+
+    def gather(self) -> ET.Element:
+        found = self.last.find("Gather") if self.last is not None else None
+        if found is None:
+            raise AssertionError("the last TwiML has no <Gather>")
+        return found
+
+    def press(self, digits: str) -> ET.Element:
+        return self._follow(self.gather().attrib["action"], Digits=digits)
+
+    def say(self, speech: str, confidence: str = "0.9") -> ET.Element:
+        return self._follow(self.gather().attrib["action"], SpeechResult=speech, Confidence=confidence)
+
+    def silence(self) -> ET.Element:
+        """No input: with actionOnEmptyResult Twilio still requests the action."""
+        gather = self.gather()
+        assert gather.attrib.get("actionOnEmptyResult") == "true", "silence would fall through the Gather"
+        return self._follow(gather.attrib["action"])
+
+    def dial(self) -> ET.Element:
+        found = self.last.find("Dial") if self.last is not None else None
+        if found is None:
+            raise AssertionError("the last TwiML has no <Dial>")
+        return found
+
+    def dialled_number(self) -> str:
+        return self.dial().find("Number").text
+
+    def dial_ends(self, status: str, duration: int = 0, bridged: bool = False) -> ET.Element:
+        """The <Dial> is over: Twilio requests its action with the outcome of the other leg."""
+        return self._follow(self.dial().attrib["action"], DialCallStatus=status, DialCallSid=new_sid(),
+                            DialCallDuration=str(duration), DialBridged="true" if bridged else "false")
+
+    def hang_up(self, status_url: str, duration: int = 60) -> tuple[int, str]:
+        params = self.base_params(CallStatus="completed", CallDuration=str(duration), CallbackSource="call-progress-events",
+                                  SequenceNumber="0")
+        return self.twilio.request(status_url, params)
+
+
+@dataclass
+class ConsultantLeg:
+    """The consultant's phone rung by a <Dial><Number url=...>: hears the whisper, presses keys."""
+
+    twilio: Twilio
+    whisper_url: str
+    parent: CallerLeg
+    number: str
+    call_sid: str = field(default_factory=new_sid)
+    last: ET.Element | None = None
+
+    def params(self, **extra: str) -> dict[str, str]:
+        params = {"CallSid": self.call_sid, "ParentCallSid": self.parent.call_sid,
+                  "AccountSid": self.twilio.account_sid, "From": self.parent.called, "To": self.number,
+                  "CallStatus": "in-progress", "Direction": "outbound-dial", "ApiVersion": "2010-04-01"}
+        params.update(extra)
+        return params
+
+    def answer(self) -> ET.Element:
+        self.last = self.twilio.twiml(self.whisper_url, self.params())
+        return self.last
+
+    def press(self, digits: str | None) -> ET.Element:
+        gather = self.last.find("Gather")
+        if gather is None:
+            raise AssertionError("the whisper has no <Gather>")
+        self.last = self.twilio.twiml(gather.attrib["action"], self.params(**({"Digits": digits} if digits else {})))
+        return self.last
+
+    @classmethod
+    def from_dial(cls, caller: CallerLeg) -> "ConsultantLeg":
+        number = caller.dial().find("Number")
+        return cls(caller.twilio, number.attrib["url"], caller, number.text)

@@ -1,0 +1,105 @@
+"""The call record: opened by the first webhook, journalled at each step, closed by the status
+callback into a consultation record. Every function is safe to run again for a retried webhook."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.catalogue import Catalogue
+from hotline.models import Call, CallEvent, ConsultationRecord, utcnow
+from hotline.phones import mask, normalise
+
+log = logging.getLogger(__name__)
+
+FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
+
+
+def find_call(session: Session, call_sid: str | None) -> Call | None:
+    if not call_sid:
+        return None
+    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+
+
+def open_call(session: Session, catalogue: Catalogue, form: dict[str, str]) -> Call:
+    """The Call row for this CallSid, created on first sight (a retry finds the same row)."""
+    call = find_call(session, form["CallSid"])
+    if call:
+        return call
+    office = catalogue.office_for_number(normalise(form.get("To")))
+    call = Call(
+        call_sid=form["CallSid"],
+        direction=form.get("Direction") or "inbound",
+        caller_number=normalise(form.get("From")),
+        called_number=normalise(form.get("To")),
+        office_code=office.code,
+        twilio_status=form.get("CallStatus"),
+    )
+    call.events.append(CallEvent(kind="incoming", detail=office.code))
+    session.add(call)
+    try:
+        session.commit()
+    except IntegrityError:  # the same webhook, retried concurrently, got there first
+        session.rollback()
+        return find_call(session, form["CallSid"])
+    log.info("call %s from %s to office %s", call.call_sid, mask(call.caller_number), office.code)
+    return call
+
+
+def record_event(session: Session, call: Call, kind: str, detail: str | None = None,
+                 consultant_id: int | None = None) -> None:
+    session.add(CallEvent(call_id=call.id, kind=kind, detail=detail, consultant_id=consultant_id))
+    session.commit()
+
+
+def offered_consultants(session: Session, call: Call) -> list[int]:
+    """Consultants this call has already been offered to (never offered twice)."""
+    return list(session.scalars(
+        select(CallEvent.consultant_id).where(CallEvent.call_id == call.id, CallEvent.kind == "offered")
+    ))
+
+
+def _outcome(call: Call, twilio_status: str) -> str:
+    if call.outcome:
+        return call.outcome  # decided during the call (closed, no_consultant)
+    if call.answered_at:
+        return "answered"
+    if twilio_status in ("failed", "busy"):
+        return "failed"
+    return "abandoned"
+
+
+def close_call(session: Session, call: Call, twilio_status: str, duration: int | None) -> ConsultationRecord:
+    """End the call and make its consultation record; a second call returns the same record."""
+    if call.ended_at is None:
+        call.ended_at = utcnow()
+        call.twilio_status = twilio_status
+        call.duration_seconds = duration
+        call.outcome = _outcome(call, twilio_status)
+        if call.answered_at:
+            call.talk_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
+        call.stage = "ended"
+        call.events.append(CallEvent(kind="ended", detail=call.outcome, consultant_id=call.consultant_id))
+        session.commit()
+    return _ensure_record(session, call)
+
+
+def _ensure_record(session: Session, call: Call) -> ConsultationRecord:
+    record = session.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == call.id))
+    if record:
+        return record
+    record = ConsultationRecord(
+        call_id=call.id, channel="phone", language_code=call.language_code, topic_code=call.topic_code,
+        office_code=call.office_code, consultant_id=call.consultant_id, outcome=call.outcome,
+        duration_seconds=call.talk_seconds if call.answered_at else call.duration_seconds,
+        started_at=call.started_at,
+    )
+    session.add(record)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent retry of the status callback made it first
+        session.rollback()
+        record = session.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == call.id))
+    return record

@@ -1,0 +1,135 @@
+"""Twilio's webhooks for the call flow. Each parses the request, calls the flow, answers TwiML.
+
+Whatever goes wrong, Twilio gets valid TwiML (never a 500 or an empty body, which a caller hears
+as "an application error has occurred"); only a forged or unsigned request gets a 403.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request
+from sqlalchemy import select
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
+
+import routing
+from hotline import services
+from hotline.models import Staff
+from hotline.telephony import twiml, twilio_webhook
+from ivr import calls, flow, whisper
+from ivr.menus import speak_to_unknown_language
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
+
+
+def _params() -> dict[str, str]:
+    return {key: value for key, value in request.values.items()}
+
+
+def _attempt() -> int:
+    raw = request.args.get("attempt", "0")
+    return min(int(raw), 99) if raw.isdigit() else 0
+
+
+def _caller_call(params: dict[str, str]):
+    """The call this caller-side webhook belongs to; re-created if its row was somehow lost."""
+    if not params.get("CallSid"):
+        return None
+    return calls.open_call(services.session(), services.catalogue(), params)
+
+
+def _apology() -> VoiceResponse:
+    resp = VoiceResponse()
+    speak_to_unknown_language(resp, "technical_problem")
+    resp.hangup()
+    return resp
+
+
+@blueprint.route("/voice", methods=["GET", "POST"])
+@twilio_webhook
+def voice():
+    """Twilio's Voice URL: a new call. Greet, then the language menu."""
+    call = _caller_call(_params())
+    return twiml(flow.greet(call) if call else _apology())
+
+
+@blueprint.route("/language", methods=["GET", "POST"])
+@twilio_webhook
+def language():
+    params = _params()
+    call = _caller_call(params)
+    if call is None:
+        return twiml(_apology())
+    return twiml(flow.on_language(services.session(), call, params.get("Digits"), params.get("SpeechResult"),
+                                  _attempt()))
+
+
+@blueprint.route("/topic", methods=["GET", "POST"])
+@twilio_webhook
+def topic():
+    params = _params()
+    call = _caller_call(params)
+    if call is None:
+        return twiml(_apology())
+    return twiml(flow.on_topic(services.session(), call, params.get("Digits"), params.get("SpeechResult"),
+                               _attempt()))
+
+
+@blueprint.route("/dial-result", methods=["GET", "POST"])
+@twilio_webhook
+def dial_result():
+    params = _params()
+    call = _caller_call(params)
+    if call is None:
+        return twiml(_apology())
+    return twiml(flow.on_dial_result(services.session(), call, params.get("DialCallStatus")))
+
+
+def _consultant_leg():
+    """The caller's call and the consultant named in a whisper URL (None for garbage)."""
+    session = services.session()
+    params = _params()
+    call = calls.find_call(session, request.args.get("call") or params.get("ParentCallSid"))
+    staff_id = request.args.get("staff", "")
+    staff = session.scalar(select(Staff).where(Staff.id == int(staff_id))) if staff_id.isdigit() else None
+    return call, staff, params
+
+
+@blueprint.route("/whisper", methods=["GET", "POST"], endpoint="whisper")
+@twilio_webhook
+def whisper_prompt():
+    call, staff, _ = _consultant_leg()
+    return twiml(whisper.whisper(call, staff))
+
+
+@blueprint.route("/whisper/answer", methods=["GET", "POST"])
+@twilio_webhook
+def whisper_answer():
+    call, staff, params = _consultant_leg()
+    return twiml(whisper.on_whisper_answer(services.session(), call, staff, params.get("Digits")))
+
+
+@blueprint.route("/status", methods=["GET", "POST"])
+@twilio_webhook
+def status():
+    """Twilio's status callback: a final status closes the call and makes its record."""
+    params = _params()
+    call_status = params.get("CallStatus", "")
+    call = calls.find_call(services.session(), params.get("CallSid"))
+    if call is not None and call_status in calls.FINAL_STATUSES:
+        session = services.session()
+        routing.finish(session, call.call_sid, services.catalogue().wrap_up_seconds)
+        duration = params.get("CallDuration", "")
+        calls.close_call(session, call, call_status, int(duration) if duration.isdigit() else None)
+    return twiml(VoiceResponse())
+
+
+@blueprint.errorhandler(Exception)
+def answer_with_twiml(error: Exception):
+    """Last resort for the call flow: log the fault, roll back, and still answer the caller."""
+    if isinstance(error, HTTPException) and error.code == 403:
+        return error
+    log.exception("webhook %s failed", request.path)
+    services.session().rollback()
+    return twiml(_apology())

@@ -1,0 +1,33 @@
+"""Routing: which consultant takes a call, and the reservation that keeps it to one at a time.
+
+Public surface: offer_call, accept, release, finish, set_status, effective_status, candidates.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy.orm import Session
+
+from hotline.models import Staff
+from routing.candidates import candidates
+from routing.reservation import accept, effective_status, finish, release, reserve, set_status
+
+
+def offer_call(session: Session, call_sid: str, language: str, topic: str, office: str,
+               exclude: Collection[int] = ()) -> Staff | None:
+    """Reserve the best free consultant for the call, or None if nobody suitable is free.
+
+    Candidates are tried in order; one taken by a concurrent call since the query is skipped.
+    """
+    while True:
+        found = candidates(session, language, topic, office, exclude)
+        if not found:
+            return None
+        for staff in found:
+            if reserve(session, staff.id, call_sid):
+                session.refresh(staff)
+                return staff
+        exclude = [*exclude, *(staff.id for staff in found)]
+
+
+__all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective_status", "candidates"]

@@ -1,0 +1,105 @@
+"""Consultant states and the atomic reservation that keeps a consultant to one call at a time.
+
+Every change is a single conditional UPDATE (compare-and-set on status and current call), so any
+number of web processes and workers can race for the same consultant and exactly one wins: the
+database, not process memory, holds the truth.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from hotline.models import Staff, Status, utcnow
+
+# An offer whose ringing never ended in an answer or a Dial result (a lost webhook) is given up
+# after this long, so the consultant cannot be stuck in "offered".
+STALE_OFFER = timedelta(minutes=2)
+
+
+def free_now(now: datetime) -> ColumnElement[bool]:
+    """SQL condition: the consultant may be offered a call at `now`."""
+    return or_(
+        Staff.status == Status.available.value,
+        and_(Staff.status == Status.wrap_up.value, Staff.wrap_up_until <= now),
+        and_(Staff.status == Status.offered.value, Staff.status_since <= now - STALE_OFFER),
+    )
+
+
+def effective_status(staff: Staff, now: datetime | None = None) -> str:
+    """The status routing acts on: a wrap-up that has run out is available."""
+    now = now or utcnow()
+    if staff.status == Status.wrap_up.value and staff.wrap_up_until and staff.wrap_up_until <= now:
+        return Status.available.value
+    return staff.status
+
+
+def reserve(session: Session, staff_id: int, call_sid: str) -> bool:
+    """Offer `call_sid` to the consultant if they are free; True if this call got them."""
+    now = utcnow()
+    result = session.execute(
+        update(Staff)
+        .where(Staff.id == staff_id, Staff.active.is_(True), free_now(now))
+        .values(status=Status.offered.value, current_call_sid=call_sid, status_since=now, wrap_up_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def accept(session: Session, staff_id: int, call_sid: str) -> bool:
+    """The consultant pressed the key: offered -> busy, only if this call is still theirs."""
+    result = session.execute(
+        update(Staff)
+        .where(Staff.id == staff_id, Staff.current_call_sid == call_sid, Staff.status == Status.offered.value)
+        .values(status=Status.busy.value, status_since=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def release(session: Session, call_sid: str) -> int:
+    """An offer of `call_sid` that was not taken: the consultant is available again, still
+    keeping their place in the idle order. Returns how many consultants were released."""
+    result = session.execute(
+        update(Staff)
+        .where(Staff.current_call_sid == call_sid, Staff.status == Status.offered.value)
+        .values(status=Status.available.value, current_call_sid=None, status_since=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount
+
+
+def finish(session: Session, call_sid: str, wrap_up_seconds: int) -> int:
+    """The call ended: whoever was on it goes into wrap-up, then counts as available (and as
+    idle from the end of wrap-up). Offers still ringing are released."""
+    now = utcnow()
+    until = now + timedelta(seconds=wrap_up_seconds)
+    result = session.execute(
+        update(Staff)
+        .where(Staff.current_call_sid == call_sid, Staff.status == Status.busy.value)
+        .values(status=Status.wrap_up.value, current_call_sid=None, status_since=now,
+                wrap_up_until=until, idle_since=until)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount + release(session, call_sid)
+
+
+def set_status(session: Session, staff: Staff, status: str) -> None:
+    """A status chosen by the consultant (or a supervisor). Becoming available starts idle time."""
+    now = utcnow()
+    if status == Status.available.value and effective_status(staff, now) != Status.available.value:
+        staff.idle_since = now
+    staff.status = status
+    staff.status_since = now
+    staff.wrap_up_until = None
+    if status in (Status.available.value, Status.break_.value, Status.offline.value):
+        # Leaving a call's states ends any claim on the call; a ringing offer is then refused
+        # by accept(), which requires "offered".
+        staff.current_call_sid = None
+    session.commit()

@@ -1,0 +1,136 @@
+"""Fixtures: app -> client -> twilio, on two backends.
+
+Every test that uses `app` runs twice: on the embedded defaults (SQLite file + fakeredis) and on
+the real PostgreSQL and Redis of the machine. Where those do not answer the real pass is skipped,
+unless HOTLINE_REQUIRE_REAL=1 (as .ci/run sets), which turns the skip into a failure.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from sqlalchemy import text
+
+from hotline.app import create_app
+from hotline.migrate import upgrade
+from hotline.models import Base, sync_reference
+from hotline import services
+from hotline.twilio_sim import Twilio
+
+PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/13")
+REQUIRE_REAL = os.environ.get("HOTLINE_REQUIRE_REAL") == "1"
+PUBLIC_BASE_URL = "https://hotline.example.org"
+AUTH_TOKEN = "test-auth-token"
+ALWAYS_OPEN = str(Path(__file__).parent / "config" / "always_open.toml")
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """One migrated SQLite database, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _real_servers_answer() -> str | None:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            pass
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except (psycopg.Error, redis.RedisError) as error:
+        return str(error)
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_database_url():
+    """A fresh, migrated PostgreSQL database for this test session, dropped at its end."""
+    problem = _real_servers_answer()
+    if problem:
+        message = f"real PostgreSQL/Redis not reachable: {problem}"
+        if REQUIRE_REAL:
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"hotline_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    upgrade(url)
+    yield url
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _truncate_all(app) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with services_of(app).db.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def services_of(app) -> services.Services:
+    return app.extensions["hotline"]
+
+
+@pytest.fixture(params=["embedded", "real"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def app_config(backend, tmp_path, request) -> dict[str, str]:
+    config = {"PUBLIC_BASE_URL": PUBLIC_BASE_URL, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+              "HOTLINE_CONFIG": ALWAYS_OPEN, "REDIS_URL": "", "SECRET_KEY": "test"}
+    if backend == "embedded":
+        db_file = tmp_path / "hotline.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), db_file)
+        config["DATABASE_URL"] = f"sqlite:///{db_file}"
+    else:
+        config["DATABASE_URL"] = request.getfixturevalue("real_database_url")
+        config["REDIS_URL"] = REDIS_URL
+    return config
+
+
+@pytest.fixture
+def app(app_config, backend, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app(app_config)
+    hotline = services_of(app)
+    if backend == "real":
+        _truncate_all(app)
+        hotline.redis.flushdb()
+    with hotline.db.session() as session:
+        sync_reference(session, hotline.catalogue)
+    yield app
+    if backend == "real":
+        hotline.redis.flushdb()
+    hotline.db.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def twilio(client) -> Twilio:
+    """Twilio's side of the webhooks, through the test client, signed with the app's token."""
+
+    def transport(url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        path = url.removeprefix(PUBLIC_BASE_URL)
+        response = client.post(path, data=params, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    return Twilio(transport, AUTH_TOKEN)
+
+
+@pytest.fixture
+def db(app):
+    """A database session for arranging and checking a test (separate from the app's)."""
+    with services_of(app).db.session() as session:
+        yield session
