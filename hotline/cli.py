@@ -1,0 +1,109 @@
+"""The `hotline` command: database, service, staff accounts, demo data and a terminal phone."""
+from __future__ import annotations
+
+import threading
+
+import click
+from werkzeug.serving import make_server
+
+from hotline import accounts
+from hotline.app import create_app
+from hotline.migrate import upgrade
+from hotline.models import sync_reference
+
+
+def _services(app):
+    return app.extensions["hotline"]
+
+
+def _prepared_app():
+    """The app with its database migrated and the configured offices, languages, topics in it."""
+    app = create_app()
+    hotline = _services(app)
+    upgrade(hotline.settings.database_url)
+    with hotline.db.session() as session:
+        sync_reference(session, hotline.catalogue)
+    return app
+
+
+@click.group()
+def main() -> None:
+    """Hotline: the telephony hotline and call routing of the information centres."""
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration, then add configured offices, languages and topics."""
+    app = _prepared_app()
+    click.echo(f"database at {_services(app).db.engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Run the service and an RQ worker in this process (embedded SQLite and Redis unless configured)."""
+    from hotline.worker import run_in_process
+
+    app = _prepared_app()
+    settings = _services(app).settings
+    server = make_server(host, port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, name="web", daemon=True).start()
+    click.echo(f"Hotline on http://{host}:{port}  (Twilio Voice URL: {settings.public_base_url or f'http://{host}:{port}'}/ivr/voice)")
+    click.echo(f"database: {_services(app).db.engine.url.render_as_string(hide_password=True)}; "
+               f"redis: {settings.redis_url or 'embedded (fakeredis)'}; worker: in-process")
+    stop = threading.Event()
+    try:
+        run_in_process(app, stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        server.shutdown()
+
+
+@main.group()
+def staff() -> None:
+    """Staff accounts."""
+
+
+@staff.command("add")
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["consultant", "supervisor", "admin"]), default="consultant", show_default=True)
+@click.option("--phone", help="the phone a routed call rings, e.g. +359888123456")
+@click.option("--languages", default="", help="comma-separated codes, e.g. bg,en")
+@click.option("--topics", default="", help="comma-separated codes, e.g. health,social")
+@click.option("--office", required=True)
+@click.option("--whisper-language", default=None, help="language of the whisper they hear (default: staff_language)")
+def staff_add(name, role, phone, languages, topics, office, whisper_language) -> None:
+    """Add a staff member; prints the new id."""
+    app = _prepared_app()
+    hotline = _services(app)
+    with hotline.db.session() as session:
+        try:
+            member = accounts.create_staff(session, hotline.catalogue, name=name, role=role, phone=phone,
+                                           languages=languages.split(","), topics=topics.split(","),
+                                           office=office, whisper_language=whisper_language)
+        except accounts.AccountError as error:
+            raise click.UsageError(str(error)) from None
+        click.echo(member.id)
+
+
+@staff.command("token")
+@click.argument("name")
+def staff_token(name: str) -> None:
+    """Print a new API bearer token for staff member NAME (shown only this once)."""
+    from sqlalchemy import select
+
+    from hotline.models import Staff
+
+    app = _prepared_app()
+    with _services(app).db.session() as session:
+        member = session.scalar(select(Staff).where(Staff.name == name))
+        if member is None:
+            raise click.UsageError(f"no staff member named {name!r}")
+        click.echo(accounts.issue_token(session, member))
