@@ -10,6 +10,7 @@ from hotline import accounts
 from hotline.app import create_app
 from hotline.migrate import upgrade
 from hotline.models import sync_reference
+from hotline.periodic import arm
 
 
 def _services(app):
@@ -23,6 +24,7 @@ def _prepared_app():
     upgrade(hotline.settings.database_url)
     with hotline.db.session() as session:
         sync_reference(session, hotline.catalogue)
+    arm(hotline.queue())
     return app
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from functools import lru_cache
 
-from flask import Flask, has_app_context
+from flask import Flask, current_app, has_app_context
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
@@ -23,8 +23,9 @@ def _worker_app() -> Flask:
 
 
 def job_context() -> AbstractContextManager:
-    """The app context a job needs: the current one in-process, else the worker's own app."""
-    return nullcontext() if has_app_context() else _worker_app().app_context()
+    """A fresh app context for one job (its own database session, closed at the end): of the
+    current app in-process, else of the worker process's own app."""
+    return (current_app if has_app_context() else _worker_app()).app_context()
 
 
 def run_in_process(app: Flask, stop: threading.Event, poll_seconds: float = 1.0) -> None:

@@ -1,0 +1,41 @@
+"""Personal data is kept only as long as configured (`retention_days`): caller numbers and
+consultation notes older than that are erased; the anonymous figures stay for reporting."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from hotline import services
+from hotline.models import Call, ConsultationRecord, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Purged:
+    caller_numbers: int
+    notes: int
+
+
+def purge_personal_data(session: Session, retention_days: int, now: datetime | None = None) -> Purged:
+    cutoff = (now or utcnow()) - timedelta(days=retention_days)
+    numbers = session.execute(
+        update(Call).where(Call.started_at < cutoff, Call.caller_number.is_not(None)).values(caller_number=None)
+    ).rowcount
+    notes = session.execute(
+        update(ConsultationRecord)
+        .where(ConsultationRecord.started_at < cutoff, ConsultationRecord.notes.is_not(None))
+        .values(notes=None)
+    ).rowcount
+    session.commit()
+    return Purged(numbers, notes)
+
+
+def purge_job() -> None:
+    """Periodic job (hotline.periodic): erase what has outlived the retention period."""
+    purged = purge_personal_data(services.session(), int(services.catalogue().retention_days))
+    log.info("retention: erased %d caller numbers and %d notes", purged.caller_numbers, purged.notes)
