@@ -89,7 +89,8 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
                                    call.office_code, exclude=tried)
     if staff is None:
         return all_busy(session, call, resp)
-    calls.record_event(session, call, "offered", consultant_id=staff.id)
+    if staff.id not in tried:  # a retried webhook re-dials the consultant already ringing
+        calls.record_event(session, call, "offered", consultant_id=staff.id)
     dial = resp.dial(action=external_url("ivr.dial_result"), method="POST", timeout=catalogue.dial_timeout,
                      caller_id=call.called_number or services.settings().twilio_phone_number)
     dial.number(staff.phone, url=external_url("ivr.whisper", call=call.call_sid, staff=staff.id), method="POST")

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.models import Staff
+from hotline.models import Staff, Status
 from routing.candidates import candidates
 from routing.reservation import accept, effective_status, finish, release, reserve, set_status
 
@@ -18,7 +19,13 @@ def offer_call(session: Session, call_sid: str, language: str, topic: str, offic
     """Reserve the best free consultant for the call, or None if nobody suitable is free.
 
     Candidates are tried in order; one taken by a concurrent call since the query is skipped.
+    A retried webhook finds the consultant already ringing for this call and gets them again,
+    rather than a second consultant.
     """
+    held = session.scalar(select(Staff).where(Staff.current_call_sid == call_sid,
+                                              Staff.status == Status.offered.value))
+    if held is not None:
+        return held
     while True:
         found = candidates(session, language, topic, office, exclude)
         if not found:

@@ -66,3 +66,16 @@ def test_unsigned_and_forged_requests_are_refused(client, twilio):
     call = new_call(twilio)
     status, _ = twilio.request(call.voice_url, call.base_params(), signed=True)
     assert status == 200
+
+
+def test_retried_topic_webhook_rings_the_same_consultant(app, db, twilio):
+    first = add_consultant(app, db, "Elena", languages=["en"], topics=["health"], idle_minutes=10)
+    add_consultant(app, db, "Georgi", languages=["en"], topics=["health"], idle_minutes=5)
+    call = to_topic_menu(twilio)
+    gather_action = call.gather().attrib["action"]
+    call.press("3")
+    assert call.dialled_number() == first.phone
+    retried = twilio.twiml(gather_action, call.base_params(Digits="3"))  # Twilio retries the request
+    assert retried.find("Dial/Number").text == first.phone
+    offered = db.scalars(select(Staff).where(Staff.status == "offered")).all()
+    assert [s.id for s in offered] == [first.id]
