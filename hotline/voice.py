@@ -3,8 +3,9 @@
 A language without a Twilio voice (Farsi) plays `<audio_dir>/<lang>/<recording>.mp3`, served by
 the app at /audio/<lang>/<recording>.mp3; until that file exists the prompt is spoken in the
 language's fallback. A recording's name is the prompt's key, or the key and the option for menu
-options (topic_option-health.mp3). Prompts that carry times (closed, all_busy...) are never
-recorded: they are spoken in the fallback.
+options (topic_option-health.mp3). Prompts that carry fields (the time in closed, all_busy...)
+are never played from a recording, which could not say them: they are spoken in the fallback.
+Menu options are the exception: their fields are fixed, so each option names its own recording.
 """
 from __future__ import annotations
 
@@ -48,8 +49,8 @@ def speak(verb: TwiML, lang: str, key: str, recording: str | None = None, **fiel
     if language.voice:
         say_text(verb, lang, render(lang, key, fields))
         return
-    name = recording or key
-    if recording_for(lang, name):
+    name = recording or (None if fields else key)
+    if name and recording_for(lang, name):
         verb.play(external_url("audio.prompt", lang=lang, name=name))
         return
     fallback = language.fallback or catalogue.default_language
