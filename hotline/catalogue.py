@@ -5,12 +5,22 @@ file is merged over them table by table.
 """
 from __future__ import annotations
 
+import re
+import string
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_calendars
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Prompt sub-tables that name each configured language and topic.
+TERM_TABLES = ("languages", "topics")
+# Prompt word lists and how many words each must have.
+WORD_LISTS = {"numbers": 10, "weekdays": 7}
+_SPAN = re.compile(r"^(?P<start>[01]\d|2[0-3]):[0-5]\d-(?P<end>(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
 
 
 @dataclass(frozen=True)
@@ -64,24 +74,121 @@ def load_raw(path: str | None = None) -> dict:
     if path:
         with open(path, "rb") as fh:
             override = tomllib.load(fh)
-        # A deployment that lists its own offices means exactly those, not ours as well.
-        if "offices" in override:
+        # A deployment that names an office we do not ship has its own offices: exactly those, not
+        # ours as well. Naming only offices we ship changes just what it sets (say, one day's hours).
+        if set(override.get("offices", {})) - set(raw["offices"]):
             raw["offices"] = {}
         raw = _merge(raw, override)
     return raw
 
 
-def _parse_hours(spec: dict[str, list[str]]) -> dict[str, tuple[tuple[str, str], ...]]:
+def _prompt_tables(raw: dict) -> tuple[list[str], dict[str, dict]]:
+    """Every language that needs prompts (configured or given prompts), and the tables present."""
+    prompts = raw.get("prompts", {})
+    langs = sorted(set(raw.get("languages", {})) | set(prompts))
+    return langs, {lang: prompts[lang] for lang in langs if isinstance(prompts.get(lang), dict)}
+
+
+def _terms(table: dict, name: str) -> set[str]:
+    terms = table.get(name)
+    return set(terms) if isinstance(terms, dict) else set()
+
+
+def _missing_terms(raw: dict, lang: str, tables: dict[str, dict]) -> list[str]:
+    missing = []
+    for name in TERM_TABLES:
+        codes = set(raw.get(name, {})).union(*(_terms(table, name) for table in tables.values()))
+        missing += [f"{lang}.{name}.{code}" for code in sorted(codes - _terms(tables[lang], name))]
+    return missing
+
+
+def missing_prompts(raw: dict) -> list[str]:
+    """What the prompt catalogue lacks, as "lang.key" ("lang.topics.code"...); [] when complete.
+
+    Every key any language has, every language needs; the term tables need every configured
+    language and topic; the word lists need their exact number of words.
+    """
+    langs, tables = _prompt_tables(raw)
+    missing = [f"{lang} (no [prompts.{lang}] table)" for lang in langs if lang not in tables]
+    keys = set().union(*tables.values()) - set(TERM_TABLES)
+    for lang, table in tables.items():
+        missing += [f"{lang}.{key}" for key in sorted(keys - set(table))]
+        missing += _missing_terms(raw, lang, tables)
+        missing += [f"{lang}.{key} ({size} words)" for key, size in WORD_LISTS.items()
+                    if key in table and (not isinstance(table[key], list) or len(table[key]) != size)]
+    return missing
+
+
+def prompt_fields(text: str) -> set[str]:
+    """The {field} names in a prompt; ValueError if its braces are malformed."""
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def mismatched_fields(raw: dict) -> list[str]:
+    """Prompts whose {fields} differ between languages or whose braces are malformed."""
+    _, tables = _prompt_tables(raw)
+    fields: dict[str, dict[str, frozenset[str]]] = {}
+    problems = []
+    for lang, table in tables.items():
+        for key, text in table.items():
+            if isinstance(text, str):
+                try:
+                    fields.setdefault(key, {})[lang] = frozenset(prompt_fields(text))
+                except ValueError as error:
+                    problems.append(f"{lang}.{key}: {error}")
+    for key, by_lang in sorted(fields.items()):
+        if len(set(by_lang.values())) > 1:
+            shown = "; ".join(f"{lang} {{{', '.join(sorted(names))}}}"
+                              for lang, names in sorted(by_lang.items()))
+            problems.append(f"{key}: fields differ ({shown})")
+    return problems
+
+
+def check_prompts(raw: dict) -> None:
+    """Raise CatalogueError naming every missing or inconsistent prompt."""
+    missing = missing_prompts(raw)
+    problems = ([f"missing prompts: {', '.join(missing)}"] if missing else []) + mismatched_fields(raw)
+    if problems:
+        raise CatalogueError("prompt catalogue incomplete: " + "; ".join(problems))
+
+
+def _parse_span(where: str, span: Any) -> tuple[str, str]:
+    match = _SPAN.match(span) if isinstance(span, str) else None
+    start, _, end = span.partition("-") if match else ("", "", "")
+    if not match or start >= end:
+        raise CatalogueError(f"bad opening hours {span!r} in {where}: use a list of \"HH:MM-HH:MM\" "
+                             f"spans, start before end (\"00:00-24:00\" for the whole day)")
+    return start, end
+
+
+def _parse_hours(office: str, spec: Any) -> dict[str, tuple[tuple[str, str], ...]]:
+    where = f"offices.{office}.hours"
+    unknown = sorted(set(spec) - set(WEEKDAY_KEYS)) if isinstance(spec, dict) else ["(not a table)"]
+    if unknown:
+        raise CatalogueError(f"bad day {', '.join(unknown)} in {where}: use {', '.join(WEEKDAY_KEYS)}")
     hours = {}
     for day in WEEKDAY_KEYS:
-        spans = []
-        for span in spec.get(day, []):
-            start, _, end = span.partition("-")
-            if len(start) != 5 or len(end) != 5 or start >= end:
-                raise CatalogueError(f"bad opening hours {span!r} on {day}: use HH:MM-HH:MM")
-            spans.append((start, end))
-        hours[day] = tuple(sorted(spans))
+        spans = spec.get(day, [])
+        if not isinstance(spans, list):
+            raise CatalogueError(f"bad opening hours {spans!r} in {where}.{day}: "
+                                 f"use a list, e.g. [\"09:00-17:00\"]")
+        hours[day] = tuple(sorted(_parse_span(f"{where}.{day}", span) for span in spans))
     return hours
+
+
+def _parse_office(code: str, spec: dict) -> Office:
+    timezone = spec.get("timezone", "Europe/Sofia")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise CatalogueError(f"unknown time zone {timezone!r} in offices.{code}: "
+                             f"use one like \"Europe/Sofia\"") from None
+    country = spec.get("holidays") or None  # "" switches a shipped office's holidays off
+    if country is not None and country not in holiday_calendars.list_supported_countries():
+        raise CatalogueError(f"unknown holiday calendar {country!r} in offices.{code}: "
+                             f"use a country code like \"BG\"")
+    return Office(code, spec.get("name", code), tuple(spec.get("numbers", [])), timezone, country,
+                  _parse_hours(code, spec.get("hours", {})))
 
 
 class Catalogue:
@@ -95,13 +202,10 @@ class Catalogue:
             for code, v in raw["languages"].items()
         ]
         self.topics = [Topic(code, str(v["digit"])) for code, v in raw["topics"].items()]
-        self.offices = [
-            Office(code, v.get("name", code), tuple(v.get("numbers", [])), v.get("timezone", "Europe/Sofia"),
-                   v.get("holidays"), _parse_hours(v.get("hours", {})))
-            for code, v in raw["offices"].items()
-        ]
+        self.offices = [_parse_office(code, v) for code, v in raw["offices"].items()]
         if not self.offices:
             raise CatalogueError("configure at least one office")
+        check_prompts(raw)
 
     def __getattr__(self, name: str) -> Any:
         # Scalar settings (default_language, menu_retries, ...) read straight from the file.
