@@ -1,0 +1,55 @@
+"""Many calls racing for few consultants, each in its own thread and database session (as on
+several web processes): the reservation is one conditional UPDATE, so every consultant goes to
+exactly one call and every other call is told nobody is free."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import select
+
+import routing
+from hotline.models import Staff
+from tests.conftest import services_of
+from tests.helpers import add_consultant
+
+CALLS = 20
+CONSULTANTS = 3
+
+
+def _race(app, call_sids: list[str]) -> dict[str, int | None]:
+    """offer_call for every sid at once, one thread and one session each: sid -> staff id or None."""
+    sessions = services_of(app).db.sessions
+    start = threading.Barrier(len(call_sids))
+
+    def offer(call_sid: str) -> int | None:
+        with sessions() as session:
+            start.wait()
+            staff = routing.offer_call(session, call_sid, "en", "health", "sofia")
+            return None if staff is None else staff.id
+
+    with ThreadPoolExecutor(max_workers=len(call_sids)) as pool:
+        return dict(zip(call_sids, pool.map(offer, call_sids)))
+
+
+def test_each_consultant_is_reserved_by_exactly_one_of_many_simultaneous_calls(app, db):
+    staff = [add_consultant(app, db, f"C{n}", idle_minutes=n) for n in range(CONSULTANTS)]
+    call_sids = [f"CA{n:032d}" for n in range(CALLS)]
+
+    won = _race(app, call_sids)
+
+    winners = {sid: staff_id for sid, staff_id in won.items() if staff_id is not None}
+    assert len(winners) == CONSULTANTS
+    assert sorted(winners.values()) == sorted(s.id for s in staff)  # nobody reserved twice
+    db.expire_all()
+    stored = {s.id: (s.status, s.current_call_sid) for s in db.scalars(select(Staff))}
+    assert stored == {staff_id: ("offered", sid) for sid, staff_id in winners.items()}
+
+
+def test_the_losers_get_a_consultant_once_one_is_released(app, db):
+    add_consultant(app, db, "Only one")
+    won = _race(app, [f"CB{n:032d}" for n in range(8)])
+    winner = next(sid for sid, staff_id in won.items() if staff_id is not None)
+    assert routing.release(db, winner) == 1
+    loser = next(sid for sid, staff_id in won.items() if staff_id is None)
+    assert routing.offer_call(db, loser, "en", "health", "sofia") is not None
