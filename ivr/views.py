@@ -27,9 +27,15 @@ def _params() -> dict[str, str]:
     return {key: value for key, value in request.values.items()}
 
 
+def _whole_number(raw: str | None) -> int | None:
+    """A non-negative whole number small enough for any INTEGER column, or None for anything else
+    ("²".isdigit() is true, yet int() refuses it: isdecimal() is what int() accepts)."""
+    raw = raw or ""
+    return int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+
+
 def _attempt() -> int:
-    raw = request.args.get("attempt", "0")
-    return min(int(raw), 99) if raw.isdigit() else 0
+    return min(_whole_number(request.args.get("attempt")) or 0, 99)
 
 
 def _caller_call(params: dict[str, str]):
@@ -91,8 +97,8 @@ def _consultant_leg():
     session = services.session()
     params = _params()
     call = calls.find_call(session, request.args.get("call") or params.get("ParentCallSid"))
-    staff_id = request.args.get("staff", "")
-    staff = session.scalar(select(Staff).where(Staff.id == int(staff_id))) if staff_id.isdigit() else None
+    staff_id = _whole_number(request.args.get("staff"))
+    staff = session.scalar(select(Staff).where(Staff.id == staff_id)) if staff_id is not None else None
     return call, staff, params
 
 
@@ -120,8 +126,7 @@ def status():
     if call is not None and call_status in calls.FINAL_STATUSES:
         session = services.session()
         routing.finish(session, call.call_sid, services.catalogue().wrap_up_seconds)
-        duration = params.get("CallDuration", "")
-        calls.close_call(session, call, call_status, int(duration) if duration.isdigit() else None)
+        calls.close_call(session, call, call_status, _whole_number(params.get("CallDuration")))
     return twiml(VoiceResponse())
 
 
