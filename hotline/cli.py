@@ -109,3 +109,55 @@ def staff_token(name: str) -> None:
         if member is None:
             raise click.UsageError(f"no staff member named {name!r}")
         click.echo(accounts.issue_token(session, member))
+
+
+@main.command()
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(0, 52),
+              help="weeks of past consultations to add")
+def demo(weeks: int) -> None:
+    """Fill the database with demo consultants, a supervisor and past consultations.
+
+    Safe to run again: existing staff are kept, and history is added only once."""
+    from hotline import demo as demo_data
+
+    app = _prepared_app()
+    hotline = _services(app)
+    try:
+        with hotline.db.session() as session:
+            summary = demo_data.fill(session, hotline.catalogue, weeks=weeks)
+            lines = demo_data.report(summary, weeks)
+            lines.append(f"{summary.supervisor.name}'s API token (shown only this once): "
+                         f"{accounts.issue_token(session, summary.supervisor)}")
+    finally:
+        hotline.db.dispose()
+    for line in lines:
+        click.echo(line)
+
+
+def _from_env(setting: str, fallback: str | None = None):
+    """An option default read from the environment the way the service reads its settings."""
+
+    def default() -> str | None:
+        from hotline.phone import env_defaults
+
+        return getattr(env_defaults(), setting) or fallback
+
+    return default
+
+
+@main.command()
+@click.option("--url", default=_from_env("public_base_url", "http://127.0.0.1:5000"),
+              show_default="PUBLIC_BASE_URL, else http://127.0.0.1:5000", help="where the service runs")
+@click.option("--from", "caller", default="+359888123456", show_default=True, help="the caller's number")
+@click.option("--to", "called", default=_from_env("twilio_phone_number"),
+              show_default="TWILIO_PHONE_NUMBER, else +35924916000", help="the hotline number dialled")
+@click.option("--auth-token", default=_from_env("twilio_auth_token"),
+              show_default="TWILIO_AUTH_TOKEN, else the development default", help="signs requests as Twilio")
+def phone(url: str, caller: str, called: str, auth_token: str) -> None:
+    """A terminal telephone: call the running service as Twilio would (no Twilio account needed)."""
+    from hotline.phone import PhoneError, call_service
+
+    try:
+        call_service(url, caller, called, auth_token)
+    except PhoneError as error:
+        raise click.ClickException(str(error)) from None

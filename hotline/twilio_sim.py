@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
+import requests
 from twilio.request_validator import RequestValidator
 
 
@@ -20,6 +21,19 @@ class Transport(Protocol):
 
 def new_sid(prefix: str = "CA") -> str:
     return prefix + secrets.token_hex(16)
+
+
+def http_transport(timeout: float = 15.0) -> Transport:
+    """A transport that POSTs each webhook as a form over HTTP, as Twilio does (for `hotline phone`).
+
+    A fresh connection per request: nothing is left open between the turns of a call.
+    """
+
+    def transport(url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        response = requests.post(url, data=params, headers=headers, timeout=timeout)
+        return response.status_code, response.text
+
+    return transport
 
 
 @dataclass
@@ -80,6 +94,10 @@ class CallerLeg:
 
     def ring(self) -> ET.Element:
         return self._follow(self.voice_url, CallStatus="ringing")
+
+    def follow(self, url: str, **extra: str) -> ET.Element:
+        """Request `url` (an action or redirect of the TwiML) for this call; returns its TwiML."""
+        return self._follow(url, **extra)
 
     def gather(self) -> ET.Element:
         found = self.last.find("Gather") if self.last is not None else None

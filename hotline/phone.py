@@ -1,0 +1,216 @@
+"""`hotline phone`: a terminal telephone that calls the running service the way Twilio does.
+
+It plays both ends of a call. The caller hears each <Say> as text (with its language) and each
+<Play> as its URL, and answers a <Gather> from the keyboard. When a <Dial><Number url=...> rings
+a consultant, it plays the consultant's phone too: the whisper, then the key that accepts.
+Requests are signed like Twilio's and every URL is the one the service put in its TwiML, so the
+service is exercised exactly as in production. `ask` and `show` are parameters so that tests can
+script a whole call.
+"""
+from __future__ import annotations
+
+import re
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from typing import Callable
+
+import requests
+
+from hotline.settings import Settings
+from hotline.twilio_sim import CallerLeg, ConsultantLeg, Twilio, http_transport
+
+Ask = Callable[[str], str]
+Show = Callable[[str], None]
+
+DEFAULT_CALLER = "+359888123456"
+DEFAULT_URL = "http://127.0.0.1:5000"
+HANG_UP = "h"
+KEYS = "0123456789*#"
+CALLER_HELP = "At a menu type a key (0-9 * #), 's <words>' to speak, Enter for silence, 'h' to hang up."
+CALLER_PROMPT = "caller> "
+CONSULTANT_PROMPT = "consultant (1 accepts, another key declines, Enter = no answer)> "
+END = object()  # a verb's answer meaning "the call is over"
+
+
+class PhoneError(Exception):
+    """The service could not be called, or answered something that is not TwiML."""
+
+
+class HungUp(Exception):
+    """The caller hung up: typed 'h', or the input ended."""
+
+
+def env_defaults() -> Settings:
+    """The settings the service would read from this environment: the phone's defaults."""
+    return Settings.from_env(instance_path="")
+
+
+@dataclass
+class TerminalPhone:
+    """Runs one call: interprets the TwiML of the caller's leg until a <Hangup> or its end."""
+
+    twilio: Twilio
+    caller: CallerLeg
+    status_url: str
+    ask: Ask
+    show: Show
+    clock: Callable[[], float] = time.monotonic
+
+    def run(self) -> None:
+        started = self.clock()
+        self.show(f"calling {self.caller.called} from {self.caller.caller}")
+        try:
+            document: ET.Element | None = self.caller.ring()
+            while document is not None:
+                document = self.play(document)
+        except HungUp:
+            self.show("you hung up")
+        duration = int(self.clock() - started)
+        status, _ = self.caller.hang_up(self.status_url, duration=duration)
+        note = "" if status == 200 else f" (the status callback answered {status})"
+        self.show(f"call ended after {duration}s{note}")
+
+    def play(self, document: ET.Element) -> ET.Element | None:
+        """Run a TwiML document's verbs in order; the next document to run, or None at the end."""
+        handlers = {"Say": self._announce, "Play": self._announce, "Pause": self._pause,
+                    "Gather": self._gather, "Dial": self._dial, "Redirect": self._redirect,
+                    "Hangup": self._end, "Reject": self._end}
+        for verb in document:
+            handler = handlers.get(verb.tag)
+            if handler is None:
+                self.show(f"(<{verb.tag}> is not simulated: skipped)")
+                continue
+            answer = handler(verb)
+            if answer is END:
+                return None
+            if answer is not None:
+                return answer
+        return None  # Twilio hangs up at the end of a document
+
+    def _announce(self, element: ET.Element, who: str = "caller") -> None:
+        """Show every <Say> and <Play> in `element` (itself included), as `who` hears it."""
+        for item in element.iter():
+            if item.tag == "Say":
+                self.show(f"{who} hears [{item.get('language', '?')}] {(item.text or '').strip()}")
+            elif item.tag == "Play":
+                self.show(f"{who} hears [audio] {(item.text or '').strip()}")
+
+    def _pause(self, verb: ET.Element) -> None:
+        self.show(f"(pause {verb.get('length', '1')}s)")
+
+    def _end(self, _verb: ET.Element) -> object:
+        return END
+
+    def _redirect(self, verb: ET.Element) -> ET.Element:
+        return self.caller.follow((verb.text or "").strip())
+
+    def _read(self, prompt: str) -> str:
+        try:
+            return self.ask(prompt).strip()
+        except (EOFError, KeyboardInterrupt):
+            raise HungUp from None
+
+    def _gather(self, gather: ET.Element) -> ET.Element | None:
+        """Say the menu, read the caller's answer and request the action with it."""
+        self._announce(gather)
+        params = self._caller_input(gather)
+        if params is None and gather.get("actionOnEmptyResult") != "true":
+            self.show("(silence: Twilio goes on with the next verb)")
+            return None
+        action = gather.get("action")
+        if not action:
+            raise PhoneError("a <Gather> without an action URL is not simulated")
+        return self.caller.follow(action, **(params or {}))
+
+    def _caller_input(self, gather: ET.Element) -> dict[str, str] | None:
+        """Digits or SpeechResult for the Gather's action; None for silence."""
+        accepts = gather.get("input", "dtmf").split()
+        while True:
+            answer = self._read(CALLER_PROMPT)
+            if answer.lower() == HANG_UP:
+                raise HungUp
+            if not answer:
+                return None
+            if answer.lower().startswith("s ") and "speech" in accepts:
+                return {"SpeechResult": answer[2:].strip(), "Confidence": "0.9"}
+            if all(key in KEYS for key in answer) and "dtmf" in accepts:
+                limit = int(gather.get("numDigits", "0") or 0)
+                return {"Digits": answer[:limit] if limit else answer}
+            self.show(CALLER_HELP if "speech" in accepts else "At this menu type a key (0-9 * #) or Enter.")
+
+    def _dial(self, dial: ET.Element) -> ET.Element | None:
+        """Ring the consultant (the first <Number>), play their side, then request the Dial action."""
+        number = dial.find("Number")
+        if number is None:
+            self.show("(a <Dial> without a <Number> is not simulated: skipped)")
+            return None
+        leg = ConsultantLeg(self.twilio, number.get("url", ""), self.caller, (number.text or "").strip())
+        self.show(f"the consultant's phone {leg.number} is ringing")
+        status, bridged = self._consultant(leg) if leg.whisper_url else ("completed", True)
+        talk = self._conversation() if bridged else 0
+        action = dial.get("action")
+        if not action:
+            return None  # without an action Twilio goes on with the next verb
+        return self.caller.follow(action, DialCallStatus=status, DialCallSid=leg.call_sid,
+                                  DialCallDuration=str(talk), DialBridged="true" if bridged else "false")
+
+    def _consultant(self, leg: ConsultantLeg) -> tuple[str, bool]:
+        """The consultant picks up, hears the whisper and presses a key: (DialCallStatus, bridged)."""
+        document = leg.answer()
+        self._announce(document, "consultant")
+        key = ""
+        if document.find("Gather") is not None:
+            key = self._read(CONSULTANT_PROMPT)
+            while not all(digit in KEYS for digit in key):
+                key = self._read(CONSULTANT_PROMPT)
+            # With actionOnEmptyResult (as the service sends) Twilio requests the action on silence too.
+            document = leg.press(key or None)
+            self._announce(document, "consultant")
+        if document.find("Hangup") is None:
+            return "completed", True  # the end of the whisper's TwiML bridges the two legs
+        if not key:
+            return "no-answer", False
+        # Twilio reports a callee who answered, then hung up in the whisper, as completed, not bridged.
+        return "completed", False
+
+    def _conversation(self) -> int:
+        """Caller and consultant talk until Enter; returns the seconds they talked."""
+        self.show("connected — press Enter to hang up")
+        started = self.clock()
+        try:
+            self.ask("")
+        except (EOFError, KeyboardInterrupt):
+            pass
+        return int(self.clock() - started)
+
+
+def run_call(twilio: Twilio, voice_url: str, status_url: str, ask: Ask = input, show: Show = print,
+             caller: str = DEFAULT_CALLER, called: str = "+35924916000",
+             clock: Callable[[], float] = time.monotonic) -> CallerLeg:
+    """Place one call to `voice_url` and play it through with `ask` and `show`; returns the caller's leg."""
+    leg = CallerLeg(twilio, voice_url, caller=caller, called=called)
+    TerminalPhone(twilio, leg, status_url, ask, show, clock).run()
+    return leg
+
+
+def call_service(base_url: str, caller: str, called: str, auth_token: str, ask: Ask = input,
+                 show: Show = print) -> CallerLeg:
+    """`hotline phone`: call the service at `base_url` over HTTP. Raises PhoneError for a
+    service that cannot be reached or refuses the call."""
+    base = base_url.rstrip("/")
+    twilio = Twilio(http_transport(), auth_token)
+    show(CALLER_HELP)
+    try:
+        return run_call(twilio, f"{base}/ivr/voice", f"{base}/ivr/status", ask, show, caller, called)
+    except requests.RequestException as error:
+        problem = error.__class__.__name__
+        raise PhoneError(f"cannot reach {base} ({problem}); is `hotline run` going?") from None
+    except ET.ParseError as error:
+        raise PhoneError(f"the service answered something that is not TwiML: {error}") from None
+    except AssertionError as error:
+        # The simulator reports a refusal (403 for a bad signature) as an AssertionError.
+        status = re.search(r"answered (\d+)", str(error))
+        what = f"answered HTTP {status.group(1)}" if status else str(error)
+        raise PhoneError(f"the service {what}. Is --auth-token its TWILIO_AUTH_TOKEN, and --url the "
+                         "address it gives Twilio (its PUBLIC_BASE_URL, if set)?") from None
