@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hotline.twilio_sim import ConsultantLeg
 from tests.helpers import add_consultant, new_call
-from tests.journeys import (dialled, hang_up, journal, record_of, route, status_of, stored_call, texts,
-                            verbs)
+from tests.journeys import (dialled, hang_up, journal, offered_to, record_of, route, status_of, stored_call,
+                            texts, verbs)
 
 
 def _ringing(app, db, twilio):
@@ -74,3 +74,14 @@ def test_hanging_up_after_talking_is_answered_and_the_consultant_wraps_up(app, d
     hang_up(call, duration=300)  # the caller hangs up mid-conversation: no Dial action follows
     assert status_of(db, consultant) == ("wrap_up", None)
     assert record_of(db, call).outcome == "answered"
+
+
+def test_a_dial_result_arriving_after_the_caller_left_rings_nobody_else(app, db, twilio):
+    consultant, call = _ringing(app, db, twilio)
+    other = add_consultant(app, db, "Spare")
+    hang_up(call)  # Twilio does not promise the order of the status callback and the Dial action
+    late = call.dial_ends("canceled")
+    assert late.find("Dial") is None and late.find("Hangup") is not None
+    assert status_of(db, other) == ("available", None)
+    assert offered_to(db, call) == [consultant.id]
+    _expect_abandoned(db, call, consultant)
