@@ -99,6 +99,8 @@ def test_closed_says_when_it_opens_next(app, twilio, monkeypatch, moment, when_k
     (_sofia(2026, 4, 13, 10, 0), "opens_tomorrow", {"time": "09:00"}),  # Orthodox Easter Monday
     (_sofia(2026, 3, 3, 11, 0), "opens_tomorrow", {"time": "09:00"}),  # Liberation Day, a Tuesday
     (_sofia(2026, 1, 1, 12, 0), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # Jan 1-2 and a weekend
+    (_sofia(2026, 12, 31, 18, 0), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # into 2027's calendar
+    (_sofia(2027, 4, 30, 10, 0), "opens_on", {"weekday": "Wednesday", "time": "09:00"}),  # Easter 2027 to May 4
 ])
 def test_closed_on_public_holidays(app, twilio, monkeypatch, moment, when_key, fields):
     call = _call_at(twilio, monkeypatch, moment)
