@@ -7,18 +7,34 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from flask_httpauth import HTTPTokenAuth
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
 
 import routing
+from dashboards import queries
 from hotline import accounts, services
 from hotline.models import SETTABLE_STATUSES, Call, ConsultationRecord, Role, Staff, utcnow
-from dashboards import queries
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 auth = HTTPTokenAuth(scheme="Bearer")
 PRIVILEGED = {Role.supervisor.value, Role.admin.value}
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one is simply not there
+OUTCOME_LENGTH = ConsultationRecord.__table__.c.outcome.type.length
+NOTES_LENGTH = 20000
+
+
+def init_app(app: Flask) -> None:
+    """Register the API, and answer every error under /api/ in JSON: unmatched URLs (404) and
+    wrong methods (405) fail before any blueprint is chosen, so a blueprint handler never sees them."""
+    app.register_blueprint(blueprint)
+    app.register_error_handler(HTTPException, _error_for_path)
+
+
+def _error_for_path(error: HTTPException) -> Response | HTTPException:
+    if request.path == blueprint.url_prefix or request.path.startswith(blueprint.url_prefix + "/"):
+        return _json_error(error)
+    return error  # elsewhere Flask's own error page
 
 
 @auth.verify_token
@@ -31,9 +47,21 @@ def _auth_error(status: int):
     return jsonify(error="a valid bearer token is required"), status
 
 
-@blueprint.errorhandler(HTTPException)
-def _json_error(error: HTTPException):
-    return jsonify(error=error.description), error.code
+def _json_error(error: HTTPException) -> Response:
+    response = jsonify(error=error.description)
+    response.status_code = error.code or 500
+    # Keep what the error adds besides its body, such as a 405's Allow header.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+@blueprint.before_request
+def _refuse_nul_characters() -> None:
+    # PostgreSQL cannot take a NUL in a text parameter; refuse it here rather than fail with a 500.
+    if "\x00" in request.path or any("\x00" in value for value in request.args.values()):
+        raise BadRequest("the request contains a NUL character")
 
 
 def _me() -> Staff:
@@ -85,7 +113,12 @@ def list_consultants():
     return jsonify(consultants=[_consultant_json(s) for s in queries.consultants(services.session(), office)])
 
 
-@blueprint.route("/consultants/<int:staff_id>/status", methods=["PUT", "POST"])
+def _json_object() -> dict:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+@blueprint.route(f"/consultants/<int(max={MAX_ID}):staff_id>/status", methods=["PUT", "POST"])
 @auth.login_required
 def set_consultant_status(staff_id: int):
     """Consultants set their own status; supervisors and admins anyone's."""
@@ -95,7 +128,7 @@ def set_consultant_status(staff_id: int):
         raise NotFound(f"no consultant {staff_id}")
     if _me().id != staff.id and _me().role not in PRIVILEGED:
         raise Forbidden("only supervisors may set another consultant's status")
-    status = (request.get_json(silent=True) or {}).get("status")
+    status = _json_object().get("status")
     if status not in SETTABLE_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(SETTABLE_STATUSES)}")
     routing.set_status(session, staff, status)
@@ -141,7 +174,14 @@ def list_consultations():
     return jsonify(consultations=[_record_json(r) for r in records])
 
 
-@blueprint.patch("/consultations/<int:record_id>")
+def _text_field(body: dict, name: str, max_length: int) -> str:
+    value = body[name]
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
+        raise BadRequest(f"{name} must be text of at most {max_length} characters, without NUL")
+    return value
+
+
+@blueprint.patch(f"/consultations/<int(max={MAX_ID}):record_id>")
 @auth.login_required
 def complete_consultation(record_id: int):
     """The consultant's write-up: notes and outcome; marks the record completed."""
@@ -154,11 +194,9 @@ def complete_consultation(record_id: int):
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not ({"notes", "outcome"} & body.keys()):
         raise BadRequest("send a JSON object with notes and/or outcome")
-    for field in ("notes", "outcome"):
+    for field, max_length in (("notes", NOTES_LENGTH), ("outcome", OUTCOME_LENGTH)):
         if field in body:
-            if not isinstance(body[field], str) or len(body[field]) > 20000:
-                raise BadRequest(f"{field} must be text")
-            setattr(record, field, body[field])
+            setattr(record, field, _text_field(body, field, max_length))
     record.completed_at = utcnow()
     session.commit()
     return jsonify(_record_json(record))

@@ -37,7 +37,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     from ivr import views as ivr_views
 
     app.register_blueprint(ivr_views.blueprint)
-    app.register_blueprint(api.blueprint)
+    api.init_app(app)
     return app
 
 
