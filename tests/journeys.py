@@ -16,7 +16,8 @@ from tests.conftest import services_of
 from tests.helpers import STATUS_URL, new_call
 
 LANGUAGE_KEYS = {"bg": "1", "en": "2", "ru": "3", "uk": "4", "ar": "5", "fa": "6", "tr": "7"}
-TOPIC_KEYS = {"residence": "1", "employment": "2", "health": "3", "education": "4", "social": "5", "other": "6"}
+TOPIC_KEYS = {"residence": "1", "employment": "2", "health": "3", "education": "4", "social": "5",
+              "other": "6"}
 SOFIA_NUMBER = "+35924916000"
 BURGAS_NUMBER = "+35956916000"
 
@@ -77,7 +78,9 @@ def stored_call(db, call: CallerLeg) -> Call:
 def journal(db, call: CallerLeg) -> list[tuple[str, str | None, int | None]]:
     """The call's journal as (kind, detail, consultant id), in order."""
     db.expire_all()
-    events = db.scalars(select(CallEvent).join(Call).where(Call.call_sid == call.call_sid).order_by(CallEvent.id))
+    events = db.scalars(
+        select(CallEvent).join(Call).where(Call.call_sid == call.call_sid).order_by(CallEvent.id)
+    )
     return [(event.kind, event.detail, event.consultant_id) for event in events]
 
 

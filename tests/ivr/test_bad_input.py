@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.conftest import PUBLIC_BASE_URL
-from tests.helpers import STATUS_URL, add_consultant, new_call, to_topic_menu
+from tests.helpers import add_consultant, new_call, to_topic_menu
 from tests.journeys import attempt_of, prompt, route, stored_call, texts
 
 GARBAGE_NUMBERS = ["abc", "-1", "", "1.5", "²", "1e3", " 7", "0x1", "99999999999999999999999"]

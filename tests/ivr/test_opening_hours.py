@@ -62,7 +62,8 @@ def test_open_on_a_weekday_morning(twilio, monkeypatch):
     ("bg", "В момента центърът е затворен. Отваряме утре в 09:00 часа."),
     ("ru", "Сейчас центр закрыт. Мы открываемся завтра в 09:00."),
 ])
-def test_closed_in_the_evening_says_tomorrow_in_the_callers_language(app, db, twilio, monkeypatch, lang, expected):
+def test_closed_in_the_evening_says_tomorrow_in_the_callers_language(app, db, twilio, monkeypatch, lang,
+                                                                     expected):
     call = _call_at(twilio, monkeypatch, _sofia(2026, 11, 18, 20, 0), lang)
     assert texts(call.last) == [expected, prompt(app, lang, "goodbye")]
     assert verbs(call.last) == ["Say", "Say", "Hangup"]
@@ -100,7 +101,7 @@ def test_closed_says_when_it_opens_next(app, twilio, monkeypatch, moment, when_k
     (_sofia(2026, 3, 3, 11, 0), "opens_tomorrow", {"time": "09:00"}),  # Liberation Day, a Tuesday
     (_sofia(2026, 1, 1, 12, 0), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # Jan 1-2 and a weekend
     (_sofia(2026, 12, 31, 18, 0), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # into 2027's calendar
-    (_sofia(2027, 4, 30, 10, 0), "opens_on", {"weekday": "Wednesday", "time": "09:00"}),  # Easter 2027 to May 4
+    (_sofia(2027, 4, 30, 10, 0), "opens_on", {"weekday": "Wednesday", "time": "09:00"}),  # Easter 2027
 ])
 def test_closed_on_public_holidays(app, twilio, monkeypatch, moment, when_key, fields):
     call = _call_at(twilio, monkeypatch, moment)
@@ -145,7 +146,7 @@ def test_hours_follow_sofia_wall_clock_across_daylight_saving_changes(twilio, mo
 
 @pytest.mark.parametrize("moment, when_key, fields", [
     (_utc(2026, 3, 30, 5, 30), "opens_today", {"time": "09:00"}),
-    (_utc(2026, 3, 28, 21, 30), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # Sat 23:30, change tonight
+    (_utc(2026, 3, 28, 21, 30), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # Sat 23:30 EET
     (_utc(2026, 3, 29, 21, 30), "opens_today", {"time": "09:00"}),  # Mon 00:30 EEST (Sun 23:30 at +2)
     (_utc(2026, 10, 25, 21, 59), "opens_tomorrow", {"time": "09:00"}),  # Sun 23:59 EET (Mon 00:59 at +3)
 ])

@@ -68,7 +68,8 @@ def test_the_played_url_serves_the_recording(app, db, client, twilio):
         assert response.data == content
 
 
-@pytest.mark.parametrize("path", ["/audio/fa/missing.mp3", "/audio/fa/..%2Fsecret.mp3", "/audio/f4/welcome.mp3"])
+@pytest.mark.parametrize("path", ["/audio/fa/missing.mp3", "/audio/fa/..%2Fsecret.mp3",
+                                  "/audio/f4/welcome.mp3"])
 def test_missing_or_odd_recordings_are_not_found(app, client, path):
     record_prompt(app, "welcome")
     assert client.get(path).status_code == 404

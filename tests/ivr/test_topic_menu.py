@@ -74,7 +74,7 @@ def _expect_asked_again(app, answer, lang: str, key: str, attempt: int) -> None:
     (lambda call: call.press("9"), "not_understood"),
     (lambda call: call.say("что-то непонятное"), "not_understood"),
 ])
-def test_no_or_wrong_choice_is_explained_in_the_callers_language_and_asked_again_twice(app, db, twilio, act, key):
+def test_no_or_wrong_choice_is_explained_in_the_callers_language_and_asked_again(app, db, twilio, act, key):
     call = _menu(twilio, "ru")
     _expect_asked_again(app, act(call), "ru", key, attempt=1)
     _expect_asked_again(app, act(call), "ru", key, attempt=2)

@@ -65,7 +65,8 @@ def test_a_signature_made_with_another_token_is_refused(db, client):
 ])
 def test_a_signature_for_another_url_is_refused(client, signed_path, sent_path):
     params = _params()
-    assert _post(client, sent_path, params, _signature(PUBLIC_BASE_URL + signed_path, params)).status_code == 403
+    signature = _signature(PUBLIC_BASE_URL + signed_path, params)
+    assert _post(client, sent_path, params, signature).status_code == 403
 
 
 @pytest.mark.parametrize("tamper", [

@@ -39,7 +39,8 @@ def test_all_busy_is_said_in_the_callers_language_then_goodbye_and_hangup(app, d
 
 def test_the_closing_time_is_the_last_open_office(app, twilio, monkeypatch):
     # Friday 11:00: Burgas closes at 13:00, Sofia at 17:30; the caller rang Burgas.
-    call = _busy_call(twilio, monkeypatch, "en", datetime(2026, 11, 20, 11, 0, tzinfo=SOFIA), called=BURGAS_NUMBER)
+    friday = datetime(2026, 11, 20, 11, 0, tzinfo=SOFIA)
+    call = _busy_call(twilio, monkeypatch, "en", friday, called=BURGAS_NUMBER)
     assert texts(call.last)[1] == "All consultants who speak your language are busy right now. " \
                                   "Please call again later. Today we are open until 17:30."
 

@@ -48,7 +48,8 @@ def test_the_dial_names_the_whisper_and_the_hotline_number(app, db, twilio):
     assert f"call={call.call_sid}" in whisper and f"staff={maria.id}" in whisper
 
 
-@pytest.mark.parametrize("languages, topics", [(["bg"], ["health"]), (["en"], ["education"]), (["ar"], ["other"])])
+@pytest.mark.parametrize("languages, topics", [(["bg"], ["health"]), (["en"], ["education"]),
+                                               (["ar"], ["other"])])
 def test_a_consultant_lacking_the_language_or_the_topic_is_never_rung(app, db, twilio, languages, topics):
     other = add_consultant(app, db, "Petar", languages=languages, topics=topics)
     call = route(twilio, "en", "health")
