@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 import phonenumbers
 
@@ -21,11 +22,15 @@ def normalise(raw: str | None, region: str = "BG") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def mask(number: str | None) -> str:
-    """A log-safe stand-in: the country code and a short hash, never the number itself."""
+def mask(number: str | None, key: str) -> str:
+    """A log-safe stand-in: the country code and a short keyed hash, never the number itself.
+
+    The hash tells repeat callers apart in the logs; it is keyed (HMAC with SECRET_KEY) because a
+    plain hash of a phone number is undone by hashing every possible number.
+    """
     if not number:
         return "withheld"
-    digest = hashlib.sha256(number.encode()).hexdigest()[:8]
+    digest = hmac.new(key.encode(), number.encode(), hashlib.sha256).hexdigest()[:8]
     try:
         country = f"+{phonenumbers.parse(number, None).country_code}"
     except phonenumbers.NumberParseException:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline import services
 from hotline.catalogue import Catalogue
 from hotline.models import Call, CallEvent, ConsultationRecord, utcnow
 from hotline.phones import mask, normalise
@@ -44,7 +45,7 @@ def open_call(session: Session, catalogue: Catalogue, form: dict[str, str]) -> C
     except IntegrityError:  # the same webhook, retried concurrently, got there first
         session.rollback()
         return find_call(session, form["CallSid"])
-    log.info("call %s from %s to office %s", call.call_sid, mask(call.caller_number), office.code)
+    log.info("call %s from %s to office %s", call.call_sid, mask(call.caller_number, services.settings().secret_key), office.code)
     return call
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from hotline.phones import mask, normalise
 
+KEY = "test-secret"
+
 
 @pytest.mark.parametrize("raw, e164", [
     ("0888123456", "+359888123456"),
@@ -45,7 +47,7 @@ def test_normalise_with_another_region():
     ("+359888123456", "+359"), ("+35929876543", "+359"), ("+442079460958", "+44"), ("+12025550143", "+1"),
 ])
 def test_mask_keeps_the_country_code_and_never_the_number(number, country):
-    masked = mask(number)
+    masked = mask(number, KEY)
     assert masked.startswith(country + "…#")
     subscriber = number.removeprefix(country)
     assert subscriber not in masked
@@ -53,17 +55,21 @@ def test_mask_keeps_the_country_code_and_never_the_number(number, country):
     assert not any(subscriber[i:i + 4] in masked for i in range(len(subscriber) - 3))
 
 
+def test_mask_depends_on_the_secret_key():
+    assert mask("+359888123456", KEY) != mask("+359888123456", "another-secret")
+
+
 def test_mask_is_stable_and_tells_numbers_apart():
-    assert mask("+359888123456") == mask("+359888123456")
-    assert mask("+359888123456") != mask("+359888123457")
-    assert re.fullmatch(r"\+359…#[0-9a-f]{8}", mask("+359888123456"))
+    assert mask("+359888123456", KEY) == mask("+359888123456", KEY)
+    assert mask("+359888123456", KEY) != mask("+359888123457", KEY)
+    assert re.fullmatch(r"\+359…#[0-9a-f]{8}", mask("+359888123456", KEY))
 
 
 @pytest.mark.parametrize("number", [None, ""])
 def test_mask_of_a_withheld_number(number):
-    assert mask(number) == "withheld"
+    assert mask(number, KEY) == "withheld"
 
 
 def test_mask_of_something_that_is_not_e164():
-    masked = mask("0888123456")
+    masked = mask("0888123456", KEY)
     assert masked.startswith("?…#") and "888123456" not in masked and "0888" not in masked
