@@ -47,10 +47,24 @@ def is_open(office: Office, at: datetime) -> bool:
     return any(start <= local < end for start, end in _spans(office, local.date()))
 
 
-def closes_at(office: Office, at: datetime) -> datetime | None:
-    """When the current opening span ends (local time), or None if closed at `at`."""
+def closes_at(office: Office, at: datetime, horizon_days: int = 8) -> datetime | None:
+    """When the current opening period ends (local time), or None if closed at `at`.
+
+    Spans that meet at midnight (24:00 then 00:00) are one period; a period that runs past the
+    horizon (an office open around the clock) ends at the horizon.
+    """
     local = _local(office, at)
-    return next((end for start, end in _spans(office, local.date()) if start <= local < end), None)
+    end = next((end for start, end in _spans(office, local.date()) if start <= local < end), None)
+    if end is None:
+        return None
+    for offset in range(1, horizon_days + 1):
+        if end.time() != time.max:
+            return end
+        following = _spans(office, local.date() + timedelta(days=offset))
+        if not following or following[0][0].time() != time.min:
+            return end
+        end = following[0][1]
+    return end
 
 
 def next_opening(office: Office, at: datetime, horizon_days: int = 30) -> datetime | None:

@@ -120,8 +120,10 @@ def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse
     offices = services.catalogue().offices
     closing = [end for end in (hours.closes_at(office, now) for office in offices) if end]
     lang = call.language_code
-    if closing:
+    if closing and max(closing).date() == now.astimezone(max(closing).tzinfo).date():
         speak(resp, lang, "all_busy", time=max(closing).strftime("%H:%M"))
+    elif closing:  # open past midnight (around the clock): no closing time to give
+        speak(resp, lang, "all_busy_later")
     else:
         speak(resp, lang, "all_busy_closing", when=lambda spoken: opening_phrase(spoken, now))
     call.outcome = "no_consultant"

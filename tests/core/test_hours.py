@@ -114,3 +114,23 @@ def test_closes_at():
     assert closes_at(SOFIA, local(2026, 11, 25, 17, 30)) is None
     assert closes_at(SOFIA, local(2026, 11, 28, 12, 0)) is None  # Saturday
     assert closes_at(SOFIA, local(2026, 3, 3, 12, 0)) is None  # Liberation Day
+
+
+def _office_with_hours(hours: dict[str, list[str]], holidays: str = ""):
+    from hotline.catalogue import Catalogue, load_raw
+
+    raw = load_raw()
+    raw["offices"] = {"night": {"name": "Night", "timezone": "Europe/Sofia", "holidays": holidays, "hours": hours}}
+    return Catalogue(raw).office("night")
+
+
+def test_spans_that_meet_at_midnight_are_one_opening_period():
+    office = _office_with_hours({"mon": ["18:00-24:00"], "tue": ["00:00-06:00", "09:00-12:00"]})
+    assert closes_at(office, local(2026, 11, 23, 20, 0)) == local(2026, 11, 24, 6, 0)
+    assert closes_at(office, local(2026, 11, 24, 10, 0)) == local(2026, 11, 24, 12, 0)
+
+
+def test_an_office_open_around_the_clock_closes_only_at_the_horizon():
+    office = _office_with_hours({day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    closing = closes_at(office, local(2026, 11, 25, 10, 0), horizon_days=3)
+    assert closing.date() == date(2026, 11, 28)
