@@ -2,11 +2,12 @@
 from hotline.models.base import Base, UTCDateTime, utcnow
 from hotline.models.call import Call, CallEvent
 from hotline.models.consultation import Channel, ConsultationRecord
+from hotline.models.queue import QueueEntry, QueueState
 from hotline.models.reference import Language, Office, Topic, sync_reference
 from hotline.models.staff import SETTABLE_STATUSES, ApiToken, Role, Staff, StaffSkill, Status
 
 __all__ = [
     "Base", "UTCDateTime", "utcnow", "Call", "CallEvent", "Channel", "ConsultationRecord",
     "Language", "Office", "Topic", "sync_reference", "SETTABLE_STATUSES", "ApiToken", "Role",
-    "Staff", "StaffSkill", "Status",
+    "Staff", "StaffSkill", "Status", "QueueEntry", "QueueState",
 ]

@@ -5,7 +5,7 @@ import enum
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hotline.models.base import Base, UTCDateTime, utcnow
@@ -65,7 +65,11 @@ class StaffSkill(Base):
     """One language x topic a consultant can handle."""
 
     __tablename__ = "staff_skills"
-    __table_args__ = (UniqueConstraint("staff_id", "language_code", "topic_code"),)
+    __table_args__ = (
+        UniqueConstraint("staff_id", "language_code", "topic_code"),
+        # Who has a skill: routing.candidates looks consultants up by language x topic.
+        Index("ix_staff_skills_language_topic", "language_code", "topic_code", "staff_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     language_code: Mapped[str] = mapped_column(ForeignKey("languages.code"))
