@@ -1,6 +1,9 @@
 """Routing: which consultant takes a call, and the reservation that keeps it to one at a time.
 
-Public surface: offer_call, accept, release, finish, set_status, effective_status, candidates.
+Public surface: offer_call, accept, release, finish, set_status, effective_status, candidates;
+queues (routing.queues, routing.queue_pick): enqueue, position, estimated_wait, widen,
+accept_languages, next_caller_for, claim, unclaim, unclaim_stale, mark_bridged, mark_left,
+queue_figures.
 """
 from __future__ import annotations
 
@@ -11,6 +14,20 @@ from sqlalchemy.orm import Session
 
 from hotline.models import Staff, Status
 from routing.candidates import candidates
+from routing.queue_pick import next_caller_for
+from routing.queues import (
+    accept_languages,
+    claim,
+    enqueue,
+    estimated_wait,
+    mark_bridged,
+    mark_left,
+    position,
+    queue_figures,
+    unclaim,
+    unclaim_stale,
+    widen,
+)
 from routing.reservation import accept, effective_status, finish, release, reserve, set_status
 
 
@@ -37,4 +54,6 @@ def offer_call(session: Session, call_sid: str, language: str, topic: str, offic
         exclude = [*exclude, *(staff.id for staff in found)]
 
 
-__all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective_status", "candidates"]
+__all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective_status", "candidates",
+           "enqueue", "position", "estimated_wait", "widen", "accept_languages", "next_caller_for", "claim",
+           "unclaim", "unclaim_stale", "mark_bridged", "mark_left", "queue_figures"]

@@ -1,0 +1,217 @@
+"""Callers waiting for a consultant, one queue per language x topic: entering, position, estimated
+wait, widening, and the claim that gives a waiting caller to exactly one consultant.
+
+Every change of state is a single conditional UPDATE (compare-and-set on `state`), so web
+processes and workers racing for the same caller cannot both win. Functions that change rows
+commit; functions that only read do not. `now` is passed in wherever time matters.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hotline.models import Call, QueueEntry, QueueState, Staff, StaffSkill, utcnow
+from routing.reservation import STALE_OFFER, free_now
+
+WAITING, OFFERED = QueueState.waiting.value, QueueState.offered.value
+IN_QUEUE = (WAITING, OFFERED)
+# Twilio's QueueResult values that mean the caller reached a consultant.
+BRIDGED_RESULTS = {"bridged", "bridging-in-process", "redirected-from-bridged"}
+# The estimated wait divides the position by the answers of the queue in this recent window.
+ANSWER_RATE_WINDOW = timedelta(minutes=30)
+
+
+def enqueue(session: Session, call: Call, *, urgent: bool = False, now: datetime | None = None,
+            first_rang_at: datetime | None = None) -> QueueEntry:
+    """Put the call in the queue of its language and topic; a call has one entry, so a retried
+    webhook gets the entry it already has, whatever its state.
+
+    `first_rang_at` (default: when the call started) orders service; a callback that queues again
+    passes the original call's so the caller keeps their place.
+    """
+    existing = _entry_of(session, call.id)
+    if existing is not None:
+        return existing
+    if not call.language_code or not call.topic_code:
+        raise ValueError(f"call {call.call_sid} has no language and topic to queue for")
+    now = now or utcnow()
+    entry = QueueEntry(
+        call_id=call.id, call_sid=call.call_sid, language_code=call.language_code,
+        topic_code=call.topic_code, office_code=call.office_code, urgent=urgent, entered_at=now,
+        # Never later than entering: routing relies on it to end its index ranges early.
+        first_rang_at=min(first_rang_at or call.started_at or now, now), state=WAITING,
+    )
+    session.add(entry)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent retry of the same webhook got there first
+        session.rollback()
+        existing = _entry_of(session, call.id)
+        if existing is None:
+            raise
+        return existing
+    return entry
+
+
+def _entry_of(session: Session, call_id: int) -> QueueEntry | None:
+    return session.scalar(select(QueueEntry).where(QueueEntry.call_id == call_id))
+
+
+def position(session: Session, entry: QueueEntry) -> int:
+    """1-based place among the callers of the same language x topic still in the queue (waiting or
+    being offered): urgent callers first, then by first_rang_at, then by arrival."""
+    e = QueueEntry
+    earlier = or_(e.first_rang_at < entry.first_rang_at,
+                  and_(e.first_rang_at == entry.first_rang_at, e.id < entry.id))
+    ahead = and_(e.urgent.is_(True), earlier) if entry.urgent else or_(e.urgent.is_(True), earlier)
+    count = session.scalar(
+        select(func.count()).select_from(e)
+        .where(e.state.in_(IN_QUEUE), e.language_code == entry.language_code,
+               e.topic_code == entry.topic_code, ahead)
+    )
+    return count + 1
+
+
+def estimated_wait(session: Session, entry: QueueEntry, now: datetime,
+                   window: timedelta = ANSWER_RATE_WINDOW) -> int | None:
+    """Seconds until the caller is likely answered: their position over the queue's recent answer
+    rate (callers of this language x topic bridged in the last `window`). None without recent
+    answers: better to say nothing about time than a made-up figure."""
+    e = QueueEntry
+    answered = session.scalar(
+        select(func.count()).select_from(e)
+        .where(e.state == QueueState.bridged.value, e.language_code == entry.language_code,
+               e.topic_code == entry.topic_code, e.ended_at > now - window, e.ended_at <= now)
+    )
+    if not answered:
+        return None
+    return round(position(session, entry) * window.total_seconds() / answered)
+
+
+def widen(session: Session, now: datetime, after: timedelta) -> int:
+    """Record widening (level 1: any consultant with the language) on callers in the queue for
+    `after` or longer; returns how many were widened just now, for announcing it.
+
+    Routing does not wait for this: next_caller_for() applies the same rule from entered_at at
+    query time. The stored level is what the caller has been moved to, for the wait loop and reports.
+    """
+    result = session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.state.in_(IN_QUEUE), QueueEntry.widen_level < 1,
+               QueueEntry.entered_at <= now - after)
+        .values(widen_level=1)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount
+
+
+def accept_languages(session: Session, entry_id: int, languages: Iterable[str]) -> None:
+    """The caller agreed to be served in these languages too (e.g. English or Bulgarian)."""
+    entry = session.get_one(QueueEntry, entry_id)
+    known = set(entry.accepts_languages.split(",")) if entry.accepts_languages else set()
+    known |= {code.strip() for code in languages if code.strip() and code.strip() != entry.language_code}
+    entry.accepts_languages = ",".join(sorted(known)) or None
+    session.commit()
+
+
+def claim(session: Session, entry_id: int, staff_id: int, now: datetime) -> bool:
+    """Take a waiting caller for one consultant (waiting -> offered); True for exactly one of any
+    number of concurrent claimers."""
+    return _change(session, entry_id, (WAITING,), state=OFFERED, offered_staff_id=staff_id, offered_at=now)
+
+
+def unclaim(session: Session, entry_id: int, staff_id: int | None = None) -> bool:
+    """The offer was not answered: the caller waits again, keeping their place. With `staff_id`,
+    only that consultant's offer is undone (a late webhook must not undo a newer claim)."""
+    extra = () if staff_id is None else (QueueEntry.offered_staff_id == staff_id,)
+    return _change(session, entry_id, (OFFERED,), *extra,
+                   state=WAITING, offered_staff_id=None, offered_at=None)
+
+
+def unclaim_stale(session: Session, now: datetime, older_than: timedelta = STALE_OFFER) -> int:
+    """Offers whose answer never came (a lost webhook) go back to waiting; returns how many."""
+    result = session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.state == OFFERED, QueueEntry.offered_at <= now - older_than)
+        .values(state=WAITING, offered_staff_id=None, offered_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount
+
+
+def mark_bridged(session: Session, entry_id: int, now: datetime) -> bool:
+    """The caller is connected: the entry leaves the queue. False if it had left already."""
+    return _change(session, entry_id, IN_QUEUE,
+                   state=QueueState.bridged.value, ended_at=now, result="bridged")
+
+
+def mark_left(session: Session, call_sid: str, result: str, now: datetime) -> bool:
+    """The caller left the queue: `result` is Twilio's QueueResult or our reason. A hangup is
+    abandoned, a bridge is bridged, anything else left. False if no entry was in the queue.
+    A consultant still being rung for the caller is released by routing.release(call_sid)."""
+    if result == "hangup":
+        state = QueueState.abandoned.value
+    elif result in BRIDGED_RESULTS:
+        state = QueueState.bridged.value
+    else:
+        state = QueueState.left.value
+    changed = session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.call_sid == call_sid, QueueEntry.state.in_(IN_QUEUE))
+        .values(state=state, ended_at=now, result=result)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return changed.rowcount == 1
+
+
+def _change(session: Session, entry_id: int, from_states: tuple[str, ...], *conditions, **values) -> bool:
+    """Compare-and-set: change the entry only if it is in one of `from_states`."""
+    result = session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.id == entry_id, QueueEntry.state.in_(from_states), *conditions)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def queue_figures(session: Session, now: datetime) -> list[dict]:
+    """Each language x topic queue with callers in it: how many wait (and of them are being
+    offered), the longest time in the queue, and how many consultants with that skill are free."""
+    e = QueueEntry
+    rows = session.execute(
+        select(e.language_code, e.topic_code, func.count(), func.count().filter(e.state == OFFERED),
+               func.min(e.entered_at))
+        .where(e.state.in_(IN_QUEUE))
+        .group_by(e.language_code, e.topic_code)
+        .order_by(e.language_code, e.topic_code)
+    ).all()
+    free = _free_consultants(session, now, {language for language, *_ in rows})
+    return [
+        {"language": language, "topic": topic, "waiting": waiting, "offered": offered,
+         "longest_wait_seconds": max(0, int((now - entered).total_seconds())),
+         "available_consultants": free.get((language, topic), 0)}
+        for language, topic, waiting, offered, entered in rows
+    ]
+
+
+def _free_consultants(session: Session, now: datetime, languages: set[str]) -> dict[tuple[str, str], int]:
+    """Consultants routing could ring now (as routing.candidates), per language x topic skill."""
+    if not languages:
+        return {}
+    rows = session.execute(
+        select(StaffSkill.language_code, StaffSkill.topic_code, func.count(func.distinct(Staff.id)))
+        .join(Staff, Staff.id == StaffSkill.staff_id)
+        .where(StaffSkill.language_code.in_(languages), Staff.active.is_(True), Staff.phone.is_not(None),
+               free_now(now))
+        .group_by(StaffSkill.language_code, StaffSkill.topic_code)
+    ).all()
+    return {(language, topic): count for language, topic, count in rows}
