@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import case, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from hotline.models import Staff, StaffSkill, utcnow
 from routing.reservation import free_now
@@ -19,6 +19,8 @@ def candidates(session: Session, language: str, topic: str, office: str,
     )
     query = (
         select(Staff)
+        # Routing needs ids, phones and offices; skills load on first use, not for every candidate.
+        .options(lazyload(Staff.skills))
         .where(Staff.id.in_(skilled), Staff.active.is_(True), Staff.phone.is_not(None), free_now(now))
         .order_by(case((Staff.office_code == office, 0), else_=1), Staff.idle_since, Staff.id)
         .limit(limit)
