@@ -82,7 +82,8 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
         if call.answered_at:
             call.talk_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
         call.stage = "ended"
-        call.events.append(CallEvent(kind="ended", detail=call.outcome, consultant_id=call.consultant_id))
+        # A plain add: appending to call.events would first load every event of the call.
+        session.add(CallEvent(call_id=call.id, kind="ended", detail=call.outcome, consultant_id=call.consultant_id))
         session.commit()
     return _ensure_record(session, call)
 
