@@ -118,10 +118,10 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
 def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     now = utcnow()
     offices = services.catalogue().offices
-    closing = [end for end in (hours.closes_at(office, now) for office in offices) if end]
+    closing = max((end for end in (hours.closes_at(office, now) for office in offices) if end), default=None)
     lang = call.language_code
-    if closing and max(closing).date() == now.astimezone(max(closing).tzinfo).date():
-        speak(resp, lang, "all_busy", time=max(closing).strftime("%H:%M"))
+    if closing and closing.date() == now.astimezone(closing.tzinfo).date():
+        speak(resp, lang, "all_busy", time=closing.strftime("%H:%M"))
     elif closing:  # open past midnight (around the clock): no closing time to give
         speak(resp, lang, "all_busy_later")
     else:
