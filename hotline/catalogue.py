@@ -9,6 +9,7 @@ import re
 import string
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,50 @@ class Office:
 
 class CatalogueError(ValueError):
     """The configuration is incomplete or contradicts itself."""
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    """How callers wait when nobody suitable is free (the [queue] table)."""
+
+    max_size: int
+    max_wait: timedelta
+    announce_seconds: int
+    hold_music_url: str
+    widen_after: timedelta
+    offer_languages_after: timedelta
+    other_languages: tuple[str, ...]
+    missed_offer_status: str | None
+    urgent_topics: frozenset[str]
+    keys: dict[str, str]  # way out or choice -> the key a waiting caller presses for it
+
+
+def _parse_queue(spec: dict, languages: set[str], topics: set[str]) -> QueueRules:
+    def seconds(name: str, minimum: int = 0) -> int:
+        value = spec.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise CatalogueError(f"queue.{name} must be a whole number of at least {minimum}")
+        return value
+
+    others = tuple(spec.get("other_languages", ()))
+    unknown = sorted(set(others) - languages) + sorted(set(spec.get("urgent_topics", ())) - topics)
+    if unknown:
+        raise CatalogueError(f"queue names unknown languages or topics: {', '.join(unknown)}")
+    keys = {name: str(key) for name, key in spec.get("keys", {}).items()}
+    if any(len(key) != 1 or key not in "0123456789*#" for key in keys.values()) \
+            or len(set(keys.values())) != len(keys):
+        raise CatalogueError("queue.keys must be distinct single keys (0-9, * or #)")
+    missed = spec.get("missed_offer_status") or None
+    if missed not in (None, "break", "offline"):
+        raise CatalogueError('queue.missed_offer_status must be "break", "offline" or ""')
+    return QueueRules(
+        max_size=seconds("max_size", 0), max_wait=timedelta(seconds=seconds("max_wait_seconds", 1)),
+        announce_seconds=seconds("announce_seconds", 5), hold_music_url=str(spec.get("hold_music_url", "")),
+        widen_after=timedelta(seconds=seconds("widen_after_seconds")),
+        offer_languages_after=timedelta(seconds=seconds("offer_languages_after_seconds")),
+        other_languages=others, missed_offer_status=missed,
+        urgent_topics=frozenset(spec.get("urgent_topics", ())), keys=keys,
+    )
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -205,6 +250,8 @@ class Catalogue:
         self.offices = [_parse_office(code, v) for code, v in raw["offices"].items()]
         if not self.offices:
             raise CatalogueError("configure at least one office")
+        self.queue = _parse_queue(raw.get("queue", {}), {lang.code for lang in self.languages},
+                                  {topic.code for topic in self.topics})
         check_prompts(raw)
 
     def __getattr__(self, name: str) -> Any:

@@ -3,7 +3,8 @@
 Public surface: offer_call, accept, release, finish, set_status, effective_status, candidates;
 queues (routing.queues, routing.queue_pick): enqueue, position, estimated_wait, widen,
 accept_languages, next_caller_for, claim, unclaim, unclaim_stale, mark_bridged, mark_left,
-queue_figures.
+queue_figures; pairing a waiting caller with a free consultant (routing.pairing): caller_for,
+consultant_for, holders.
 """
 from __future__ import annotations
 
@@ -13,22 +14,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline.models import Staff, Status
-from routing.candidates import candidates
+from routing.candidates import candidates, free_consultants, language_on_duty
 from routing.queue_pick import next_caller_for
 from routing.queues import (
     accept_languages,
     claim,
     enqueue,
+    entry_for_call,
     estimated_wait,
+    leave,
     mark_bridged,
     mark_left,
     position,
     queue_figures,
+    queue_length,
     unclaim,
     unclaim_stale,
     widen,
+    widen_entry,
 )
-from routing.reservation import accept, effective_status, finish, release, reserve, set_status
+from routing.pairing import caller_for, consultant_for
+from routing.reservation import accept, effective_status, finish, holders, release, reserve, set_status
 
 
 def offer_call(session: Session, call_sid: str, language: str, topic: str, office: str,
@@ -56,4 +62,6 @@ def offer_call(session: Session, call_sid: str, language: str, topic: str, offic
 
 __all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective_status", "candidates",
            "enqueue", "position", "estimated_wait", "widen", "accept_languages", "next_caller_for", "claim",
-           "unclaim", "unclaim_stale", "mark_bridged", "mark_left", "queue_figures"]
+           "unclaim", "unclaim_stale", "mark_bridged", "mark_left", "queue_figures", "caller_for", "consultant_for",
+           "holders", "reserve", "free_consultants", "language_on_duty", "entry_for_call", "leave",
+           "queue_length", "widen_entry"]

@@ -145,10 +145,36 @@ def unclaim_stale(session: Session, now: datetime, older_than: timedelta = STALE
     return result.rowcount
 
 
-def mark_bridged(session: Session, entry_id: int, now: datetime) -> bool:
-    """The caller is connected: the entry leaves the queue. False if it had left already."""
-    return _change(session, entry_id, IN_QUEUE,
+def mark_bridged(session: Session, entry_id: int, now: datetime, staff_id: int | None = None) -> bool:
+    """The caller is connected: the entry leaves the queue. False if it had left already, or (with
+    `staff_id`) if it is no longer offered to that consultant: a caller is bridged once."""
+    if staff_id is None:
+        return _change(session, entry_id, IN_QUEUE, state=QueueState.bridged.value, ended_at=now, result="bridged")
+    return _change(session, entry_id, (OFFERED,), QueueEntry.offered_staff_id == staff_id,
                    state=QueueState.bridged.value, ended_at=now, result="bridged")
+
+
+def widen_entry(session: Session, entry_id: int) -> bool:
+    """Record that this caller has been widened to any consultant with their language; True only
+    the first time, so the caller hears it once."""
+    return _change(session, entry_id, IN_QUEUE, QueueEntry.widen_level < 1, widen_level=1)
+
+
+def leave(session: Session, entry_id: int, reason: str) -> bool:
+    """Note why a waiting caller is about to leave the queue (read by the Enqueue action). Only a
+    caller still waiting: one whose consultant is ringing stays for that consultant."""
+    return _change(session, entry_id, (WAITING,), leave_reason=reason)
+
+
+def queue_length(session: Session, language: str, topic: str) -> int:
+    """Callers in the queue of `language` x `topic` (waiting or being offered)."""
+    e = QueueEntry
+    return session.scalar(select(func.count()).select_from(e).where(
+        e.state.in_(IN_QUEUE), e.language_code == language, e.topic_code == topic))
+
+
+def entry_for_call(session: Session, call_sid: str) -> QueueEntry | None:
+    return session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
 
 
 def mark_left(session: Session, call_sid: str, result: str, now: datetime) -> bool:

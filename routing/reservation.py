@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -61,17 +61,25 @@ def accept(session: Session, staff_id: int, call_sid: str) -> bool:
     return result.rowcount == 1
 
 
-def release(session: Session, call_sid: str) -> int:
+def release(session: Session, call_sid: str, staff_id: int | None = None, to_status: str | None = None) -> int:
     """An offer of `call_sid` that was not taken: the consultant is available again, still
-    keeping their place in the idle order. Returns how many consultants were released."""
+    keeping their place in the idle order, or goes to `to_status` (break, for a consultant who let
+    the phone ring out: the next caller should not ring at an empty desk). With `staff_id`, only
+    that consultant's offer. Returns how many consultants were released."""
+    condition = () if staff_id is None else (Staff.id == staff_id,)
     result = session.execute(
         update(Staff)
-        .where(Staff.current_call_sid == call_sid, Staff.status == Status.offered.value)
-        .values(status=Status.available.value, current_call_sid=None, status_since=utcnow())
+        .where(Staff.current_call_sid == call_sid, Staff.status == Status.offered.value, *condition)
+        .values(status=to_status or Status.available.value, current_call_sid=None, status_since=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.commit()
     return result.rowcount
+
+
+def holders(session: Session, call_sid: str) -> list[int]:
+    """The consultants being offered or talking on `call_sid`."""
+    return list(session.scalars(select(Staff.id).where(Staff.current_call_sid == call_sid)))
 
 
 def finish(session: Session, call_sid: str, wrap_up_seconds: int) -> int:

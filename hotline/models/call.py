@@ -29,6 +29,8 @@ class Call(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     talk_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Other languages the caller agreed to be served in ("bg,en"), when theirs was not staffed.
+    accepts_languages: Mapped[str | None] = mapped_column(String(64))
 
     events: Mapped[list["CallEvent"]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"

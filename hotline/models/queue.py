@@ -49,6 +49,11 @@ class QueueEntry(Base):
     state: Mapped[str] = mapped_column(String(16), default=QueueState.waiting.value)
     offered_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The consultant's leg rung through the REST API for the offer, to cancel it if the caller goes.
+    offer_leg_sid: Mapped[str | None] = mapped_column(String(64))
+    # Why a caller still on the line left the queue (a key they pressed, a limit); read by the
+    # Enqueue action, which decides what they hear next.
+    leave_reason: Mapped[str | None] = mapped_column(String(24))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Twilio's QueueResult (bridged, hangup, leave, queue-full...) or our own reason.
     result: Mapped[str | None] = mapped_column(String(40))

@@ -1,0 +1,70 @@
+"""Pairing a waiting caller with a free consultant, from either side, atomically.
+
+A pair is two compare-and-set changes: the queue entry is claimed (waiting -> offered) and the
+consultant reserved (free -> offered, holding the caller's call). Whichever side is taken first,
+if the second fails the first is undone, so no consultant holds two callers and no caller two
+consultants, whatever number of web processes and workers try at once.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from hotline.models import QueueEntry, QueueState, Staff
+from routing.candidates import candidates
+from routing.queue_pick import next_caller_for
+from routing.queues import claim, unclaim
+from routing.reservation import release, reserve
+
+# A pick can lose its race to another worker; after this many lost races the job gives up and
+# the next trigger (or the periodic sweep) tries again.
+ATTEMPTS = 5
+
+
+def caller_for(session: Session, staff: Staff, now: datetime, widen_after: timedelta) -> QueueEntry | None:
+    """Claim the waiting caller this free consultant should take, and reserve the consultant for
+    them; None if nobody suitable waits or the consultant is no longer free."""
+    for _ in range(ATTEMPTS):
+        entry = next_caller_for(session, staff, now, widen_after)
+        if entry is None:
+            return None
+        if not claim(session, entry.id, staff.id, now):
+            continue  # another consultant took this caller first
+        if reserve(session, staff.id, entry.call_sid):
+            session.refresh(entry)
+            return entry
+        unclaim(session, entry.id, staff.id)
+        return None  # the consultant was taken meanwhile
+    return None
+
+
+def tiers(entry: QueueEntry, now: datetime, widen_after: timedelta) -> list[tuple[str, str | None]]:
+    """(language, topic) to look for, best first; topic None means any topic. Widening adds the
+    caller's language on any topic; languages the caller agreed to come after their own."""
+    widened = now - entry.entered_at >= widen_after
+    languages = [entry.language_code, *(entry.accepts_languages.split(",") if entry.accepts_languages else [])]
+    found: list[tuple[str, str | None]] = []
+    for language in languages:
+        found.append((language, entry.topic_code))
+        if widened:
+            found.append((language, None))
+    return found
+
+
+def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_after: timedelta,
+                   exclude: tuple[int, ...] = ()) -> Staff | None:
+    """Reserve the best free consultant for this waiting caller and claim the caller for them;
+    None if nobody suitable is free or the caller is no longer waiting."""
+    if entry.state != QueueState.waiting.value:
+        return None
+    for language, topic in tiers(entry, now, widen_after):
+        for staff in candidates(session, language, topic, entry.office_code, exclude):
+            if not reserve(session, staff.id, entry.call_sid):
+                continue  # taken by another call since the query
+            if claim(session, entry.id, staff.id, now):
+                session.refresh(staff)
+                return staff
+            release(session, entry.call_sid, staff.id)  # the caller went to another consultant
+            return None
+    return None
