@@ -31,6 +31,7 @@ CALLER_HELP = "At a menu type a key (0-9 * #), 's <words>' to speak, Enter for s
 CALLER_PROMPT = "caller> "
 CONSULTANT_PROMPT = "consultant (1 accepts, another key declines, Enter = no answer)> "
 END = object()  # a verb's answer meaning "the call is over"
+LEAVE = object()  # <Leave>: out of the queue, on to the <Enqueue> action
 
 
 class PhoneError(Exception):
@@ -75,7 +76,7 @@ class TerminalPhone:
         """Run a TwiML document's verbs in order; the next document to run, or None at the end."""
         handlers = {"Say": self._announce, "Play": self._announce, "Pause": self._pause,
                     "Gather": self._gather, "Dial": self._dial, "Redirect": self._redirect,
-                    "Hangup": self._end, "Reject": self._end}
+                    "Hangup": self._end, "Reject": self._end, "Enqueue": self._enqueue, "Leave": self._leave}
         for verb in document:
             handler = handlers.get(verb.tag)
             if handler is None:
@@ -84,6 +85,8 @@ class TerminalPhone:
             answer = handler(verb)
             if answer is END:
                 return None
+            if answer is LEAVE:
+                return LEAVE
             if answer is not None:
                 return answer
         return None  # Twilio hangs up at the end of a document
@@ -101,6 +104,28 @@ class TerminalPhone:
 
     def _end(self, _verb: ET.Element) -> object:
         return END
+
+    def _enqueue(self, verb: ET.Element) -> ET.Element | None:
+        """Wait in the queue: the wait URL's TwiML turn after turn, until the caller leaves (a key,
+        a limit) or hangs up. Nobody is put through here: the service would ring consultants
+        through Twilio's REST API, which this phone does not stand in for."""
+        self.show(f"(waiting in the queue {(verb.text or '').strip()})")
+        wait_url, action = verb.get("waitUrl"), verb.get("action")
+        try:
+            while True:
+                document = self.caller.follow(wait_url, QueueSid="QU" + "0" * 32, QueuePosition="1",
+                                              QueueTime="0", AvgQueueTime="0", CurrentQueueSize="1")
+                while document is not None and document is not LEAVE:
+                    document = self.play(document)
+                if document is LEAVE:
+                    return self.caller.follow(action, QueueResult="leave", QueueTime="0") if action else None
+        except HungUp:
+            if action:
+                self.caller.follow(action, QueueResult="hangup", QueueTime="0")
+            raise
+
+    def _leave(self, _verb: ET.Element) -> object:
+        return LEAVE
 
     def _redirect(self, verb: ET.Element) -> ET.Element:
         return self.caller.follow((verb.text or "").strip())

@@ -8,6 +8,7 @@ import redis
 from flask import Flask, current_app, g
 from rq import Queue
 from sqlalchemy.orm import Session
+from twilio.http import HttpClient
 
 from hotline.catalogue import Catalogue
 from hotline.db import Database
@@ -22,6 +23,9 @@ class Services:
     catalogue: Catalogue
     db: Database
     redis: redis.Redis
+    # Twilio's REST API is reached through this client when set (a stand-in, in tests and the
+    # demo); None for Twilio's real API at TWILIO_API_BASE_URL.
+    twilio_http: HttpClient | None = None
 
     def queue(self) -> Queue:
         return Queue(QUEUE_NAME, connection=self.redis)

@@ -5,7 +5,7 @@ import functools
 import logging
 from typing import Callable
 
-from flask import Response, abort, request, url_for
+from flask import Response, abort, current_app, has_request_context, request, url_for
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 def external_url(endpoint: str, **values) -> str:
     """The absolute URL of `endpoint` as Twilio must call it: always built from PUBLIC_BASE_URL."""
     base = services.settings().public_base_url
+    if not has_request_context():
+        # A job (ringing a consultant) has no request to take a host from: the public base URL,
+        # or localhost for a service run on this machine only.
+        path = current_app.url_map.bind("localhost").build(endpoint, values)
+        return (base or "http://localhost:5000") + path
     if base is None:
         return url_for(endpoint, _external=True, **values)
     return base + url_for(endpoint, **values)
@@ -64,6 +69,7 @@ def twiml(response: VoiceResponse) -> Response:
 def rest_client() -> Client:
     """Twilio's REST client, pointed at TWILIO_API_BASE_URL (a mock in tests)."""
     settings = services.settings()
-    client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+    client = Client(settings.twilio_account_sid, settings.twilio_auth_token,
+                    http_client=services.current().twilio_http)
     client.api.base_url = settings.twilio_api_base_url
     return client

@@ -6,12 +6,18 @@ the same parameters, the same X-Twilio-Signature, the same URLs taken from the T
 """
 from __future__ import annotations
 
+import json
+import logging
+import re
 import secrets
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 import requests
+from twilio.http import HttpClient
+from twilio.http.response import Response as ApiResponse
 from twilio.request_validator import RequestValidator
 
 
@@ -170,3 +176,53 @@ class ConsultantLeg:
     def from_dial(cls, caller: CallerLeg) -> "ConsultantLeg":
         number = caller.dial().find("Number")
         return cls(caller.twilio, number.attrib["url"], caller, number.text)
+
+
+@dataclass
+class ApiRequest:
+    method: str
+    path: str
+    data: dict[str, str]
+    sid: str | None = None  # the call's sid, created or updated
+
+
+_CALLS = re.compile(r"/Accounts/(?P<account>AC\w+)/Calls(?:/(?P<sid>CA\w+))?\.json$")
+
+
+class FakeTwilioApi(HttpClient):
+    """Twilio's REST API as far as Hotline uses it (creating and updating calls), answering as
+    Twilio does and keeping every request for the test to read and act on. `refuse` makes the
+    next requests fail with Twilio's error for a call that cannot be changed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.getLogger("twilio_sim.api"), is_async=False)
+        self.requests: list[ApiRequest] = []
+        self.refuse = 0
+        self._lock = threading.Lock()
+
+    def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,
+                allow_redirects=False) -> ApiResponse:
+        path = uri.split("://", 1)[-1].partition("/")[2]
+        data = {key: str(value) for key, value in (data or {}).items()}
+        match = _CALLS.search("/" + path)
+        sid = (match["sid"] or new_sid()) if match else None
+        with self._lock:
+            self.requests.append(ApiRequest(method, "/" + path, data, sid))
+            if self.refuse:
+                self.refuse -= 1
+                return ApiResponse(400, json.dumps({"code": 21220, "message": "Call is not in-progress. Cannot redirect.",
+                                                    "status": 400, "more_info": "https://www.twilio.com/docs/errors/21220"}))
+        if method != "POST" or match is None:
+            return ApiResponse(404, json.dumps({"code": 20404, "message": "The requested resource was not found",
+                                                "status": 404}))
+        body = {"sid": sid, "account_sid": match["account"], "to": data.get("To"), "from": data.get("From"),
+                "status": data.get("Status") or "queued", "api_version": "2010-04-01",
+                "uri": f"/2010-04-01/Accounts/{match['account']}/Calls/{sid}.json"}
+        return ApiResponse(200 if match["sid"] else 201, json.dumps(body))
+
+    def created_calls(self) -> list[ApiRequest]:
+        """The calls Hotline asked Twilio to place, oldest first, each with the sid Twilio gave."""
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith("/Calls.json")]
+
+    def updates_of(self, call_sid: str) -> list[dict[str, str]]:
+        return [r.data for r in self.requests if r.method == "POST" and r.path.endswith(f"/Calls/{call_sid}.json")]

@@ -57,8 +57,13 @@ def record_event(session: Session, call: Call, kind: str, detail: str | None = N
 
 def offered_consultants(session: Session, call: Call) -> list[int]:
     """Consultants this call has already been offered to (never offered twice)."""
+    return consultants_with(session, call.id, "offered")
+
+
+def consultants_with(session: Session, call_id: int, kind: str) -> list[int]:
+    """The consultants of the call's journal events of `kind`."""
     return list(session.scalars(
-        select(CallEvent.consultant_id).where(CallEvent.call_id == call.id, CallEvent.kind == "offered")
+        select(CallEvent.consultant_id).where(CallEvent.call_id == call_id, CallEvent.kind == kind)
     ))
 
 
@@ -81,6 +86,8 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
         call.outcome = _outcome(call, twilio_status)
         if call.answered_at:
             call.talk_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
+        if call.outcome == "abandoned":  # where the caller gave up: the abandonment funnel
+            session.add(CallEvent(call_id=call.id, kind="abandoned", detail=call.stage))
         call.stage = "ended"
         # A plain add: appending to call.events would first load every event of the call.
         session.add(CallEvent(call_id=call.id, kind="ended", detail=call.outcome, consultant_id=call.consultant_id))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.orm import Session
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
 from hotline import hours, services
 from hotline.models import Call, utcnow
 from hotline.telephony import external_url
 from hotline.voice import speak
-from ivr import calls, choices
+from ivr import call_again, calls, choices, offers, queue_flow
 from ivr.menus import language_menu, speak_to_unknown_language, topic_menu
 
 
@@ -54,7 +54,35 @@ def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceR
     now = utcnow()
     if not any(hours.is_open(office, now) for office in services.catalogue().offices):
         return closed(session, call, resp, now)
-    topic_menu(resp, call.language_code, attempt=0)
+    lang = call.language_code
+    if not routing.language_on_duty(session, lang):
+        # Said at once, not after the topic menu and a wait: the caller may choose another way.
+        speak(resp, lang, "language_unstaffed",
+              language=lambda spoken: services.catalogue().term(spoken, "languages", lang))
+        key = services.catalogue().queue.keys.get("other_languages")
+        if key and _other_languages(lang):
+            gather = Gather(num_digits=1, timeout=5, action_on_empty_result=True, method="POST",
+                            action=external_url("ivr.alternatives"))
+            speak(gather, lang, "language_alternatives", digit=key)
+            resp.append(gather)
+            return resp
+    topic_menu(resp, lang, attempt=0)
+    return resp
+
+
+def _other_languages(lang: str) -> list[str]:
+    return [code for code in services.catalogue().queue.other_languages if code != lang]
+
+
+def on_alternatives(session: Session, call: Call, digits: str | None) -> VoiceResponse:
+    """The caller pressed the key to be served in English or Bulgarian too, or let it pass."""
+    resp = VoiceResponse()
+    lang = call.language_code or services.catalogue().default_language
+    others = _other_languages(lang)
+    if (digits or "").strip() == services.catalogue().queue.keys.get("other_languages") and others:
+        call.accepts_languages = ",".join(others)
+        calls.record_event(session, call, "languages_accepted", call.accepts_languages)
+    topic_menu(resp, lang, attempt=0)
     return resp
 
 
@@ -80,15 +108,18 @@ def on_topic(session: Session, call: Call, digits: str | None, speech: str | Non
 
 
 def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
-    """Ring the best free consultant, or tell the caller nobody is free."""
+    """Ring the best free consultant, or queue the caller until one is free."""
     catalogue = services.catalogue()
     tried = calls.offered_consultants(session, call)
     staff = None
     if len(tried) < catalogue.max_consultant_attempts:
-        staff = routing.offer_call(session, call.call_sid, call.language_code, call.topic_code,
-                                   call.office_code, exclude=tried)
+        # The caller's own language first, then any they agreed to when theirs was not staffed.
+        for language in [call.language_code, *(call.accepts_languages or "").split(",")]:
+            if language and staff is None:
+                staff = routing.offer_call(session, call.call_sid, language, call.topic_code,
+                                           call.office_code, exclude=tried)
     if staff is None:
-        return all_busy(session, call, resp)
+        return queue_flow.enter(session, call, resp)
     if staff.id not in tried:  # a retried webhook re-dials the consultant already ringing
         calls.record_event(session, call, "offered", consultant_id=staff.id)
     dial = resp.dial(action=external_url("ivr.dial_result"), method="POST", timeout=catalogue.dial_timeout,
@@ -105,58 +136,25 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
         return resp
     lang = call.language_code or services.catalogue().default_language
     if call.answered_at is not None:
-        routing.finish(session, call.call_sid, services.catalogue().wrap_up_seconds)
+        offers.call_ended(session, call.call_sid)
         speak(resp, lang, "goodbye")
         resp.hangup()
         return resp
-    routing.release(session, call.call_sid)
-    calls.record_event(session, call, "not_accepted", dial_status)
+    # Whoever let it ring out or declined goes on break (if so configured): the caller should not
+    # be rung through to an empty desk again.
+    missed = routing.holders(session, call.call_sid)
+    routing.release(session, call.call_sid, to_status=services.catalogue().queue.missed_offer_status)
+    calls.record_event(session, call, "not_accepted", dial_status, consultant_id=missed[0] if missed else None)
     speak(resp, lang, "trying_next")
     return connect(session, call, resp)
 
 
-def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
-    now = utcnow()
-    offices = services.catalogue().offices
-    closing = max((end for end in (hours.closes_at(office, now) for office in offices) if end), default=None)
-    lang = call.language_code
-    if closing and closing.date() == now.astimezone(closing.tzinfo).date():
-        speak(resp, lang, "all_busy", time=closing.strftime("%H:%M"))
-    elif closing:  # open past midnight (around the clock): no closing time to give
-        speak(resp, lang, "all_busy_later")
-    else:
-        speak(resp, lang, "all_busy_closing", when=lambda spoken: opening_phrase(spoken, now))
-    call.outcome = "no_consultant"
-    calls.record_event(session, call, "no_consultant")
-    speak(resp, lang, "goodbye")
-    resp.hangup()
-    return resp
-
-
 def closed(session: Session, call: Call, resp: VoiceResponse, now: datetime) -> VoiceResponse:
     lang = call.language_code
-    speak(resp, lang, "closed", when=lambda spoken: opening_phrase(spoken, now))
+    speak(resp, lang, "closed", when=lambda spoken: call_again.opening_phrase(spoken, now))
     call.outcome = "closed"
     call.stage = "closed"
     calls.record_event(session, call, "closed")
     speak(resp, lang, "goodbye")
     resp.hangup()
     return resp
-
-
-def opening_phrase(lang: str, now: datetime) -> str:
-    """'today at 09:00', 'tomorrow at 09:00' or 'on Monday at 09:00', in `lang`."""
-    catalogue = services.catalogue()
-    openings = [o for o in (hours.next_opening(office, now) for office in catalogue.offices) if o]
-    if not openings:
-        return ""
-    opening = min(openings)
-    local_now = now.astimezone(opening.tzinfo)
-    days = (opening.date() - local_now.date()).days
-    time = opening.strftime("%H:%M")
-    if days == 0:
-        return catalogue.prompt(lang, "opens_today", time=time)
-    if days == 1:
-        return catalogue.prompt(lang, "opens_tomorrow", time=time)
-    weekday = catalogue.words(lang, "weekdays")[opening.weekday()]
-    return catalogue.prompt(lang, "opens_on", weekday=weekday, time=time)

@@ -12,11 +12,10 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.exceptions import HTTPException
 
-import routing
 from hotline import services
 from hotline.models import Staff
 from hotline.telephony import twiml, twilio_webhook
-from ivr import calls, flow, whisper
+from ivr import calls, flow, offers, queue_flow, whisper
 from ivr.menus import speak_to_unknown_language
 
 log = logging.getLogger(__name__)
@@ -92,6 +91,77 @@ def dial_result():
     return twiml(flow.on_dial_result(services.session(), call, params.get("DialCallStatus")))
 
 
+@blueprint.route("/alternatives", methods=["GET", "POST"])
+@twilio_webhook
+def alternatives():
+    """The caller's answer to "nobody who speaks your language is on duty"."""
+    params = _params()
+    call = _caller_call(params)
+    if call is None:
+        return twiml(_apology())
+    return twiml(flow.on_alternatives(services.session(), call, params.get("Digits")))
+
+
+@blueprint.route("/queue/wait", methods=["GET", "POST"])
+@twilio_webhook
+def queue_wait():
+    """The <Enqueue> wait URL: position, expected wait and choices, then hold."""
+    call = _caller_call(_params())
+    if call is None:
+        return twiml(_apology())
+    return twiml(queue_flow.wait(services.session(), call))
+
+
+@blueprint.route("/queue/key", methods=["GET", "POST"])
+@twilio_webhook
+def queue_key():
+    params = _params()
+    call = _caller_call(params)
+    if call is None:
+        return twiml(_apology())
+    return twiml(queue_flow.on_key(services.session(), call, params.get("Digits")))
+
+
+@blueprint.route("/queue/left", methods=["GET", "POST"])
+@twilio_webhook
+def queue_left():
+    """The <Enqueue> action: the caller is out of the queue (Twilio's QueueResult says how)."""
+    params = _params()
+    call = _caller_call(params)
+    if call is None:
+        return twiml(_apology())
+    return twiml(queue_flow.on_left(services.session(), call, params.get("QueueResult")))
+
+
+@blueprint.route("/queue/way-out", methods=["GET", "POST"])
+@twilio_webhook
+def queue_way_out():
+    params = _params()
+    call = _caller_call(params)
+    if call is None:
+        return twiml(_apology())
+    return twiml(queue_flow.on_way_out(services.session(), call, params.get("Digits")))
+
+
+@blueprint.route("/queue/bridge", methods=["GET", "POST"])
+@twilio_webhook
+def queue_bridge():
+    """Where the REST API redirects a waiting caller whose consultant accepted."""
+    call = _caller_call(_params())
+    if call is None:
+        return twiml(_apology())
+    return twiml(queue_flow.bridge(services.session(), call))
+
+
+@blueprint.route("/queue/offer-status", methods=["GET", "POST"], endpoint="offer_status")
+@twilio_webhook
+def offer_status():
+    """Status callback of a consultant's phone rung for a waiting caller."""
+    offers.on_offer_status(services.session(), _whole_number(request.args.get("entry")),
+                           _whole_number(request.args.get("staff")), _params().get("CallStatus", ""))
+    return twiml(VoiceResponse())
+
+
 def _consultant_leg():
     """The caller's call and the consultant named in a whisper URL (None for garbage)."""
     session = services.session()
@@ -125,7 +195,7 @@ def status():
     call = calls.find_call(services.session(), params.get("CallSid"))
     if call is not None and call_status in calls.FINAL_STATUSES:
         session = services.session()
-        routing.finish(session, call.call_sid, services.catalogue().wrap_up_seconds)
+        offers.call_ended(session, call.call_sid)
         calls.close_call(session, call, call_status, _whole_number(params.get("CallDuration")))
     return twiml(VoiceResponse())
 

@@ -9,13 +9,13 @@ from hotline import services
 from hotline.models import Call, Staff, utcnow
 from hotline.telephony import external_url
 from hotline.voice import speak
-from ivr import calls
+from ivr import calls, offers, queue_flow
 
 ACCEPT_KEY = "1"
 WHISPER_TIMEOUT = 8
 
 
-def _staff_language(staff: Staff) -> str:
+def staff_language(staff: Staff) -> str:
     catalogue = services.catalogue()
     return staff.whisper_language if catalogue.language(staff.whisper_language) else catalogue.staff_language
 
@@ -27,14 +27,32 @@ def whisper(call: Call | None, staff: Staff | None) -> VoiceResponse:
         resp.hangup()
         return resp
     catalogue = services.catalogue()
-    lang = _staff_language(staff)
+    lang = staff_language(staff)
     gather = Gather(num_digits=1, timeout=WHISPER_TIMEOUT, action_on_empty_result=True, method="POST",
                     action=external_url("ivr.whisper_answer", call=call.call_sid, staff=staff.id))
-    speak(gather, lang, "whisper",
-          language=lambda spoken: catalogue.term(spoken, "languages", call.language_code),
-          topic=lambda spoken: catalogue.term(spoken, "topics", call.topic_code))
+    language = lambda spoken: catalogue.term(spoken, "languages", call.language_code)  # noqa: E731
+    topic = lambda spoken: catalogue.term(spoken, "topics", call.topic_code)  # noqa: E731
+    other = _language_agreed_for(call, staff)
+    if other:
+        speak(gather, lang, "whisper_other_language", language=language, topic=topic,
+              other=lambda spoken: catalogue.term(spoken, "languages", other))
+    else:
+        speak(gather, lang, "whisper", language=language, topic=topic)
     resp.append(gather)
     return resp
+
+
+def _language_agreed_for(call: Call, staff: Staff) -> str | None:
+    """The language the consultant will talk in, when it is not the caller's own but one the
+    caller agreed to; None when the consultant has the caller's language."""
+    spoken = {skill.language_code for skill in staff.skills}
+    agreed = [code for code in (call.accepts_languages or "").split(",") if code]
+    entry = routing.entry_for_call(services.session(), call.call_sid)
+    if entry is not None and entry.accepts_languages:
+        agreed += entry.accepts_languages.split(",")
+    if call.language_code in spoken:
+        return None
+    return next((code for code in agreed if code in spoken), None)
 
 
 def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, digits: str | None) -> VoiceResponse:
@@ -43,7 +61,11 @@ def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, 
     if call is None or staff is None:
         resp.hangup()
         return resp
+    entry = routing.entry_for_call(session, call.call_sid)
+    queued = entry is not None and entry.offered_staff_id == staff.id
     if (digits or "").strip() == ACCEPT_KEY and routing.accept(session, staff.id, call.call_sid):
+        if queued:
+            return queue_flow.consultant_accepted(session, call, staff, entry)
         call.consultant_id = staff.id
         call.answered_at = utcnow()
         call.stage = "connected"
@@ -51,6 +73,8 @@ def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, 
         calls.record_event(session, call, "accepted", consultant_id=staff.id)
         return resp
     calls.record_event(session, call, "declined", consultant_id=staff.id)
-    speak(resp, _staff_language(staff), "whisper_declined")
+    if queued:  # rung from the queue: the caller goes to the next consultant
+        offers.offer_not_taken(session, entry.id, staff.id, "declined")
+    speak(resp, staff_language(staff), "whisper_declined")
     resp.hangup()
     return resp

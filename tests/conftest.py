@@ -134,3 +134,23 @@ def db(app):
     """A database session for arranging and checking a test (separate from the app's)."""
     with services_of(app).db.session() as session:
         yield session
+
+
+@pytest.fixture
+def languages_on_duty(app, db):
+    """Someone on duty (on a break, so never rung) for every language: calls then reach the topic
+    menu straight away, not the "nobody who speaks your language is on duty" choice. Tests of that
+    choice set these consultants offline."""
+    from tests.helpers import add_consultant
+
+    return [add_consultant(app, db, f"On duty in {code}", languages=[code], topics=["other"], status="break")
+            for code in ("bg", "en", "ru", "uk", "ar", "fa", "tr")]
+
+
+def config_with(tmp_path, extra: str, base: str | None = ALWAYS_OPEN) -> str:
+    """A HOTLINE_CONFIG file: `base` (the always-open test offices; None for the packaged ones)
+    with the TOML `extra` after it."""
+    text = (Path(base).read_text(encoding="utf-8") if base else "") + "\n" + extra
+    path = tmp_path / "hotline-config.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)

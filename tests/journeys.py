@@ -114,4 +114,5 @@ def record_prompt(app, name: str, lang: str = "fa") -> bytes:
 def set_clock(monkeypatch, moment: datetime) -> None:
     """Fix the call flow's clock (opening hours) at the aware datetime `moment`."""
     assert moment.tzinfo is not None
-    monkeypatch.setattr("ivr.flow.utcnow", lambda: moment)
+    for module in ("ivr.flow", "ivr.call_again"):
+        monkeypatch.setattr(f"{module}.utcnow", lambda: moment)

@@ -85,24 +85,27 @@ def test_speech_silence_and_a_consultant_who_does_not_answer(app, db, twilio):
     record = db.scalar(select(ConsultationRecord))
     assert (record.outcome, record.consultant_id, record.topic_code) == ("answered", second.id, "health")
     db.expire_all()
-    assert db.get(Staff, first.id).status == "available"
+    assert db.get(Staff, first.id).status == "break"  # let it ring out: not rung again until back
     assert db.get(Staff, second.id).status == "wrap_up"
 
 
-def test_consultant_declines_and_nobody_else_is_free(app, db, twilio):
+def test_consultant_declines_and_nobody_else_is_free_so_the_caller_waits_then_hangs_up(app, db, twilio):
     consultant = add_consultant(app, db, "Maria", languages=["en"], topics=["health"])
     lines: list[str] = []
 
-    leg = run_call(twilio, VOICE_URL, STATUS_URL, ask=Script("2", "3", "7"), show=lines.append)
+    # English, health, Maria declines with 7; in the queue the caller waits one turn, then hangs up.
+    leg = run_call(twilio, VOICE_URL, STATUS_URL, ask=Script("2", "3", "7", "", "h"), show=lines.append)
 
     assert "consultant hears [bg-BG] Обаждането не е прието." in lines  # "Call not accepted."
     assert "connected — press Enter to hang up" not in lines
-    assert any("All consultants who speak your language are busy" in line for line in lines)
+    assert "(waiting in the queue en-health)" in lines
+    assert "caller hears [en-GB] You are number 1 in the queue." in lines
     events = _events(db, leg.call_sid)
     assert ("declined", None) in events and ("not_accepted", "completed") in events
-    assert db.scalar(select(ConsultationRecord)).outcome == "no_consultant"
+    assert ("queued", "en-health") in events
+    assert db.scalar(select(ConsultationRecord)).outcome == "abandoned"
     db.expire_all()
-    assert db.get(Staff, consultant.id).status == "available"
+    assert db.get(Staff, consultant.id).status == "break"
 
 
 @pytest.mark.parametrize("answers", [("h",), ()], ids=["h", "end-of-input"])

@@ -23,17 +23,17 @@ def test_the_journal_of_an_answered_call(app, db, twilio):
     assert record.duration_seconds == stored.talk_seconds and stored.duration_seconds == 150
 
 
-def test_the_journal_of_a_call_that_needed_a_second_consultant(app, db, twilio):
+def test_the_journal_of_a_call_that_needed_a_second_consultant_then_waited(app, db, twilio):
     first = add_consultant(app, db, "First", idle_minutes=20)
     second = add_consultant(app, db, "Second", idle_minutes=5)
     call = route(twilio)
     call.dial_ends("no-answer")
     answer_and_press(call, "2")
-    call.dial_ends("completed")
+    call.dial_ends("completed")  # nobody else: the caller is queued
     hang_up(call)
     assert [event for event in journal(db, call) if event[0] not in ("incoming", "language", "topic")] == [
-        ("offered", None, first.id), ("not_accepted", "no-answer", None),
-        ("offered", None, second.id), ("declined", None, second.id), ("not_accepted", "completed", None),
-        ("no_consultant", None, None), ("ended", "no_consultant", None),
+        ("offered", None, first.id), ("not_accepted", "no-answer", first.id),
+        ("offered", None, second.id), ("declined", None, second.id), ("not_accepted", "completed", second.id),
+        ("queued", "en-health", None), ("abandoned", "queued", None), ("ended", "abandoned", None),
     ]
-    assert record_of(db, call).outcome == "no_consultant"
+    assert record_of(db, call).outcome == "abandoned"

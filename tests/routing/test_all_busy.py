@@ -1,5 +1,6 @@
-"""Nobody free for the caller's language and topic: they hear so in their language with the
-closing time, the call ends (never waits in silence), and its record says no_consultant."""
+"""Nobody free for the caller's language and topic, on a hotline without a queue: they hear so in
+their language with the closing time, the call ends (never waits in silence), and its record says
+no_consultant. (With a queue, the same words end a wait that found nobody: test_queue_limits.py.)"""
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import config_with
 from tests.helpers import add_consultant, new_call
 from tests.journeys import (BURGAS_NUMBER, LANGUAGE_KEYS, TOPIC_KEYS, hang_up, journal, offered_to, prompt,
                             record_of, route, set_clock, stored_call, texts, verbs)
@@ -15,9 +17,10 @@ SOFIA = ZoneInfo("Europe/Sofia")
 
 
 @pytest.fixture
-def app_config(app_config):
-    """The packaged configuration (Sofia until 17:30, Burgas until 17:00, Fridays 13:00)."""
-    return {**app_config, "HOTLINE_CONFIG": ""}
+def app_config(app_config, tmp_path):
+    """The packaged configuration (Sofia until 17:30, Burgas until 17:00, Fridays 13:00), on a
+    hotline that does not queue callers (queue.max_size = 0): nobody free ends the call at once."""
+    return {**app_config, "HOTLINE_CONFIG": config_with(tmp_path, "[queue]\nmax_size = 0", base=None)}
 
 
 def _busy_call(twilio, monkeypatch, lang: str, moment: datetime, **kwargs):

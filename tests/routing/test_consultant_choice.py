@@ -27,9 +27,10 @@ def _expect_offered(db, call, staff) -> None:
 
 
 def _expect_nobody(db, call) -> None:
+    """Nobody is rung: the caller waits in the queue of their language and topic."""
     assert dialled(call) is None
-    assert call.last.find("Hangup") is not None
-    assert [kind for kind, _, _ in journal(db, call)][-1] == "no_consultant"
+    assert call.last.find("Enqueue") is not None
+    assert [kind for kind, _, _ in journal(db, call)][-1] == "queued"
 
 
 def test_a_consultant_with_the_language_and_topic_is_rung(app, db, twilio):

@@ -1,0 +1,49 @@
+"""Telling a caller who cannot be put through when to call again: the closing time today, or
+when the centre next opens, in their language."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from hotline import hours, services
+from hotline.models import Call, utcnow
+from hotline.voice import speak
+from ivr import calls
+
+
+def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
+    now = utcnow()
+    offices = services.catalogue().offices
+    closing = max((end for end in (hours.closes_at(office, now) for office in offices) if end), default=None)
+    lang = call.language_code
+    if closing and closing.date() == now.astimezone(closing.tzinfo).date():
+        speak(resp, lang, "all_busy", time=closing.strftime("%H:%M"))
+    elif closing:  # open past midnight (around the clock): no closing time to give
+        speak(resp, lang, "all_busy_later")
+    else:
+        speak(resp, lang, "all_busy_closing", when=lambda spoken: opening_phrase(spoken, now))
+    call.outcome = "no_consultant"
+    calls.record_event(session, call, "no_consultant")
+    speak(resp, lang, "goodbye")
+    resp.hangup()
+    return resp
+
+
+def opening_phrase(lang: str, now: datetime) -> str:
+    """'today at 09:00', 'tomorrow at 09:00' or 'on Monday at 09:00', in `lang`."""
+    catalogue = services.catalogue()
+    openings = [o for o in (hours.next_opening(office, now) for office in catalogue.offices) if o]
+    if not openings:
+        return ""
+    opening = min(openings)
+    local_now = now.astimezone(opening.tzinfo)
+    days = (opening.date() - local_now.date()).days
+    time = opening.strftime("%H:%M")
+    if days == 0:
+        return catalogue.prompt(lang, "opens_today", time=time)
+    if days == 1:
+        return catalogue.prompt(lang, "opens_tomorrow", time=time)
+    weekday = catalogue.words(lang, "weekdays")[opening.weekday()]
+    return catalogue.prompt(lang, "opens_on", weekday=weekday, time=time)

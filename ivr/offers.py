@@ -1,0 +1,201 @@
+"""Offering waiting callers to consultants: the jobs that pair them (routing.pairing decides who),
+and ringing the consultant's phone through Twilio's REST API.
+
+A pairing is tried whenever one side may have become possible: a consultant becomes free (a status
+they set, the end of a wrap-up, a released offer), a caller enters the queue or is widened, an offer
+is not taken. Each trigger is an RQ job; a periodic sweep catches any trigger that was lost. Jobs
+re-read the database, so running one twice, or late, is harmless.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException
+
+import routing
+from hotline import services
+from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
+from hotline.telephony import external_url, rest_client
+from hotline.worker import job_context
+from ivr import calls
+
+log = logging.getLogger(__name__)
+
+OFFERED = QueueState.offered.value
+# Twilio call statuses of a consultant's leg that end it without a conversation.
+UNANSWERED = {"no-answer", "busy", "failed", "canceled"}
+
+
+# -- triggers: enqueue a job; called after the change that allows a pairing is committed ---------
+
+def consultant_may_be_free(staff_id: int, at: datetime | None = None) -> None:
+    """Look for a waiting caller for this consultant now, or at `at` (the end of a wrap-up)."""
+    queue = services.current().queue()
+    if at is not None and at > utcnow():
+        queue.enqueue_at(at, offer_next_caller_job, staff_id)
+    else:
+        queue.enqueue(offer_next_caller_job, staff_id)
+
+
+def caller_may_be_served(entry_id: int) -> None:
+    """Look for a free consultant for this waiting caller."""
+    services.current().queue().enqueue(find_consultant_job, entry_id)
+
+
+def call_ended(session: Session, call_sid: str) -> None:
+    """The caller's call is over: give up any offer still ringing for them, and look for the next
+    caller for the consultants it freed (at the end of their wrap-up)."""
+    entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
+    if entry is not None and entry.state == OFFERED:
+        cancel_leg(entry.offer_leg_sid)
+    held = routing.holders(session, call_sid)
+    routing.finish(session, call_sid, services.catalogue().wrap_up_seconds)
+    if entry is not None:
+        routing.mark_left(session, call_sid, "hangup", utcnow())
+    for staff_id in held:
+        staff = session.get(Staff, staff_id)
+        session.refresh(staff)
+        consultant_may_be_free(staff_id, staff.wrap_up_until)
+
+
+def consultant_status_changed(session: Session, staff: Staff, was_offered: str | None) -> None:
+    """After a consultant's status was set by hand: an offer they were ringing for goes to the
+    next consultant, and a consultant now available gets the next waiting caller."""
+    if was_offered:
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == was_offered,
+                                                        QueueEntry.offered_staff_id == staff.id))
+        if entry is not None and routing.unclaim(session, entry.id, staff.id):
+            cancel_leg(entry.offer_leg_sid)
+            caller_may_be_served(entry.id)
+    if routing.effective_status(staff) == "available":
+        consultant_may_be_free(staff.id)
+
+
+# -- jobs ------------------------------------------------------------------------------------------
+
+def offer_next_caller_job(staff_id: int) -> None:
+    with job_context():
+        offer_next_caller(services.session(), staff_id)
+
+
+def find_consultant_job(entry_id: int) -> None:
+    with job_context():
+        find_consultant(services.session(), entry_id)
+
+
+def sweep_job() -> None:
+    """Periodic: offers whose answer never came go back to waiting, and every free consultant who
+    could serve a waiting caller is paired (a safety net under the event-driven jobs)."""
+    sweep(services.session(), utcnow())
+
+
+def offer_next_caller(session: Session, staff_id: int) -> QueueEntry | None:
+    """Pair a free consultant with the caller they should take next, and ring them."""
+    staff = session.get(Staff, staff_id)
+    if staff is None or not staff.active or not staff.phone:
+        return None
+    entry = routing.caller_for(session, staff, utcnow(), services.catalogue().queue.widen_after)
+    if entry is None:
+        return None
+    return entry if ring(session, entry, staff) else None
+
+
+def find_consultant(session: Session, entry_id: int) -> Staff | None:
+    """Pair a waiting caller with the best free consultant, and ring them."""
+    entry = session.get(QueueEntry, entry_id)
+    if entry is None:
+        return None
+    # Whoever let this caller ring out already is not rung for them again.
+    missed = tuple(calls.consultants_with(session, entry.call_id, "not_accepted"))
+    staff = routing.consultant_for(session, entry, utcnow(), services.catalogue().queue.widen_after, missed)
+    if staff is None:
+        return None
+    session.refresh(entry)
+    return staff if ring(session, entry, staff) else None
+
+
+def sweep(session: Session, now: datetime) -> int:
+    """Returns how many pairs were made."""
+    routing.unclaim_stale(session, now)
+    waiting_languages = set(session.scalars(
+        select(QueueEntry.language_code).where(QueueEntry.state == QueueState.waiting.value).distinct()))
+    if not waiting_languages:
+        return 0
+    made = 0
+    for staff in routing.free_consultants(session, waiting_languages, now):
+        if offer_next_caller(session, staff.id) is not None:
+            made += 1
+    return made
+
+
+# -- the consultant's phone ------------------------------------------------------------------------
+
+def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
+    """Ring the consultant reserved for this caller, with the whisper, through the REST API.
+    If Twilio refuses, the pairing is undone and the caller goes to the next consultant."""
+    call = session.get(Call, entry.call_id)
+    catalogue = services.catalogue()
+    try:
+        leg = rest_client().calls.create(
+            to=staff.phone, from_=call.called_number or services.settings().twilio_phone_number,
+            url=external_url("ivr.whisper", call=entry.call_sid, staff=staff.id), method="POST",
+            status_callback=external_url("ivr.offer_status", entry=entry.id, staff=staff.id),
+            status_callback_method="POST", timeout=catalogue.dial_timeout,
+        )
+    except TwilioException as error:
+        # Twilio's message may quote the consultant's number: log the code only.
+        log.warning("could not ring consultant %s for call %s: Twilio error %s", staff.id, entry.call_sid,
+                    getattr(error, "code", type(error).__name__))
+        offer_not_taken(session, entry.id, staff.id, "offer_failed")
+        return False
+    session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.id == entry.id, QueueEntry.offered_staff_id == staff.id, QueueEntry.state == OFFERED)
+        .values(offer_leg_sid=leg.sid)
+        .execution_options(synchronize_session=False)
+    )
+    call.stage = "ringing"
+    calls.record_event(session, call, "offered", consultant_id=staff.id)
+    return True
+
+
+def offer_not_taken(session: Session, entry_id: int, staff_id: int, why: str) -> bool:
+    """The consultant did not take the caller (rang out, declined, phone failed): the caller waits
+    again with their place kept, the consultant goes on break if so configured, and the caller is
+    offered to the next consultant. False if the offer was no longer theirs (a late webhook)."""
+    entry = session.get(QueueEntry, entry_id)
+    if entry is None or not routing.unclaim(session, entry_id, staff_id):
+        return False
+    rules = services.catalogue().queue
+    routing.release(session, entry.call_sid, staff_id, to_status=rules.missed_offer_status)
+    call = session.get(Call, entry.call_id)
+    if call.stage == "ringing":
+        call.stage = "queued"
+    calls.record_event(session, call, "not_accepted", why, consultant_id=staff_id)
+    caller_may_be_served(entry_id)
+    return True
+
+
+def on_offer_status(session: Session, entry_id: int | None, staff_id: int | None, call_status: str) -> None:
+    """The status callback of a consultant's leg. A leg that ends while its offer is still open
+    was never accepted (rang out, busy, or hung up during the whisper)."""
+    if entry_id is None or staff_id is None:
+        return
+    if call_status in UNANSWERED or call_status == "completed":
+        offer_not_taken(session, entry_id, staff_id, call_status)
+
+
+def cancel_leg(leg_sid: str | None) -> None:
+    """Stop a consultant's phone ringing for a caller who is no longer there."""
+    if not leg_sid:
+        return
+    try:
+        rest_client().calls(leg_sid).update(status="canceled")
+    except TwilioException:
+        try:  # answered already (hearing the whisper): hang it up instead
+            rest_client().calls(leg_sid).update(status="completed")
+        except TwilioException as error:
+            log.info("consultant leg %s already ended (%s)", leg_sid, getattr(error, "code", "?"))

@@ -1,0 +1,238 @@
+"""The caller's side of the queue: entering it, the wait loop, keys pressed while waiting, leaving,
+and being put through to the consultant who accepted.
+
+Callers wait in Twilio's <Enqueue> (one Twilio queue per language x topic, named "en-health"), with
+our own wait URL. Twilio's FIFO order is not ours (urgent callers, widening, callbacks that keep
+their place), so a caller is never taken with <Dial><Queue>: when a consultant accepts, the caller
+is redirected through the REST API into a conference named after their call, which the consultant
+joins too.
+"""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+import routing
+from hotline import services
+from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
+from hotline.telephony import external_url, rest_client
+from hotline.voice import speak
+from ivr import call_again, calls, offers, queue_exits
+
+log = logging.getLogger(__name__)
+
+IN_QUEUE = (QueueState.waiting.value, QueueState.offered.value)
+# Twilio's QueueResult values after which the call is driven elsewhere: nothing to say.
+TAKEN_ELSEWHERE = {"bridged", "bridging-in-process", "redirected", "redirected-from-bridged"}
+
+
+def queue_name(call: Call) -> str:
+    return f"{call.language_code}-{call.topic_code}"
+
+
+def conference_name(call_sid: str) -> str:
+    return f"hotline-{call_sid}"
+
+
+def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
+    """Nobody suitable is free: queue the caller, or, if their queue is full, offer the ways out."""
+    rules = services.catalogue().queue
+    lang = call.language_code
+    existing = routing.entry_for_call(session, call.call_sid)
+    if existing is None and rules.max_size == 0:
+        return ways_out(session, call, resp)  # this hotline does not queue callers
+    if existing is None and routing.queue_length(session, lang, call.topic_code) >= rules.max_size:
+        calls.record_event(session, call, "queue_full", queue_name(call))
+        speak(resp, lang, "queue_full")
+        return ways_out(session, call, resp)
+    if existing is not None and existing.state not in IN_QUEUE:
+        return ways_out(session, call, resp)  # left the queue already: it does not start again
+    entry = existing or routing.enqueue(session, call, urgent=call.topic_code in rules.urgent_topics)
+    if call.accepts_languages and not entry.accepts_languages:
+        routing.accept_languages(session, entry.id, call.accepts_languages.split(","))
+    if existing is None:
+        call.stage = "queued"
+        calls.record_event(session, call, "queued", queue_name(call))
+    speak(resp, lang, "queue_entered")
+    resp.enqueue(queue_name(call), wait_url=external_url("ivr.queue_wait"), wait_url_method="POST",
+                 action=external_url("ivr.queue_left"), method="POST")
+    # A consultant may have become free since routing looked: pair now rather than at the sweep.
+    offers.caller_may_be_served(entry.id)
+    return resp
+
+
+def wait(session: Session, call: Call) -> VoiceResponse:
+    """The wait URL, requested each time its TwiML runs out: where the caller stands and how long
+    it should take, the choices they have, then hold music or silence until the next turn."""
+    resp = VoiceResponse()
+    entry = routing.entry_for_call(session, call.call_sid)
+    if entry is None:
+        resp.leave()  # its row is lost: the Enqueue action routes the call afresh
+        return resp
+    if entry.state == QueueState.bridged.value:
+        resp.pause(length=5)  # being put through by the REST API any moment now
+        return resp
+    rules = services.catalogue().queue
+    now = utcnow()
+    waited = now - entry.entered_at
+    if waited >= rules.max_wait and routing.leave(session, entry.id, "max_wait"):
+        resp.leave()
+        return resp
+    lang = call.language_code
+    gather = Gather(num_digits=1, timeout=1, action=external_url("ivr.queue_key"), method="POST")
+    if waited >= rules.widen_after and routing.widen_entry(session, entry.id):
+        calls.record_event(session, call, "widened", call.language_code)
+        speak(gather, lang, "queue_widened")
+        offers.caller_may_be_served(entry.id)
+    _announce_position(session, gather, lang, entry, now)
+    if _may_offer_languages(entry, waited, rules):
+        speak(gather, lang, "queue_offer_languages", digit=rules.keys["other_languages"])
+    for key, way in queue_exits.offered():
+        speak(gather, lang, way.prompt, digit=key)
+    if rules.hold_music_url:
+        gather.play(rules.hold_music_url)
+    else:
+        gather.pause(length=rules.announce_seconds)
+    resp.append(gather)
+    return resp
+
+
+def _announce_position(session: Session, gather: Gather, lang: str, entry: QueueEntry, now) -> None:
+    speak(gather, lang, "queue_position", position=routing.position(session, entry))
+    expected = routing.estimated_wait(session, entry, now)
+    if expected is None:
+        return  # no recent answers to estimate from: better nothing than a made-up figure
+    if expected < 90:
+        speak(gather, lang, "queue_wait_short")
+    else:
+        speak(gather, lang, "queue_wait", minutes=round(expected / 60))
+
+
+def _may_offer_languages(entry: QueueEntry, waited, rules) -> bool:
+    others = [code for code in rules.other_languages if code != entry.language_code]
+    accepted = set(entry.accepts_languages.split(",")) if entry.accepts_languages else set()
+    return ("other_languages" in rules.keys and bool(others) and waited >= rules.offer_languages_after
+            and not set(others) <= accepted)
+
+
+def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
+    """A key pressed while waiting: a way out leaves the queue (the Enqueue action takes over);
+    agreeing to other languages keeps the caller's place. Anything else: back to waiting."""
+    resp = VoiceResponse()
+    entry = routing.entry_for_call(session, call.call_sid)
+    rules = services.catalogue().queue
+    key = (digits or "").strip()
+    if entry is not None and entry.state in IN_QUEUE:
+        way = queue_exits.by_key(key)
+        if way is not None and routing.leave(session, entry.id, way.name):
+            resp.leave()
+            return resp
+        if key == rules.keys.get("other_languages") and _may_offer_languages(entry, utcnow() - entry.entered_at, rules):
+            others = [code for code in rules.other_languages if code != entry.language_code]
+            routing.accept_languages(session, entry.id, others)
+            calls.record_event(session, call, "languages_accepted", ",".join(others))
+            speak(resp, call.language_code, "queue_languages_accepted")
+            offers.caller_may_be_served(entry.id)
+    resp.redirect(external_url("ivr.queue_wait"), method="POST")
+    return resp
+
+
+def on_left(session: Session, call: Call, queue_result: str | None) -> VoiceResponse:
+    """The Enqueue action: the caller is out of the queue. Say what comes next."""
+    resp = VoiceResponse()
+    result = queue_result or "error"
+    if result in TAKEN_ELSEWHERE:
+        return resp
+    if result == "hangup":
+        offers.call_ended(session, call.call_sid)
+        return resp
+    entry = routing.entry_for_call(session, call.call_sid)
+    if entry is None:  # the row was lost: queue the caller again
+        return enter(session, call, resp)
+    reason = entry.leave_reason if result == "leave" else result
+    routing.mark_left(session, call.call_sid, reason or result, utcnow())
+    calls.record_event(session, call, "left_queue", reason or result)
+    way = queue_exits.by_name(reason)
+    if way is not None:
+        return way.handler(session, call, resp)
+    lang = call.language_code
+    if reason == "max_wait":
+        speak(resp, lang, "queue_too_long")
+    elif result == "queue-full":
+        speak(resp, lang, "queue_full")
+    return ways_out(session, call, resp)
+
+
+def ways_out(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
+    """Offer the ways out there are (callback, voicemail); without any, say when to call again."""
+    offered = queue_exits.offered()
+    if not offered:
+        return call_again.all_busy(session, call, resp)
+    gather = Gather(num_digits=1, timeout=8, action_on_empty_result=True, method="POST",
+                    action=external_url("ivr.queue_way_out"))
+    for key, way in offered:
+        speak(gather, call.language_code, way.prompt, digit=key)
+    resp.append(gather)
+    return resp
+
+
+def on_way_out(session: Session, call: Call, digits: str | None) -> VoiceResponse:
+    """The caller's answer to ways_out(): the way they chose, or when to call again."""
+    resp = VoiceResponse()
+    way = queue_exits.by_key(digits)
+    if way is not None:
+        calls.record_event(session, call, "way_out", way.name)
+        return way.handler(session, call, resp)
+    return call_again.all_busy(session, call, resp)
+
+
+# -- the bridge ------------------------------------------------------------------------------------
+
+def consultant_accepted(session: Session, call: Call, staff: Staff, entry: QueueEntry) -> VoiceResponse:
+    """The consultant rung for a waiting caller pressed the key (routing.accept has made them busy):
+    take the caller out of the queue into the conference both will talk in."""
+    resp = VoiceResponse()
+    now = utcnow()
+    if not routing.mark_bridged(session, entry.id, now, staff.id):
+        return _caller_gone(session, call, staff, resp)
+    try:
+        rest_client().calls(call.call_sid).update(url=external_url("ivr.queue_bridge"), method="POST")
+    except TwilioException as error:
+        log.info("could not take call %s out of the queue: Twilio error %s", call.call_sid,
+                 getattr(error, "code", "?"))
+        return _caller_gone(session, call, staff, resp)
+    call.consultant_id = staff.id
+    call.answered_at = now
+    call.stage = "connected"
+    call.outcome = None
+    calls.record_event(session, call, "accepted", consultant_id=staff.id)
+    waited = int((now - entry.entered_at).total_seconds())
+    calls.record_event(session, call, "bridged", str(max(0, waited)), consultant_id=staff.id)
+    dial = resp.dial()
+    dial.conference(conference_name(call.call_sid), start_conference_on_enter=True, end_conference_on_exit=True,
+                    beep=False, wait_url="")
+    return resp
+
+
+def _caller_gone(session: Session, call: Call, staff: Staff, resp: VoiceResponse) -> VoiceResponse:
+    from ivr.whisper import staff_language
+
+    routing.finish(session, call.call_sid, 0)  # no conversation: no wrap-up
+    offers.consultant_may_be_free(staff.id)
+    speak(resp, staff_language(staff), "caller_gone")
+    resp.hangup()
+    return resp
+
+
+def bridge(session: Session, call: Call) -> VoiceResponse:
+    """The caller's TwiML after the REST redirect: into the conference, and the Dial's action
+    (goodbye, wrap-up) when the consultant leaves."""
+    resp = VoiceResponse()
+    speak(resp, call.language_code, "queue_connecting")
+    dial = resp.dial(action=external_url("ivr.dial_result"), method="POST")
+    dial.conference(conference_name(call.call_sid), start_conference_on_enter=True, end_conference_on_exit=True,
+                    beep=False, wait_url="")
+    return resp
