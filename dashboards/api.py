@@ -22,6 +22,8 @@ PRIVILEGED = {Role.supervisor.value, Role.admin.value}
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one is simply not there
 OUTCOME_LENGTH = ConsultationRecord.__table__.c.outcome.type.length
 NOTES_LENGTH = 20000
+# Dates the API accepts: beyond them a day's bounds fall outside what datetime can hold.
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(9998, 12, 31)
 
 
 def init_app(app: Flask) -> None:
@@ -149,16 +151,25 @@ def _date_arg(name: str) -> date | None:
     if not raw:
         return None
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"{name} must be a date like 2026-11-25") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise BadRequest(f"{name} must be between {FIRST_DATE} and {LAST_DATE}")
+    return day
+
+
+def _whole_number(name: str, raw: str) -> int:
+    """A whole number from the query string. isdecimal, not isdigit: int() refuses digits such as
+    '²'; and int() refuses more than 4,300 digits, so a longer number is read as simply huge."""
+    if not raw.isdecimal():
+        raise BadRequest(f"{name} must be a whole number")
+    digits = raw.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def _int_arg(name: str, default: int, maximum: int) -> int:
-    raw = request.args.get(name, str(default))
-    if not raw.isdigit():
-        raise BadRequest(f"{name} must be a whole number")
-    return min(int(raw), maximum)
+    return min(_whole_number(name, request.args.get(name, str(default))), maximum)
 
 
 @blueprint.get("/consultations")
