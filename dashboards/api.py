@@ -1,7 +1,8 @@
-"""The JSON API for staff tools: bearer tokens, consultants and their status, calls, records.
+"""The JSON API for staff tools: bearer tokens, consultants and their status, calls, records, the
+live queues.
 
 Personal data (caller numbers, notes, staff phones) is shown only to supervisors and admins, and
-to the consultant who handled the call.
+to the consultant who handled the call. The queue endpoints hold none.
 """
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from datetime import date
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask_httpauth import HTTPTokenAuth
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, NotFound
 
 import routing
 from dashboards import queries
 from hotline import accounts, services
-from hotline.models import SETTABLE_STATUSES, Call, ConsultationRecord, Role, Staff, utcnow
+from hotline.models import SETTABLE_STATUSES, Call, ConsultationRecord, QueueEntry, Role, Staff, Status, utcnow
+from ivr import offers
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 auth = HTTPTokenAuth(scheme="Bearer")
@@ -68,6 +70,11 @@ def _refuse_nul_characters() -> None:
 
 def _me() -> Staff:
     return auth.current_user()
+
+
+def _require_privileged(action: str) -> None:
+    if _me().role not in PRIVILEGED:
+        raise Forbidden(f"only supervisors and admins may {action}")
 
 
 def _may_see_personal(consultant_id: int | None) -> bool:
@@ -133,7 +140,15 @@ def set_consultant_status(staff_id: int):
     status = _json_object().get("status")
     if status not in SETTABLE_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(SETTABLE_STATUSES)}")
+    was_offered = staff.current_call_sid if staff.status == Status.offered.value else None
+    was_offered = staff.current_call_sid if staff.status == Status.offered.value else None
     routing.set_status(session, staff, status)
+    # Ringing for a waiting caller: that caller goes to the next consultant; now available: the
+    # longest-waiting caller this consultant can serve is put through.
+    offers.consultant_status_changed(session, staff, was_offered)
+    # Ringing for a waiting caller: that caller goes to the next consultant; now available: the
+    # longest-waiting caller this consultant can serve is put through.
+    offers.consultant_status_changed(session, staff, was_offered)
     return jsonify(_consultant_json(staff))
 
 
@@ -211,3 +226,37 @@ def complete_consultation(record_id: int):
     record.completed_at = utcnow()
     session.commit()
     return jsonify(_record_json(record))
+
+
+# --- queues -----------------------------------------------------------------------------------
+
+@blueprint.get("/queues")
+@auth.login_required
+def live_queues():
+    """Callers waiting per language x topic queue, and consultants by status; for any staff."""
+    return jsonify(queries.live_queues(services.session(), utcnow()))
+
+
+def _queue_entry_json(session, entry: QueueEntry) -> dict:
+    return {"id": entry.id, "call_sid": entry.call_sid, "language": entry.language_code,
+            "topic": entry.topic_code, "office": entry.office_code, "state": entry.state,
+            "urgent": entry.urgent, "entered_at": entry.entered_at.isoformat(),
+            "position": routing.position(session, entry)}
+
+
+@blueprint.patch(f"/queue-entries/<int(max={MAX_ID}):entry_id>")
+@auth.login_required
+def set_queue_entry_urgent(entry_id: int):
+    """A supervisor moves a waiting caller to the front of their queue ({"urgent": true}) or back."""
+    _require_privileged("mark callers urgent")
+    session = services.session()
+    entry = session.get(QueueEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"no queue entry {entry_id}")
+    urgent = _json_object().get("urgent")
+    if not isinstance(urgent, bool):
+        raise BadRequest('send a JSON object with "urgent": true or false')
+    if not queries.set_urgent(session, entry.id, urgent, _me().id, utcnow()):
+        raise Conflict("the caller is no longer in the queue")
+    session.refresh(entry)
+    return jsonify(_queue_entry_json(session, entry))

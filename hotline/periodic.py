@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # name -> (module:function taking no arguments, interval)
 PERIODIC: dict[str, tuple[str, timedelta]] = {
     "purge-personal-data": ("hotline.retention:purge_job", timedelta(hours=1)),
+    # Offers whose answer was lost go back to waiting; free consultants meet waiting callers even
+    # if the job that should have paired them was lost.
+    "queue-sweep": ("ivr.offers:sweep_job", timedelta(seconds=15)),
 }
 
 

@@ -1,0 +1,115 @@
+"""Helpers for whole-call queue tests: Twilio's REST API stand-in, running the RQ jobs, callers
+waiting in <Enqueue>, and consultants rung through the REST API, all driven through the signed
+webhooks as Twilio would drive them."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from hotline.models import QueueEntry
+from hotline.twilio_sim import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
+
+from tests.conftest import services_of
+
+# Every module of the queue that reads the clock.
+CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "ivr.offers")
+
+
+@pytest.fixture
+def twilio_api(app) -> FakeTwilioApi:
+    api = FakeTwilioApi()
+    services_of(app).twilio_http = api
+    return api
+
+
+def run_jobs(app) -> None:
+    """Run every queued RQ job (the pairing jobs) as a worker would, until none is left."""
+    hotline = services_of(app)
+    with app.app_context():
+        SimpleWorker([hotline.queue()], connection=hotline.redis).work(burst=True, logging_level="WARNING")
+
+
+def set_queue_clock(monkeypatch, moment: datetime) -> None:
+    """Fix the clock of the call flow and the queue at the aware datetime `moment`."""
+    for module in CLOCKED:
+        monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
+
+
+def enqueued(call: CallerLeg) -> ET.Element:
+    found = call.last.find("Enqueue") if call.last is not None else None
+    if found is None:
+        raise AssertionError("the caller was not queued: no <Enqueue> in the last TwiML")
+    return found
+
+
+def wait_turn(call: CallerLeg, enqueue: ET.Element) -> ET.Element:
+    """Twilio requests the wait URL (again): what the caller hears on this turn of the wait."""
+    return call.follow(enqueue.attrib["waitUrl"], QueueSid="QU" + "1" * 32, QueuePosition="1", QueueTime="30",
+                       AvgQueueTime="30", CurrentQueueSize="1")
+
+
+def leaves_queue(call: CallerLeg, enqueue: ET.Element, result: str) -> ET.Element:
+    """Twilio requests the <Enqueue> action with its QueueResult."""
+    return call.follow(enqueue.attrib["action"], QueueResult=result, QueueSid="QU" + "1" * 32, QueueTime="30")
+
+
+def entry_of(db, call: CallerLeg) -> QueueEntry | None:
+    db.expire_all()
+    return db.scalar(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid))
+
+
+@dataclass
+class RungConsultant:
+    """A consultant's phone rung through the REST API (Calls.json): Twilio requests its Url when
+    they pick up, and its StatusCallback when the leg ends."""
+
+    twilio: Twilio
+    request: ApiRequest
+    last: ET.Element | None = None
+
+    @property
+    def phone(self) -> str:
+        return self.request.data["To"]
+
+    @property
+    def staff_id(self) -> int:
+        return int(parse_qs(urlsplit(self.request.data["Url"]).query)["staff"][0])
+
+    def params(self, **extra: str) -> dict[str, str]:
+        params = {"CallSid": self.request.sid, "AccountSid": self.twilio.account_sid, "From": self.request.data["From"],
+                  "To": self.phone, "CallStatus": "in-progress", "Direction": "outbound-api",
+                  "ApiVersion": "2010-04-01"}
+        params.update(extra)
+        return params
+
+    def answer(self) -> ET.Element:
+        self.last = self.twilio.twiml(self.request.data["Url"], self.params())
+        return self.last
+
+    def press(self, digits: str | None) -> ET.Element:
+        gather = self.last.find("Gather")
+        assert gather is not None, "the whisper has no <Gather>"
+        self.last = self.twilio.twiml(gather.attrib["action"], self.params(**({"Digits": digits} if digits else {})))
+        return self.last
+
+    def ends(self, status: str) -> None:
+        """The leg's final status callback (no-answer, busy, failed, canceled, completed)."""
+        code, body = self.twilio.request(self.request.data["StatusCallback"], self.params(CallStatus=status))
+        assert code == 200 and ET.fromstring(body).tag == "Response"
+
+
+def rung(twilio: Twilio, api: FakeTwilioApi) -> list[RungConsultant]:
+    """Every consultant's phone the service has rung through the REST API, oldest first."""
+    return [RungConsultant(twilio, request) for request in api.created_calls()]
+
+
+def redirect_of(api: FakeTwilioApi, call: CallerLeg) -> str | None:
+    """The URL the service redirected the caller's call to through the REST API (the bridge)."""
+    updates = [data for data in api.updates_of(call.call_sid) if "Url" in data]
+    return updates[-1]["Url"] if updates else None
