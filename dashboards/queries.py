@@ -1,14 +1,18 @@
-"""Read-side queries for staff tools: consultants, calls and consultation records."""
+"""Queries for staff tools: consultants, calls, consultation records and the live queues; plus the
+one change supervisors make to a queue (marking a caller urgent)."""
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, lazyload
 
-from hotline.models import Call, ConsultationRecord, Role, Staff
+import routing
+from hotline.models import Call, CallEvent, ConsultationRecord, QueueEntry, Role, Staff, Status
+from routing.queues import IN_QUEUE
 
 REPORTING_ZONE = ZoneInfo("Europe/Sofia")
 
@@ -55,3 +59,53 @@ def consultation_records(session: Session, flt: RecordFilter) -> list[Consultati
     if flt.date_to:
         query = query.where(ConsultationRecord.started_at < _day_start(flt.date_to + timedelta(days=1)))
     return list(session.scalars(query.limit(flt.limit).offset(flt.offset)))
+
+
+def live_queues(session: Session, now: datetime) -> dict:
+    """Each language x topic queue with callers in it (routing.queue_figures: `waiting` counts
+    everyone in the queue, `offered` those of them whose consultant is being rung), and a summary:
+    callers in all queues, the longest wait (None when nobody waits) and consultants by status."""
+    figures = routing.queue_figures(session, now)
+    return {
+        "queues": figures,
+        "summary": {
+            "waiting": sum(queue["waiting"] for queue in figures),
+            "offered": sum(queue["offered"] for queue in figures),
+            "longest_wait_seconds": max((queue["longest_wait_seconds"] for queue in figures), default=None),
+            "consultants": consultant_status_counts(session, now),
+        },
+    }
+
+
+def consultant_status_counts(session: Session, now: datetime) -> dict[str, int]:
+    """Staff who take calls (active, with a phone: those routing may ring, whatever their role),
+    counted by the status routing acts on; every status is present, zero or not."""
+    staff = session.scalars(
+        select(Staff).options(lazyload(Staff.skills)).where(Staff.active.is_(True), Staff.phone.is_not(None))
+    )
+    counts = dict.fromkeys((status.value for status in Status), 0)
+    counts.update(Counter(routing.effective_status(member, now) for member in staff))
+    return counts
+
+
+def set_urgent(session: Session, entry_id: int, urgent: bool, staff_id: int, now: datetime) -> bool:
+    """Mark a caller still in the queue urgent (served before everyone else in their queue) or not,
+    and journal it on the call as marked_urgent / unmarked_urgent by `staff_id`.
+
+    Returns False if the caller has left the queue (bridged, abandoned, left). Setting the value the
+    entry already has changes and journals nothing, so a repeated request is harmless.
+    """
+    # Compare-and-set, as routing changes entries: a caller leaving meanwhile is never marked.
+    changed = session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.id == entry_id, QueueEntry.state.in_(IN_QUEUE), QueueEntry.urgent != urgent)
+        .values(urgent=urgent)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount == 1:
+        call_id = session.scalar(select(QueueEntry.call_id).where(QueueEntry.id == entry_id))
+        session.add(CallEvent(call_id=call_id, at=now, kind="marked_urgent" if urgent else "unmarked_urgent",
+                              consultant_id=staff_id))
+        session.commit()
+        return True
+    return session.scalar(select(QueueEntry.state).where(QueueEntry.id == entry_id)) in IN_QUEUE
