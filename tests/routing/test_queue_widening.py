@@ -1,0 +1,116 @@
+"""Widening, announced to the caller: after widen_after_seconds any consultant with the caller's
+language (whatever the topic); never one without it, unless the caller agrees to English or
+Bulgarian when offered, in the queue or at once when their language has nobody on duty."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from hotline.models import utcnow
+from tests.helpers import add_consultant
+from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, dialled, journal, prompt, route, status_of, texts
+from tests.queueing import enqueued, entry_of, run_jobs, rung, set_queue_clock, twilio_api, wait_turn  # noqa: F401
+from tests.helpers import new_call
+
+
+def test_after_the_widening_wait_any_consultant_with_the_language_is_rung_and_the_caller_told(
+        app, db, twilio, twilio_api, monkeypatch):
+    other_topic = add_consultant(app, db, "Social only", languages=["en"], topics=["social"])
+    call = route(twilio, "en", "health")
+    enqueue = enqueued(call)
+    run_jobs(app)
+    assert rung(twilio, twilio_api) == []  # the right language, not the topic: not yet
+
+    first_turn = wait_turn(call, enqueue)
+    assert prompt(app, "en", "queue_widened") not in texts(first_turn)
+
+    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=121))
+    widened = wait_turn(call, enqueue)
+    assert texts(widened)[0] == prompt(app, "en", "queue_widened")
+    assert prompt(app, "en", "queue_widened") not in texts(wait_turn(call, enqueue))  # said once
+    run_jobs(app)
+    [leg] = rung(twilio, twilio_api)
+    assert leg.staff_id == other_topic.id
+    assert entry_of(db, call).widen_level == 1
+    assert ("widened", "en", None) in journal(db, call)
+
+
+def test_widening_never_reaches_a_consultant_without_the_callers_language(app, db, twilio, twilio_api, monkeypatch):
+    russian = add_consultant(app, db, "Russian", languages=["ru"], topics=["health"])
+    call = route(twilio, "ar", "health")
+    enqueue = enqueued(call)
+    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=200))
+    wait_turn(call, enqueue)
+    run_jobs(app)
+    assert rung(twilio, twilio_api) == []
+    assert status_of(db, russian) == ("available", None)
+
+
+def test_a_long_wait_offers_english_or_bulgarian_and_agreeing_reaches_an_english_consultant(
+        app, db, twilio, twilio_api, monkeypatch):
+    english = add_consultant(app, db, "English", languages=["en"], topics=["health"])
+    call = route(twilio, "uk", "health")
+    enqueue = enqueued(call)
+    offer = prompt(app, "uk", "queue_offer_languages", digit="3")
+    assert offer not in texts(wait_turn(call, enqueue))
+
+    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=241))
+    turn = wait_turn(call, enqueue)
+    assert offer in texts(turn)
+    agreed = call.press("3")
+    assert texts(agreed) == [prompt(app, "uk", "queue_languages_accepted")]
+    assert agreed.find("Redirect").text == enqueue.attrib["waitUrl"]  # back to waiting, same place
+    assert offer not in texts(wait_turn(call, enqueue))  # asked once agreed: not again
+    run_jobs(app)
+    [leg] = rung(twilio, twilio_api)
+    assert leg.staff_id == english.id
+    whisper = leg.answer()
+    assert texts(whisper) == [prompt(app, "bg", "whisper_other_language", language="украински", other="английски",
+                                     topic="здраве")]
+    assert ("languages_accepted", "en,bg", None) in journal(db, call)
+
+
+def test_other_keys_while_waiting_change_nothing(app, db, twilio, twilio_api):
+    call = route(twilio, "uk", "health")
+    enqueue = enqueued(call)
+    wait_turn(call, enqueue)
+    answer = call.press("3")  # not offered yet: keeps waiting, agrees to nothing
+    assert texts(answer) == [] and answer.find("Redirect") is not None
+    assert entry_of(db, call).accepts_languages is None
+
+
+def _nobody_on_duty_in(db, languages_on_duty, code: str) -> None:
+    for staff in languages_on_duty:
+        if staff.skills[0].language_code == code:
+            staff.status = "offline"
+    db.commit()
+
+
+def test_a_language_with_nobody_on_duty_is_told_at_once_and_english_or_bulgarian_offered(
+        app, db, twilio, twilio_api, languages_on_duty):
+    _nobody_on_duty_in(db, languages_on_duty, "ar")
+    english = add_consultant(app, db, "English", languages=["en"], topics=["health"])
+    call = new_call(twilio)
+    call.ring()
+    told = call.press(LANGUAGE_KEYS["ar"])
+    assert texts(told) == [prompt(app, "ar", "language_unstaffed", language="العربية"),
+                           prompt(app, "ar", "language_alternatives", digit="3")]
+    menu = call.press("3")
+    assert texts(menu)[0] == prompt(app, "ar", "topic_intro")
+    call.press(TOPIC_KEYS["health"])
+    assert dialled(call) == english.phone  # rung straight away, in English
+    assert ("languages_accepted", "en,bg", None) in journal(db, call)
+
+
+def test_a_caller_who_lets_the_offer_pass_waits_for_their_own_language(app, db, twilio, twilio_api,
+                                                                         languages_on_duty):
+    _nobody_on_duty_in(db, languages_on_duty, "ar")
+    add_consultant(app, db, "English", languages=["en"], topics=["health"])
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["ar"])
+    menu = call.silence()
+    assert texts(menu)[0] == prompt(app, "ar", "topic_intro")
+    call.press(TOPIC_KEYS["health"])
+    assert enqueued(call).text == "ar-health"
+    run_jobs(app)
+    assert rung(twilio, twilio_api) == []
