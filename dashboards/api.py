@@ -141,11 +141,7 @@ def set_consultant_status(staff_id: int):
     if status not in SETTABLE_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(SETTABLE_STATUSES)}")
     was_offered = staff.current_call_sid if staff.status == Status.offered.value else None
-    was_offered = staff.current_call_sid if staff.status == Status.offered.value else None
     routing.set_status(session, staff, status)
-    # Ringing for a waiting caller: that caller goes to the next consultant; now available: the
-    # longest-waiting caller this consultant can serve is put through.
-    offers.consultant_status_changed(session, staff, was_offered)
     # Ringing for a waiting caller: that caller goes to the next consultant; now available: the
     # longest-waiting caller this consultant can serve is put through.
     offers.consultant_status_changed(session, staff, was_offered)
