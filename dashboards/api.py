@@ -1,21 +1,30 @@
 """The JSON API for staff tools: bearer tokens, consultants and their status, calls, records, the
-live queues.
+live queues and queue reports.
 
 Personal data (caller numbers, notes, staff phones) is shown only to supervisors and admins, and
 to the consultant who handled the call. The queue endpoints hold none.
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask_httpauth import HTTPTokenAuth
 from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, NotFound
 
 import routing
-from dashboards import queries
+from dashboards import queries, reports
 from hotline import accounts, services
-from hotline.models import SETTABLE_STATUSES, Call, ConsultationRecord, QueueEntry, Role, Staff, Status, utcnow
+from hotline.models import (
+    SETTABLE_STATUSES,
+    Call,
+    ConsultationRecord,
+    QueueEntry,
+    Role,
+    Staff,
+    Status,
+    utcnow,
+)
 from ivr import offers
 
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -26,6 +35,8 @@ OUTCOME_LENGTH = ConsultationRecord.__table__.c.outcome.type.length
 NOTES_LENGTH = 20000
 # Dates the API accepts: beyond them a day's bounds fall outside what datetime can hold.
 FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(9998, 12, 31)
+MAX_REPORT_DAYS = 366
+MAX_SERVICE_SECONDS = 86400  # a service-level target longer than a day means nothing
 
 
 def init_app(app: Flask) -> None:
@@ -256,3 +267,31 @@ def set_queue_entry_urgent(entry_id: int):
         raise Conflict("the caller is no longer in the queue")
     session.refresh(entry)
     return jsonify(_queue_entry_json(session, entry))
+
+
+# --- reports ----------------------------------------------------------------------------------
+
+def _report_period() -> tuple[date, date]:
+    """from/to, inclusive days in the centres' time zone: to defaults to today, from to `to`."""
+    last = _date_arg("to") or utcnow().astimezone(queries.REPORTING_ZONE).date()
+    first = _date_arg("from") or last
+    if first > last:
+        raise BadRequest("from must not be after to")
+    if (last - first) >= timedelta(days=MAX_REPORT_DAYS):
+        raise BadRequest(f"a report covers at most {MAX_REPORT_DAYS} days")
+    return first, last
+
+
+@blueprint.get("/reports/queues")
+@auth.login_required
+def queue_report():
+    """Queue figures, the call funnel and abandonment by stage for a period; supervisors only."""
+    _require_privileged("read reports")
+    first, last = _report_period()
+    within = _whole_number("within", request.args.get("within", "60"))
+    if not 0 < within <= MAX_SERVICE_SECONDS:
+        raise BadRequest(f"within must be a whole number of seconds from 1 to {MAX_SERVICE_SECONDS}")
+    start, end = reports.period_bounds(first, last)
+    report = reports.queue_report(services.session(), start, end, within)
+    return jsonify({"from": first.isoformat(), "to": last.isoformat(), "within_seconds": within,
+                    "time_zone": queries.REPORTING_ZONE.key, **report})

@@ -40,7 +40,8 @@ class RecordFilter:
     offset: int = 0
 
 
-def _day_start(day: date) -> datetime:
+def day_start(day: date) -> datetime:
+    """Midnight at the start of `day` in the centres' own time zone."""
     return datetime.combine(day, time.min, REPORTING_ZONE)
 
 
@@ -55,9 +56,9 @@ def consultation_records(session: Session, flt: RecordFilter) -> list[Consultati
     if flt.office:
         query = query.where(ConsultationRecord.office_code == flt.office)
     if flt.date_from:
-        query = query.where(ConsultationRecord.started_at >= _day_start(flt.date_from))
+        query = query.where(ConsultationRecord.started_at >= day_start(flt.date_from))
     if flt.date_to:
-        query = query.where(ConsultationRecord.started_at < _day_start(flt.date_to + timedelta(days=1)))
+        query = query.where(ConsultationRecord.started_at < day_start(flt.date_to + timedelta(days=1)))
     return list(session.scalars(query.limit(flt.limit).offset(flt.offset)))
 
 
