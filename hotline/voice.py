@@ -55,3 +55,10 @@ def speak(verb: TwiML, lang: str, key: str, recording: str | None = None, **fiel
         return
     fallback = language.fallback or catalogue.default_language
     say_text(verb, fallback, render(fallback, key, fields))
+
+
+def staff_language(staff) -> str:
+    """The language a consultant hears (whisper, "the caller has gone"): their own, if set and
+    offered, else the configured staff_language."""
+    catalogue = services.catalogue()
+    return staff.whisper_language if catalogue.language(staff.whisper_language) else catalogue.staff_language

@@ -19,7 +19,7 @@ import routing
 from hotline import services
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import external_url, rest_client
-from hotline.voice import speak
+from hotline.voice import speak, staff_language
 from ivr import call_again, calls, offers, queue_exits
 
 log = logging.getLogger(__name__)
@@ -218,8 +218,6 @@ def consultant_accepted(session: Session, call: Call, staff: Staff, entry: Queue
 
 
 def _caller_gone(session: Session, call: Call, staff: Staff, resp: VoiceResponse) -> VoiceResponse:
-    from ivr.whisper import staff_language
-
     routing.finish(session, call.call_sid, 0)  # no conversation: no wrap-up
     offers.consultant_may_be_free(staff.id)
     speak(resp, staff_language(staff), "caller_gone")

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from hotline import services
 from hotline.models import Staff
-from hotline.telephony import twiml, twilio_webhook
+from hotline.telephony import twilio_webhook, twiml
 from ivr import calls, flow, offers, queue_flow, whisper
 from ivr.menus import speak_to_unknown_language
 

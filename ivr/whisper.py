@@ -8,16 +8,11 @@ import routing
 from hotline import services
 from hotline.models import Call, Staff, utcnow
 from hotline.telephony import external_url
-from hotline.voice import speak
+from hotline.voice import speak, staff_language
 from ivr import calls, offers, queue_flow
 
 ACCEPT_KEY = "1"
 WHISPER_TIMEOUT = 8
-
-
-def staff_language(staff: Staff) -> str:
-    catalogue = services.catalogue()
-    return staff.whisper_language if catalogue.language(staff.whisper_language) else catalogue.staff_language
 
 
 def whisper(call: Call | None, staff: Staff | None) -> VoiceResponse:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from hotline.models import Staff, Status
 from routing.candidates import candidates, free_consultants, language_on_duty
+from routing.pairing import caller_for, consultant_for
 from routing.queue_pick import next_caller_for
 from routing.queues import (
     accept_languages,
@@ -33,7 +34,6 @@ from routing.queues import (
     widen,
     widen_entry,
 )
-from routing.pairing import caller_for, consultant_for
 from routing.reservation import accept, effective_status, finish, holders, release, reserve, set_status
 
 

@@ -16,10 +16,10 @@ import pytest
 import redis
 from sqlalchemy import text
 
+from hotline import services
 from hotline.app import create_app
 from hotline.migrate import upgrade
 from hotline.models import Base, sync_reference
-from hotline import services
 from hotline.twilio_sim import Twilio
 
 PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
@@ -154,3 +154,13 @@ def config_with(tmp_path, extra: str, base: str | None = ALWAYS_OPEN) -> str:
     path = tmp_path / "hotline-config.toml"
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+@pytest.fixture
+def twilio_api(app):
+    """A stand-in for Twilio's REST API (see hotline.twilio_sim.FakeTwilioApi), used by the app."""
+    from hotline.twilio_sim import FakeTwilioApi
+
+    api = FakeTwilioApi()
+    services_of(app).twilio_http = api
+    return api

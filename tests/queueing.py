@@ -8,24 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from rq import SimpleWorker
 from sqlalchemy import select
 
 from hotline.models import QueueEntry
 from hotline.twilio_sim import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
-
 from tests.conftest import services_of
 
 # Every module of the queue that reads the clock.
 CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "ivr.offers")
-
-
-@pytest.fixture
-def twilio_api(app) -> FakeTwilioApi:
-    api = FakeTwilioApi()
-    services_of(app).twilio_http = api
-    return api
 
 
 def run_jobs(app) -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import hang_up, journal, prompt, route, status_of, texts, verbs
-from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, twilio_api, wait_turn  # noqa: F401
+from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
 
 
 @pytest.fixture
