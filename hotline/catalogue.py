@@ -250,6 +250,14 @@ class Catalogue:
         self.offices = [_parse_office(code, v) for code, v in raw["offices"].items()]
         if not self.offices:
             raise CatalogueError("configure at least one office")
+        # When consultants of a language are usually on duty ([languages.<code>.on_duty], weekly
+        # hours like an office's): told to a caller whose language has nobody on duty right now.
+        first = self.offices[0]
+        self.duty_hours = {
+            code: _parse_office(f"{code}-on-duty", {"timezone": first.timezone, "holidays": first.holidays or "",
+                                                    "hours": spec["on_duty"]})
+            for code, spec in raw["languages"].items() if spec.get("on_duty")
+        }
         self.queue = _parse_queue(raw.get("queue", {}), {lang.code for lang in self.languages},
                                   {topic.code for topic in self.topics})
         check_prompts(raw)

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import hours, services
+from hotline.catalogue import Office
 from hotline.models import Call, utcnow
 from hotline.voice import speak
 from ivr import calls
@@ -31,10 +32,12 @@ def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse
     return resp
 
 
-def opening_phrase(lang: str, now: datetime) -> str:
-    """'today at 09:00', 'tomorrow at 09:00' or 'on Monday at 09:00', in `lang`."""
+def opening_phrase(lang: str, now: datetime, schedules: list[Office] | None = None) -> str:
+    """When the first of `schedules` (default: the offices) next opens: 'today at 09:00', 'tomorrow
+    at 09:00' or 'on Monday at 09:00', in `lang`; "" if none opens within a month."""
     catalogue = services.catalogue()
-    openings = [o for o in (hours.next_opening(office, now) for office in catalogue.offices) if o]
+    schedules = catalogue.offices if schedules is None else schedules
+    openings = [o for o in (hours.next_opening(schedule, now) for schedule in schedules) if o]
     if not openings:
         return ""
     opening = min(openings)

@@ -59,6 +59,10 @@ def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceR
         # Said at once, not after the topic menu and a wait: the caller may choose another way.
         speak(resp, lang, "language_unstaffed",
               language=lambda spoken: services.catalogue().term(spoken, "languages", lang))
+        duty = services.catalogue().duty_hours.get(lang)
+        if duty is not None and call_again.opening_phrase(lang, now, [duty]):
+            speak(resp, lang, "language_next_on_duty",
+                  when=lambda spoken: call_again.opening_phrase(spoken, now, [duty]))
         key = services.catalogue().queue.keys.get("other_languages")
         if key and _other_languages(lang):
             gather = Gather(num_digits=1, timeout=5, action_on_empty_result=True, method="POST",

@@ -113,3 +113,4 @@ def test_a_caller_who_lets_the_offer_pass_waits_for_their_own_language(app, db, 
     assert enqueued(call).text == "ar-health"
     run_jobs(app)
     assert rung(twilio, twilio_api) == []
+
