@@ -251,6 +251,14 @@ def _queue_entry_json(session, entry: QueueEntry) -> dict:
             "position": routing.position(session, entry)}
 
 
+@blueprint.get("/queue-entries")
+@auth.login_required
+def list_queue_entries():
+    """Supervisors: every caller waiting, in serving order per queue (to find whom to mark urgent)."""
+    _require_privileged("list waiting callers")
+    return jsonify(entries=queries.callers_in_queues(services.session(), utcnow()))
+
+
 @blueprint.patch(f"/queue-entries/<int(max={MAX_ID}):entry_id>")
 @auth.login_required
 def set_queue_entry_urgent(entry_id: int):

@@ -78,6 +78,31 @@ def live_queues(session: Session, now: datetime) -> dict:
     }
 
 
+def callers_in_queues(session: Session, now: datetime) -> list[dict]:
+    """Every caller in a queue, in the order they will be served within their queue (urgent first,
+    then by when they first rang), with their place and how long they have waited. No numbers."""
+    entries = session.scalars(
+        select(QueueEntry).where(QueueEntry.state.in_(IN_QUEUE))
+        .order_by(QueueEntry.language_code, QueueEntry.topic_code, QueueEntry.urgent.desc(),
+                  QueueEntry.first_rang_at, QueueEntry.id)
+    )
+    places: Counter[tuple[str, str]] = Counter()
+    listed = []
+    for entry in entries:
+        places[(entry.language_code, entry.topic_code)] += 1
+        listed.append({
+            "id": entry.id, "call_sid": entry.call_sid, "language": entry.language_code, "topic": entry.topic_code,
+            "office": entry.office_code, "state": entry.state, "urgent": entry.urgent,
+            "position": places[(entry.language_code, entry.topic_code)],
+            "entered_at": entry.entered_at.isoformat(),
+            "waited_seconds": max(0, int((now - entry.entered_at).total_seconds())),
+            "widened": entry.widen_level > 0,
+            "accepts_languages": entry.accepts_languages.split(",") if entry.accepts_languages else [],
+            "offered_consultant_id": entry.offered_staff_id,
+        })
+    return listed
+
+
 def consultant_status_counts(session: Session, now: datetime) -> dict[str, int]:
     """Staff who take calls (active, with a phone: those routing may ring, whatever their role),
     counted by the status routing acts on; every status is present, zero or not."""

@@ -231,3 +231,28 @@ def test_set_urgent_refuses_a_caller_who_left_meanwhile(app, db, supervisor):
     assert queries.set_urgent(db, entry.id, True, supervisor[0].id, utcnow()) is False
     assert reread(db, entry).urgent is False
     assert journal(db, entry) == []
+
+
+# --- the list of waiting callers ------------------------------------------------------------------
+
+def test_supervisors_list_waiting_callers_in_serving_order_with_their_places(client, db, supervisor):
+    first = queued(db, minutes_ago=6)
+    second = queued(db, minutes_ago=4)
+    urgent = queued(db, minutes_ago=1, urgent=True)
+    other_queue = queued(db, "ru", "social", minutes_ago=2)
+    gone = queued(db, minutes_ago=8)
+    routing.mark_left(db, gone.call_sid, "hangup", utcnow())
+
+    response = client.get("/api/queue-entries", headers=bearer(supervisor[1]))
+    assert response.status_code == 200
+    entries = response.get_json()["entries"]
+    assert [(e["id"], e["position"]) for e in entries] == [
+        (urgent.id, 1), (first.id, 2), (second.id, 3), (other_queue.id, 1)]
+    assert entries[1]["waited_seconds"] >= 6 * 60 and entries[1]["urgent"] is False
+    assert "+359" not in response.get_data(as_text=True)  # no caller numbers
+
+
+def test_consultants_may_not_list_waiting_callers(client, db, consultant):
+    queued(db, minutes_ago=1)
+    response = client.get("/api/queue-entries", headers=bearer(consultant[1]))
+    assert_json_error(response, 403)
