@@ -207,4 +207,12 @@ def answer_with_twiml(error: Exception):
         return error
     log.exception("webhook %s failed", request.path)
     services.session().rollback()
+    if request.endpoint == "ivr.queue_wait":
+        # A caller waiting is not hung up on for one failed turn: they hold on, and Twilio asks
+        # the wait URL again when this pause ends.
+        resp = VoiceResponse()
+        resp.pause(length=10)
+        return twiml(resp)
+    if request.endpoint in ("ivr.offer_status", "ivr.status"):
+        return twiml(VoiceResponse())  # nobody hears a status callback's answer
     return twiml(_apology())

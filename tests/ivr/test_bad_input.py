@@ -121,3 +121,29 @@ def test_a_dial_result_without_a_status_tries_the_next_consultant(app, db, twili
     call = route(twilio)
     answer = _post(twilio, "/ivr/dial-result", **call.base_params())
     assert answer.find("Dial/Number").text == second.phone
+
+
+@pytest.mark.parametrize("path", ["/ivr/queue/wait", "/ivr/queue/key", "/ivr/queue/left", "/ivr/queue/way-out",
+                                  "/ivr/queue/bridge", "/ivr/alternatives"])
+def test_a_queue_webhook_without_call_sid_gets_an_apology(app, twilio, path):
+    answer = _post(twilio, path, QueueResult="leave", Digits="1")
+    assert prompt(app, "en", "technical_problem") in texts(answer)
+
+
+@pytest.mark.parametrize("query", ["", "?entry=abc&staff=-1", "?entry=99999999999999999999&staff=1",
+                                   "?entry=1&staff=1"])
+def test_a_consultant_leg_status_with_garbage_or_unknown_ids_is_answered_empty(twilio, query):
+    answer = _post(twilio, "/ivr/queue/offer-status" + query, CallSid="CA" + "9" * 32, CallStatus="no-answer")
+    assert list(answer) == []
+
+
+def test_a_fault_in_the_wait_loop_keeps_the_caller_waiting(app, twilio, monkeypatch):
+    call = route(twilio, "en", "health")  # nobody on duty for health: queued
+    enqueue = call.last.find("Enqueue")
+
+    def broken(*_args):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr("ivr.queue_flow.wait", broken)
+    turn = call.follow(enqueue.attrib["waitUrl"], QueuePosition="1", QueueTime="5")
+    assert [child.tag for child in turn] == ["Pause"]  # not an apology and a hangup
