@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import lru_cache
 
 from sqlalchemy import Select, bindparam, case, literal_column, select
 from sqlalchemy.orm import Session, lazyload
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
-from sqlalchemy.sql.visitors import iterate, replacement_traverse
 
-from hotline.models import Staff, StaffSkill, Status, utcnow
-from routing.reservation import free_now
+from hotline.models import Staff, StaffSkill, Status, UTCDateTime, utcnow
+from routing.reservation import STALE_OFFER, free_at, free_now
 
 
 def candidates(session: Session, language: str, topic: str | None, office: str,
@@ -29,7 +27,7 @@ def candidates(session: Session, language: str, topic: str | None, office: str,
         params["topic"] = topic
     if exclude:
         params["exclude"] = list(exclude)
-    params.update({name: now + offset for name, offset in _FREE_NOW_OFFSETS.items()})
+    params.update(now=now, stale_before=now - STALE_OFFER)
     return list(session.scalars(_candidates_statement(topic is None, bool(exclude), int(limit)), params))
 
 
@@ -52,38 +50,8 @@ def _candidates_statement(any_topic: bool, excluding: bool, limit: int) -> Selec
     return query
 
 
-def _bind_free_now() -> tuple[ColumnElement[bool], dict[str, timedelta]]:
-    """routing.reservation.free_now with its instants as named parameters, and each parameter's
-    offset from `now` (now, now - STALE_OFFER): the one definition of "free" serves a statement
-    built once. Checked against free_now at a second instant: every value it binds must be a
-    constant or `now` plus a constant, or the bound form could not stand for it."""
-    first = datetime(2000, 1, 1, tzinfo=timezone.utc)
-    second = datetime(2001, 2, 3, 4, 5, 6, tzinfo=timezone.utc)
-    condition = free_now(first)
-    offsets: dict[int, timedelta] = {}
-    for a, b in zip(_binds(condition), _binds(free_now(second)), strict=True):
-        shift = a.value - first if isinstance(a.value, datetime) else None
-        if shift is not None and isinstance(b.value, datetime) and b.value - second == shift:
-            offsets[id(a)] = shift
-        elif a.value != b.value:
-            raise TypeError(f"free_now binds {a.value!r}, neither a constant nor now plus a constant")
-    names: dict[str, timedelta] = {}
-
-    def named(element):
-        if isinstance(element, BindParameter) and id(element) in offsets:
-            name = f"free_now_{len(names)}"
-            names[name] = offsets[id(element)]
-            return bindparam(name, type_=element.type)
-        return None
-
-    return replacement_traverse(condition, {}, named), names
-
-
-def _binds(condition: ColumnElement[bool]) -> list[BindParameter]:
-    return [element for element in iterate(condition) if isinstance(element, BindParameter)]
-
-
-_FREE_NOW, _FREE_NOW_OFFSETS = _bind_free_now()
+# "Free" as routing.reservation defines it, with its instants bound at run time.
+_FREE_NOW = free_at(bindparam("now", type_=UTCDateTime), bindparam("stale_before", type_=UTCDateTime))
 
 
 def free_consultants(session: Session, languages: Collection[str], now: datetime) -> list[Staff]:

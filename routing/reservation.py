@@ -21,10 +21,16 @@ STALE_OFFER = timedelta(minutes=2)
 
 def free_now(now: datetime) -> ColumnElement[bool]:
     """SQL condition: the consultant may be offered a call at `now`."""
+    return free_at(now, now - STALE_OFFER)
+
+
+def free_at(now, stale_before) -> ColumnElement[bool]:
+    """free_now() with its two instants given apart: values, or bound parameters for a statement
+    built once and run many times (routing.candidates)."""
     return or_(
         Staff.status == Status.available.value,
         and_(Staff.status == Status.wrap_up.value, Staff.wrap_up_until <= now),
-        and_(Staff.status == Status.offered.value, Staff.status_since <= now - STALE_OFFER),
+        and_(Staff.status == Status.offered.value, Staff.status_since <= stale_before),
     )
 
 
