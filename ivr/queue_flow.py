@@ -75,10 +75,14 @@ def wait(session: Session, call: Call) -> VoiceResponse:
     if entry.state == QueueState.bridged.value:
         resp.pause(length=5)  # being put through by the REST API any moment now
         return resp
+    if entry.state not in IN_QUEUE:
+        resp.leave()  # left already (a retried request): on to the Enqueue action
+        return resp
     rules = services.catalogue().queue
     now = utcnow()
     waited = now - entry.entered_at
-    if waited >= rules.max_wait and routing.leave(session, entry.id, "max_wait"):
+    if waited >= rules.max_wait and routing.leave(session, entry.id, "max_wait", now):
+        calls.record_event(session, call, "left_queue", "max_wait")
         resp.leave()
         return resp
     lang = call.language_code
@@ -127,7 +131,8 @@ def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
     key = (digits or "").strip()
     if entry is not None and entry.state in IN_QUEUE:
         way = queue_exits.by_key(key)
-        if way is not None and routing.leave(session, entry.id, way.name):
+        if way is not None and routing.leave(session, entry.id, way.name, utcnow()):
+            calls.record_event(session, call, "left_queue", way.name)
             resp.leave()
             return resp
         if key == rules.keys.get("other_languages") and _may_offer_languages(entry, utcnow() - entry.entered_at, rules):
@@ -152,9 +157,9 @@ def on_left(session: Session, call: Call, queue_result: str | None) -> VoiceResp
     entry = routing.entry_for_call(session, call.call_sid)
     if entry is None:  # the row was lost: queue the caller again
         return enter(session, call, resp)
-    reason = entry.leave_reason if result == "leave" else result
-    routing.mark_left(session, call.call_sid, reason or result, utcnow())
-    calls.record_event(session, call, "left_queue", reason or result)
+    reason = (entry.leave_reason if result == "leave" else None) or result
+    if routing.mark_left(session, call.call_sid, reason, utcnow()):  # not journalled yet
+        calls.record_event(session, call, "left_queue", reason)
     way = queue_exits.by_name(reason)
     if way is not None:
         return way.handler(session, call, resp)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hotline.models import QueueEntry, QueueState, Staff
 from routing.candidates import candidates
 from routing.queue_pick import next_caller_for
-from routing.queues import claim, unclaim
+from routing.queues import claim
 from routing.reservation import release, reserve
 
 # A pick can lose its race to another worker; after this many lost races the job gives up and
@@ -25,17 +25,18 @@ ATTEMPTS = 5
 def caller_for(session: Session, staff: Staff, now: datetime, widen_after: timedelta) -> QueueEntry | None:
     """Claim the waiting caller this free consultant should take, and reserve the consultant for
     them; None if nobody suitable waits or the consultant is no longer free."""
+    # The consultant is reserved first: two jobs for the same consultant then cannot each claim a
+    # caller (the loser would put the head of the queue back after the winner took the next one).
     for _ in range(ATTEMPTS):
         entry = next_caller_for(session, staff, now, widen_after)
         if entry is None:
             return None
-        if not claim(session, entry.id, staff.id, now):
-            continue  # another consultant took this caller first
-        if reserve(session, staff.id, entry.call_sid):
+        if not reserve(session, staff.id, entry.call_sid):
+            return None  # the consultant was taken meanwhile
+        if claim(session, entry.id, staff.id, now):
             session.refresh(entry)
             return entry
-        unclaim(session, entry.id, staff.id)
-        return None  # the consultant was taken meanwhile
+        release(session, entry.call_sid, staff.id)  # another consultant took this caller first
     return None
 
 

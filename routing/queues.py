@@ -160,10 +160,13 @@ def widen_entry(session: Session, entry_id: int) -> bool:
     return _change(session, entry_id, IN_QUEUE, QueueEntry.widen_level < 1, widen_level=1)
 
 
-def leave(session: Session, entry_id: int, reason: str) -> bool:
-    """Note why a waiting caller is about to leave the queue (read by the Enqueue action). Only a
-    caller still waiting: one whose consultant is ringing stays for that consultant."""
-    return _change(session, entry_id, (WAITING,), leave_reason=reason)
+def leave(session: Session, entry_id: int, reason: str, now: datetime) -> bool:
+    """A waiting caller is leaving the queue (a key they pressed, the longest wait): out of it at
+    once, so that no consultant is rung for them in the moment before Twilio acts on <Leave/>; the
+    reason is for the Enqueue action to read. Only a caller still waiting: one whose consultant is
+    ringing stays for that consultant."""
+    return _change(session, entry_id, (WAITING,), state=QueueState.left.value, leave_reason=reason,
+                   ended_at=now, result=reason)
 
 
 def queue_length(session: Session, language: str, topic: str) -> int:

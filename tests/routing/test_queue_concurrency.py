@@ -142,11 +142,6 @@ def test_the_same_consultant_paired_by_many_workers_at_once_is_rung_once(app, db
     assert sorted(entry_of(db, call).state for call in calls) == ["offered"] + ["waiting"] * 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "routing.pairing.caller_for claims the caller before reserving the consultant: a second job for "
-    "the same consultant running between the claim and the reservation finds the head claimed, "
-    "claims the next caller and reserves the consultant first; the first job's reservation then "
-    "fails and it puts the head back. The consultant is rung for the second caller in line."))
 def test_two_jobs_for_one_consultant_at_once_still_give_them_the_head_of_the_queue(
         app, db, twilio, twilio_api, monkeypatch):
     """The interleaving made deterministic: the second job runs entirely inside the first one's

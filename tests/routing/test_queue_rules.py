@@ -289,12 +289,6 @@ def test_a_registered_way_out_is_offered_and_taken_from_the_wait(
     assert ("left_queue", "callback", None) in journal(db, call)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "A caller told to <Leave/> (a way out, the longest wait) is still 'waiting' until Twilio requests "
-    "the Enqueue action, so pairing can claim them and ring a consultant in between; the action "
-    "(QueueResult=leave) then marks the entry left without cancelling that leg or releasing the "
-    "consultant, and the leg's status callback cannot release them either (the offer is no longer "
-    "open): the consultant stays 'offered' for a caller who has gone."))
 @with_rules("max_wait_seconds = 60")
 @pytest.mark.parametrize("why", ["callback", "max_wait"])
 def test_a_consultant_is_not_left_ringing_for_a_caller_who_has_just_left_the_queue(
