@@ -63,6 +63,7 @@ class QueueRules:
     announce_seconds: int
     hold_music_url: str
     widen_after: timedelta
+    other_office_after: timedelta  # zero: both offices serve a caller from the start
     offer_languages_after: timedelta
     other_languages: tuple[str, ...]
     missed_offer_status: str | None
@@ -92,6 +93,7 @@ def _parse_queue(spec: dict, languages: set[str], topics: set[str]) -> QueueRule
         max_size=seconds("max_size", 0), max_wait=timedelta(seconds=seconds("max_wait_seconds", 1)),
         announce_seconds=seconds("announce_seconds", 5), hold_music_url=str(spec.get("hold_music_url", "")),
         widen_after=timedelta(seconds=seconds("widen_after_seconds")),
+        other_office_after=timedelta(seconds=seconds("other_office_after_seconds")),
         offer_languages_after=timedelta(seconds=seconds("offer_languages_after_seconds")),
         other_languages=others, missed_offer_status=missed,
         urgent_topics=frozenset(spec.get("urgent_topics", ())), keys=keys,

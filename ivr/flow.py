@@ -2,7 +2,7 @@
 returns the TwiML to answer with. Views only parse the request and call these."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -117,11 +117,14 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     tried = calls.offered_consultants(session, call)
     staff = None
     if len(tried) < catalogue.max_consultant_attempts:
-        # The caller's own language first, then any they agreed to when theirs was not staffed.
+        # The caller's own language first, then any they agreed to when theirs was not staffed;
+        # their own office only, if so configured (the queue widens to the other office later).
+        rule = offers.office_rule(utcnow())
+        own_office = rule is not None and rule.restricts(call.office_code, timedelta(0))
         for language in [call.language_code, *(call.accepts_languages or "").split(",")]:
             if language and staff is None:
                 staff = routing.offer_call(session, call.call_sid, language, call.topic_code,
-                                           call.office_code, exclude=tried)
+                                           call.office_code, exclude=tried, only_office=own_office)
     if staff is None:
         return queue_flow.enter(session, call, resp)
     if staff.id not in tried:  # a retried webhook re-dials the consultant already ringing

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from twilio.base.exceptions import TwilioException
 
 import routing
-from hotline import services
+from hotline import hours, services
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import external_url, rest_client
 from hotline.worker import job_context
@@ -27,6 +27,16 @@ log = logging.getLogger(__name__)
 OFFERED = QueueState.offered.value
 # Twilio call statuses of a consultant's leg that end it without a conversation.
 UNANSWERED = {"no-answer", "busy", "failed", "canceled"}
+
+
+def office_rule(now: datetime) -> routing.OfficeRule | None:
+    """Callers stay with their own office's consultants for other_office_after (unless their
+    office is closed now); None when both offices serve every caller from the start."""
+    catalogue = services.catalogue()
+    after = catalogue.queue.other_office_after
+    if not after:
+        return None
+    return routing.OfficeRule(after, frozenset(o.code for o in catalogue.offices if hours.is_open(o, now)))
 
 
 # -- triggers: enqueue a job; called after the change that allows a pairing is committed ---------
@@ -97,7 +107,8 @@ def offer_next_caller(session: Session, staff_id: int) -> QueueEntry | None:
     staff = session.get(Staff, staff_id)
     if staff is None or not staff.active or not staff.phone:
         return None
-    entry = routing.caller_for(session, staff, utcnow(), services.catalogue().queue.widen_after)
+    now = utcnow()
+    entry = routing.caller_for(session, staff, now, services.catalogue().queue.widen_after, office_rule(now))
     if entry is None:
         return None
     return entry if ring(session, entry, staff) else None
@@ -110,7 +121,9 @@ def find_consultant(session: Session, entry_id: int) -> Staff | None:
         return None
     # Whoever let this caller ring out already is not rung for them again.
     missed = tuple(calls.consultants_with(session, entry.call_id, "not_accepted"))
-    staff = routing.consultant_for(session, entry, utcnow(), services.catalogue().queue.widen_after, missed)
+    now = utcnow()
+    staff = routing.consultant_for(session, entry, now, services.catalogue().queue.widen_after, missed,
+                                   office_rule(now))
     if staff is None:
         return None
     session.refresh(entry)

@@ -91,6 +91,12 @@ def wait(session: Session, call: Call) -> VoiceResponse:
         calls.record_event(session, call, "widened", call.language_code)
         speak(gather, lang, "queue_widened")
         offers.caller_may_be_served(entry.id)
+    rule = offers.office_rule(now)
+    if (rule is not None and waited >= rule.after and entry.office_code in rule.open_offices
+            and routing.widen_entry(session, entry.id, 2)):
+        calls.record_event(session, call, "widened", "other_office")
+        speak(gather, lang, "queue_widened_office")
+        offers.caller_may_be_served(entry.id)
     _announce_position(session, gather, lang, entry, now)
     if _may_offer_languages(entry, waited, rules):
         speak(gather, lang, "queue_offer_languages", digit=rules.keys["other_languages"])

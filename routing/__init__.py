@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from hotline.models import Staff, Status
 from routing.candidates import candidates, free_consultants, language_on_duty
 from routing.pairing import caller_for, consultant_for
-from routing.queue_pick import next_caller_for
+from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import (
     accept_languages,
     claim,
@@ -38,7 +38,7 @@ from routing.reservation import accept, effective_status, finish, holders, relea
 
 
 def offer_call(session: Session, call_sid: str, language: str, topic: str, office: str,
-               exclude: Collection[int] = ()) -> Staff | None:
+               exclude: Collection[int] = (), only_office: bool = False) -> Staff | None:
     """Reserve the best free consultant for the call, or None if nobody suitable is free.
 
     Candidates are tried in order; one taken by a concurrent call since the query is skipped.
@@ -50,7 +50,7 @@ def offer_call(session: Session, call_sid: str, language: str, topic: str, offic
     if held is not None:
         return held
     while True:
-        found = candidates(session, language, topic, office, exclude)
+        found = candidates(session, language, topic, office, exclude, only_office=only_office)
         if not found:
             return None
         for staff in found:
@@ -63,5 +63,5 @@ def offer_call(session: Session, call_sid: str, language: str, topic: str, offic
 __all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective_status", "candidates",
            "enqueue", "position", "estimated_wait", "widen", "accept_languages", "next_caller_for", "claim",
            "unclaim", "unclaim_stale", "mark_bridged", "mark_left", "queue_figures", "caller_for", "consultant_for",
-           "holders", "reserve", "free_consultants", "language_on_duty", "entry_for_call", "leave",
+           "holders", "reserve", "OfficeRule", "free_consultants", "language_on_duty", "entry_for_call", "leave",
            "queue_length", "widen_entry"]

@@ -13,9 +13,9 @@ from routing.reservation import STALE_OFFER, free_at, free_now
 
 
 def candidates(session: Session, language: str, topic: str | None, office: str,
-               exclude: Collection[int] = (), limit: int = 10) -> list[Staff]:
+               exclude: Collection[int] = (), limit: int = 10, only_office: bool = False) -> list[Staff]:
     """Free consultants with `language` x `topic` (any topic for None, a caller whose wait was
-    widened): the caller's office first, then longest idle.
+    widened): the caller's office first (only it, with `only_office`), then longest idle.
 
     Runs for every call offered and every tier of a waiting caller, so the statement is built once
     per shape and only values are bound per run: building it (free_now() included) took longer
@@ -28,11 +28,12 @@ def candidates(session: Session, language: str, topic: str | None, office: str,
     if exclude:
         params["exclude"] = list(exclude)
     params.update(now=now, stale_before=now - STALE_OFFER)
-    return list(session.scalars(_candidates_statement(topic is None, bool(exclude), int(limit)), params))
+    statement = _candidates_statement(topic is None, bool(exclude), int(limit), only_office)
+    return list(session.scalars(statement, params))
 
 
-@lru_cache(maxsize=32)
-def _candidates_statement(any_topic: bool, excluding: bool, limit: int) -> Select:
+@lru_cache(maxsize=64)
+def _candidates_statement(any_topic: bool, excluding: bool, limit: int, only_office: bool = False) -> Select:
     skilled = select(StaffSkill.staff_id).where(StaffSkill.language_code == bindparam("language"))
     if not any_topic:
         skilled = skilled.where(StaffSkill.topic_code == bindparam("topic"))
@@ -47,6 +48,8 @@ def _candidates_statement(any_topic: bool, excluding: bool, limit: int) -> Selec
     )
     if excluding:
         query = query.where(Staff.id.not_in(bindparam("exclude", expanding=True)))
+    if only_office:
+        query = query.where(Staff.office_code == bindparam("office"))
     return query
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from hotline.models import QueueEntry, QueueState, Staff
 from routing.candidates import candidates
-from routing.queue_pick import next_caller_for
+from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import claim
 from routing.reservation import release, reserve
 
@@ -22,13 +22,14 @@ from routing.reservation import release, reserve
 ATTEMPTS = 5
 
 
-def caller_for(session: Session, staff: Staff, now: datetime, widen_after: timedelta) -> QueueEntry | None:
+def caller_for(session: Session, staff: Staff, now: datetime, widen_after: timedelta,
+               office_rule: OfficeRule | None = None) -> QueueEntry | None:
     """Claim the waiting caller this free consultant should take, and reserve the consultant for
     them; None if nobody suitable waits or the consultant is no longer free."""
     # The consultant is reserved first: two jobs for the same consultant then cannot each claim a
     # caller (the loser would put the head of the queue back after the winner took the next one).
     for _ in range(ATTEMPTS):
-        entry = next_caller_for(session, staff, now, widen_after)
+        entry = next_caller_for(session, staff, now, widen_after, office_rule)
         if entry is None:
             return None
         if not reserve(session, staff.id, entry.call_sid):
@@ -40,27 +41,31 @@ def caller_for(session: Session, staff: Staff, now: datetime, widen_after: timed
     return None
 
 
-def tiers(entry: QueueEntry, now: datetime, widen_after: timedelta) -> list[tuple[str, str | None]]:
-    """(language, topic) to look for, best first; topic None means any topic. Widening adds the
-    caller's language on any topic; languages the caller agreed to come after their own."""
-    widened = now - entry.entered_at >= widen_after
+def tiers(entry: QueueEntry, now: datetime, widen_after: timedelta,
+          office_rule: OfficeRule | None = None) -> list[tuple[str, str | None, bool]]:
+    """(language, topic, own office only) to look for, best first; topic None means any topic.
+    Widening adds the caller's language on any topic; languages the caller agreed to come after
+    their own; the office rule keeps the caller to their office's consultants for a while."""
+    waited = now - entry.entered_at
+    widened = waited >= widen_after
+    own_office = office_rule is not None and office_rule.restricts(entry.office_code, waited)
     languages = [entry.language_code, *(entry.accepts_languages.split(",") if entry.accepts_languages else [])]
-    found: list[tuple[str, str | None]] = []
+    found: list[tuple[str, str | None, bool]] = []
     for language in languages:
-        found.append((language, entry.topic_code))
+        found.append((language, entry.topic_code, own_office))
         if widened:
-            found.append((language, None))
+            found.append((language, None, own_office))
     return found
 
 
 def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_after: timedelta,
-                   exclude: tuple[int, ...] = ()) -> Staff | None:
+                   exclude: tuple[int, ...] = (), office_rule: OfficeRule | None = None) -> Staff | None:
     """Reserve the best free consultant for this waiting caller and claim the caller for them;
     None if nobody suitable is free or the caller is no longer waiting."""
     if entry.state != QueueState.waiting.value:
         return None
-    for language, topic in tiers(entry, now, widen_after):
-        for staff in candidates(session, language, topic, entry.office_code, exclude):
+    for language, topic, own_office in tiers(entry, now, widen_after, office_rule):
+        for staff in candidates(session, language, topic, entry.office_code, exclude, only_office=own_office):
             if not reserve(session, staff.id, entry.call_sid):
                 continue  # taken by another call since the query
             if claim(session, entry.id, staff.id, now):

@@ -14,6 +14,7 @@ every backend.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -26,10 +27,12 @@ from sqlalchemy import (
     exists,
     literal,
     literal_column,
+    or_,
     select,
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.models import QueueEntry, QueueState, Staff
 
@@ -39,14 +42,27 @@ _WAITING = QueueState.waiting.value
 _ONE = literal_column("1")
 
 
-def next_caller_for(session: Session, staff: Staff, now: datetime,
-                    widen_after: timedelta) -> QueueEntry | None:
+@dataclass(frozen=True)
+class OfficeRule:
+    """Callers are served by their own office's consultants until they have waited `after`; a
+    caller whose office is closed (not in `open_offices`) is anyone's from the start."""
+
+    after: timedelta
+    open_offices: frozenset[str]
+
+    def restricts(self, entry_office: str, waited: timedelta) -> bool:
+        return entry_office in self.open_offices and waited < self.after
+
+
+def next_caller_for(session: Session, staff: Staff, now: datetime, widen_after: timedelta,
+                    office_rule: OfficeRule | None = None) -> QueueEntry | None:
     """The waiting caller `staff` should take next, or None.
 
     Eligible: callers of a (language, topic) among the consultant's skills; callers of one of the
     consultant's languages, any topic, who have waited `widen_after` since entering the queue;
-    callers who agreed to one of the consultant's languages. Urgent callers first, then the one who
-    first rang earliest. Only reads: claim() the entry to take it.
+    callers who agreed to one of the consultant's languages; with an `office_rule`, of those only
+    callers of the consultant's office, or past the rule's wait, or whose office is closed. Urgent
+    callers first, then the one who first rang earliest. Only reads: claim() the entry to take it.
     """
     pairs = sorted({(skill.language_code, skill.topic_code) for skill in staff.skills})
     if not pairs:
@@ -57,11 +73,14 @@ def next_caller_for(session: Session, staff: Staff, now: datetime,
         params[f"pair_language_{i}"], params[f"pair_topic_{i}"] = language, topic
     for i, language in enumerate(languages):
         params[f"language_{i}"] = language
-    return session.scalar(_pick_statement(len(pairs), len(languages)), params)
+    if office_rule is not None:
+        params.update(staff_office=staff.office_code, office_cutoff=now - office_rule.after,
+                      open_offices=sorted(office_rule.open_offices))
+    return session.scalar(_pick_statement(len(pairs), len(languages), office_rule is not None), params)
 
 
 @lru_cache(maxsize=512)
-def _pick_statement(pair_count: int, language_count: int) -> Select:
+def _pick_statement(pair_count: int, language_count: int, by_office: bool = False) -> Select:
     """The pick for a consultant with this many skills and languages. Values are bound at run time,
     so consultants of the same shape share one statement, its cache key and its compiled form."""
     pairs = _rows("pairs", [(f"pair_language_{i}", f"pair_topic_{i}") for i in range(pair_count)],
@@ -69,17 +88,27 @@ def _pick_statement(pair_count: int, language_count: int) -> Select:
     languages = _rows("languages", [(f"language_{i}",) for i in range(language_count)], ("language",))
     entry = aliased(QueueEntry)
     cutoff = bindparam("cutoff", type_=QueueEntry.entered_at.type)
+    office = _office_condition(entry) if by_office else ()
     heads: list[Select] = []
     for urgent in (True, False):
         heads.append(_first(pairs, urgent, entry, entry.language_code == pairs.c.language,
-                            entry.topic_code == pairs.c.topic))
+                            entry.topic_code == pairs.c.topic, *office))
         # first_rang_at <= entered_at always, so the bound on first_rang_at ends the index range early.
         heads.append(_first(languages, urgent, entry, entry.language_code == languages.c.language,
-                            entry.first_rang_at <= cutoff, entry.entered_at <= cutoff))
-    heads += _accepting_heads(languages)
+                            entry.first_rang_at <= cutoff, entry.entered_at <= cutoff, *office))
+    heads += _accepting_heads(languages, by_office)
     best = QueueEntry
     return (select(best).where(best.id.in_(union_all(*heads)))
             .order_by(best.urgent.desc(), best.first_rang_at, best.id).limit(_ONE))
+
+
+def _office_condition(entry) -> tuple[ColumnElement[bool]]:
+    """The consultant's own office's caller, or one who has waited past the office rule, or one
+    whose office is closed. A filter within each head's index range: a queue holds few callers
+    (queue.max_size), so skipping the other office's costs little."""
+    return (or_(entry.office_code == bindparam("staff_office"),
+                entry.entered_at <= bindparam("office_cutoff", type_=QueueEntry.entered_at.type),
+                entry.office_code.not_in(bindparam("open_offices", expanding=True))),)
 
 
 def _rows(name: str, rows: list[tuple[str, ...]], columns: tuple[str, ...]) -> CTE:
@@ -98,7 +127,7 @@ def _first(source: CTE, urgent: bool, entry, *conditions) -> Select:
     return select(first_id).select_from(source)
 
 
-def _accepting_heads(languages: CTE) -> list[Select]:
+def _accepting_heads(languages: CTE, by_office: bool) -> list[Select]:
     """The heads among callers who agreed to one of the consultant's languages.
 
     A loose index scan: walk the distinct values of accepts_languages in the index (few: "en",
@@ -121,5 +150,6 @@ def _accepting_heads(languages: CTE) -> list[Select]:
     # make SQLite prepare the statement again at every run.)
     named = exists().where((literal(",") + values.c.value + literal(",")).contains(
         literal(",") + languages.c.language + literal(",")))
-    return [_first(values, urgent, entry, entry.accepts_languages == values.c.value).where(named)
+    office = _office_condition(entry) if by_office else ()
+    return [_first(values, urgent, entry, entry.accepts_languages == values.c.value, *office).where(named)
             for urgent in (True, False)]

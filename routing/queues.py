@@ -154,10 +154,10 @@ def mark_bridged(session: Session, entry_id: int, now: datetime, staff_id: int |
                    state=QueueState.bridged.value, ended_at=now, result="bridged")
 
 
-def widen_entry(session: Session, entry_id: int) -> bool:
-    """Record that this caller has been widened to any consultant with their language; True only
-    the first time, so the caller hears it once."""
-    return _change(session, entry_id, IN_QUEUE, QueueEntry.widen_level < 1, widen_level=1)
+def widen_entry(session: Session, entry_id: int, level: int = 1) -> bool:
+    """Record that this caller has been widened to `level` (1: any consultant with their language;
+    2: the other office too); True only the first time, so the caller hears it once."""
+    return _change(session, entry_id, IN_QUEUE, QueueEntry.widen_level < level, widen_level=level)
 
 
 def leave(session: Session, entry_id: int, reason: str, now: datetime) -> bool:

@@ -42,7 +42,8 @@ class QueueEntry(Base):
     first_rang_at: Mapped[datetime] = mapped_column(UTCDateTime)
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    # 0: consultants with the language and topic; 1: also any consultant with the language.
+    # 0: consultants with the language and topic; 1: also any consultant with the language;
+    # 2: also the other office (what the caller has been told; routing computes it from entered_at).
     widen_level: Mapped[int] = mapped_column(Integer, default=0)
     # Other languages the caller agreed to be served in, comma separated ("en,bg"); None if none.
     accepts_languages: Mapped[str | None] = mapped_column(String(64))

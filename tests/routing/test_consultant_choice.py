@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 
 from hotline.models import StaffSkill, utcnow
@@ -39,7 +42,7 @@ def test_a_consultant_with_the_language_and_topic_is_rung(app, db, twilio):
 
 
 def test_the_dial_names_the_whisper_and_the_hotline_number(app, db, twilio):
-    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"])
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], office="burgas")
     call = route(twilio, "en", "health", called=BURGAS_NUMBER)
     dial = call.last.find("Dial")
     assert dial.attrib["callerId"] == BURGAS_NUMBER
@@ -82,7 +85,19 @@ def test_the_called_numbers_office_comes_before_a_longer_idle_one(app, db, twili
     _expect_offered(db, route(twilio, called=called), local)
 
 
-def test_the_other_office_takes_the_call_when_nobody_local_is_free(app, db, twilio):
+def test_nobody_local_free_queues_the_caller_for_their_office_first(app, db, twilio):
+    """Other offices' consultants come in after queue.other_office_after_seconds (test_queue_widening.py)."""
+    add_consultant(app, db, "Busy in Burgas", office="burgas", status="busy", idle_minutes=60)
+    sofia = add_consultant(app, db, "Free in Sofia", office="sofia")
+    call = route(twilio, called=BURGAS_NUMBER)
+    _expect_nobody(db, call)
+    assert status_of(db, sofia) == ("available", None)
+
+
+def test_with_no_office_rule_the_other_office_takes_the_call_when_nobody_local_is_free(
+        app, db, twilio, monkeypatch):
+    monkeypatch.setattr(app.extensions["hotline"].catalogue, "queue", replace(
+        app.extensions["hotline"].catalogue.queue, other_office_after=timedelta(0)))
     add_consultant(app, db, "Busy in Burgas", office="burgas", status="busy", idle_minutes=60)
     sofia = add_consultant(app, db, "Free in Sofia", office="sofia")
     _expect_offered(db, route(twilio, called=BURGAS_NUMBER), sofia)
