@@ -2,6 +2,7 @@
 becomes free, is rung through the REST API, accepts, and the caller is put through to them."""
 from __future__ import annotations
 
+from hotline.models import utcnow
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import hang_up, journal, prompt, record_of, route, status_of, stored_call, texts
 from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
@@ -94,3 +95,44 @@ def test_a_caller_who_hangs_up_while_waiting_is_abandoned_and_leaves_the_queue(a
     assert record_of(db, first).outcome == "abandoned"
     assert ("abandoned", "queued", None) in journal(db, first)
     assert texts(wait_turn(second, enqueued(second)))[0] == prompt(app, "en", "queue_position", position=1)
+
+
+def test_the_end_of_a_wrap_up_puts_the_next_waiting_caller_through(app, db, client, twilio, twilio_api):
+    """After a call the consultant is in wrap-up; a job scheduled (RQ's scheduler) for its end rings
+    them for the next caller."""
+    from rq.job import Job
+
+    from ivr import offers
+    from tests.conftest import services_of
+
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+    _, token = add_staff_with_token(app, db, "Supervisor")
+    first = route(twilio, "en", "health")
+    second = route(twilio, "en", "health")
+    _set_status(client, token, maria.id, "available")
+    run_jobs(app)
+    [leg] = rung(twilio, twilio_api)
+    leg.answer()
+    leg.press("1")
+    first.follow(redirect_of(twilio_api, first))
+    first.dial_ends("completed", duration=200)
+    hang_up(first)
+
+    db.expire_all()
+    wrap_up_until = db.get(type(maria), maria.id).wrap_up_until
+    queue = services_of(app).queue()
+    registry = queue.scheduled_job_registry
+    [job_id] = registry.get_job_ids()
+    job = Job.fetch(job_id, connection=services_of(app).redis)
+    assert job.func is offers.offer_next_caller_job and job.args == (maria.id,)
+    assert abs((registry.get_scheduled_time(job) - wrap_up_until).total_seconds()) < 1
+    run_jobs(app)
+    assert len(rung(twilio, twilio_api)) == 1  # not due yet: still scheduled
+
+    # Its time comes: the job runs (as RQ's scheduler would start it) and rings Maria for the next caller.
+    db.get(type(maria), maria.id).wrap_up_until = utcnow()
+    db.commit()
+    with app.app_context():
+        offers.offer_next_caller_job(maria.id)
+    second_leg = rung(twilio, twilio_api)[-1]
+    assert second_leg.staff_id == maria.id and status_of(db, maria) == ("offered", second.call_sid)
