@@ -21,6 +21,7 @@ from routing.queues import (
     accept_languages,
     claim,
     enqueue,
+    enqueue_waiting,
     entry_for_call,
     estimated_wait,
     leave,
@@ -63,5 +64,5 @@ def offer_call(session: Session, call_sid: str, language: str, topic: str, offic
 __all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective_status", "candidates",
            "enqueue", "position", "estimated_wait", "widen", "accept_languages", "next_caller_for", "claim",
            "unclaim", "unclaim_stale", "mark_bridged", "mark_left", "queue_figures", "caller_for", "consultant_for",
-           "holders", "reserve", "OfficeRule", "free_consultants", "language_on_duty", "entry_for_call", "leave",
+           "holders", "reserve", "OfficeRule", "enqueue_waiting", "free_consultants", "language_on_duty", "entry_for_call", "leave",
            "queue_length", "widen_entry"]

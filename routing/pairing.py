@@ -66,6 +66,8 @@ def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_aft
         return None
     for language, topic, own_office in tiers(entry, now, widen_after, office_rule):
         for staff in candidates(session, language, topic, entry.office_code, exclude, only_office=own_office):
+            if entry.assigned_staff_id is not None and staff.id != entry.assigned_staff_id:
+                continue  # a callback staff gave to one consultant
             if not reserve(session, staff.id, entry.call_sid):
                 continue  # taken by another call since the query
             if claim(session, entry.id, staff.id, now):

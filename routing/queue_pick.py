@@ -68,7 +68,7 @@ def next_caller_for(session: Session, staff: Staff, now: datetime, widen_after: 
     if not pairs:
         return None
     languages = sorted({language for language, _ in pairs})
-    params: dict[str, object] = {"waiting": _WAITING, "cutoff": now - widen_after}
+    params: dict[str, object] = {"waiting": _WAITING, "cutoff": now - widen_after, "staff_id": staff.id}
     for i, (language, topic) in enumerate(pairs):
         params[f"pair_language_{i}"], params[f"pair_topic_{i}"] = language, topic
     for i, language in enumerate(languages):
@@ -119,9 +119,11 @@ def _rows(name: str, rows: list[tuple[str, ...]], columns: tuple[str, ...]) -> C
 
 
 def _first(source: CTE, urgent: bool, entry, *conditions) -> Select:
-    """For each row of `source`: the id of the first waiting entry matching `conditions`."""
+    """For each row of `source`: the id of the first waiting entry matching `conditions` that is
+    for anyone or assigned to this consultant (a callback staff gave to one consultant)."""
+    anyones = or_(entry.assigned_staff_id.is_(None), entry.assigned_staff_id == bindparam("staff_id"))
     first_id = (select(entry.id)
-                .where(entry.state == bindparam("waiting"), *conditions, entry.urgent == urgent)
+                .where(entry.state == bindparam("waiting"), *conditions, entry.urgent == urgent, anyones)
                 .order_by(entry.first_rang_at, entry.id).limit(_ONE)
                 .scalar_subquery().correlate(source))
     return select(first_id).select_from(source)

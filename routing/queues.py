@@ -39,18 +39,31 @@ def enqueue(session: Session, call: Call, *, urgent: bool = False, now: datetime
     if not call.language_code or not call.topic_code:
         raise ValueError(f"call {call.call_sid} has no language and topic to queue for")
     now = now or utcnow()
+    return enqueue_waiting(session, call_sid=call.call_sid, language=call.language_code, topic=call.topic_code,
+                           office=call.office_code, first_rang_at=first_rang_at or call.started_at or now,
+                           now=now, urgent=urgent, call_id=call.id)
+
+
+def enqueue_waiting(session: Session, *, call_sid: str, language: str, topic: str, office: str,
+                    first_rang_at: datetime, now: datetime, urgent: bool = False, call_id: int | None = None,
+                    callback_id: int | None = None, assigned_staff_id: int | None = None) -> QueueEntry:
+    """Queue a live call (call_id) or a callback that is due (callback_id) under `call_sid`, which
+    is unique: queuing it again returns the entry it already has, whatever its state."""
+    existing = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
+    if existing is not None:
+        return existing
     entry = QueueEntry(
-        call_id=call.id, call_sid=call.call_sid, language_code=call.language_code,
-        topic_code=call.topic_code, office_code=call.office_code, urgent=urgent, entered_at=now,
+        call_id=call_id, callback_id=callback_id, assigned_staff_id=assigned_staff_id, call_sid=call_sid,
+        language_code=language, topic_code=topic, office_code=office, urgent=urgent, entered_at=now,
         # Never later than entering: routing relies on it to end its index ranges early.
-        first_rang_at=min(first_rang_at or call.started_at or now, now), state=WAITING,
+        first_rang_at=min(first_rang_at, now), state=WAITING,
     )
     session.add(entry)
     try:
         session.commit()
-    except IntegrityError:  # a concurrent retry of the same webhook got there first
+    except IntegrityError:  # a concurrent retry of the same webhook or job got there first
         session.rollback()
-        existing = _entry_of(session, call.id)
+        existing = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
         if existing is None:
             raise
         return existing

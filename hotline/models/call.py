@@ -31,6 +31,8 @@ class Call(Base):
     talk_seconds: Mapped[int | None] = mapped_column(Integer)
     # Other languages the caller agreed to be served in ("bg,en"), when theirs was not staffed.
     accepts_languages: Mapped[str | None] = mapped_column(String(64))
+    # For a callback's call to the caller: the call on which they asked to be called back.
+    original_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
 
     events: Mapped[list["CallEvent"]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"

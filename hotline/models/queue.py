@@ -33,7 +33,12 @@ class QueueEntry(Base):
         Index("ix_queue_entries_accepting", "state", "accepts_languages", "urgent", "first_rang_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    # The waiting call; None for a callback that is due, which waits here too, keeping the caller's
+    # place (call_sid is then "callback-<id>-<attempt>", unique per attempt).
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="CASCADE"), index=True)
+    # Only this consultant may take it (a callback staff assigned); None: anyone suitable.
+    assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     language_code: Mapped[str] = mapped_column(ForeignKey("languages.code"))
     topic_code: Mapped[str] = mapped_column(ForeignKey("topics.code"))

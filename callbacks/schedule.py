@@ -1,0 +1,255 @@
+"""A callback's life in time: booked (a draft, then confirmed with its window), woken when it is due
+(into the queue, keeping the caller's place), retried on a schedule within office hours, closed.
+
+The row is the source of truth. Each change is committed before any job is enqueued; jobs carry
+ids only and re-read the row, so a job run twice or late does nothing more. RQ's scheduler wakes a
+callback at its time (`enqueue_at`); the periodic reconciliation wakes any that is due and not in
+flight, so a Redis that lost its data or a worker that died loses nothing.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import routing
+from callbacks.rules import rules
+from hotline import hours, services
+from hotline.models import OPEN_STATES, Call, Callback, CallbackState, QueueEntry, QueueState, utcnow
+from hotline.worker import job_context
+from ivr import offers
+
+log = logging.getLogger(__name__)
+
+SCHEDULED, DUE = CallbackState.scheduled.value, CallbackState.due.value
+# How many due callbacks one reconciliation run wakes; the next run (a minute later) takes the rest.
+RECONCILE_BATCH = 500
+
+
+def entry_sid(callback: Callback) -> str:
+    """The queue entry of a callback's attempt at its due time: waking it twice queues it once,
+    and a callback moved to another time (rescheduled, reassigned) gets an entry of its own."""
+    return f"callback-{callback.id}-{callback.attempts + 1}-{int(callback.due_at.timestamp())}"
+
+
+def parse_entry_sid(call_sid: str) -> tuple[int, int] | None:
+    """(callback id, attempt) of a callback's queue entry, or None for a live call's."""
+    parts = call_sid.split("-")
+    if len(parts) != 4 or parts[0] != "callback" or not all(part.isdecimal() for part in parts[1:]):
+        return None
+    return int(parts[1]), int(parts[2])
+
+
+# -- booking ----------------------------------------------------------------------------------------
+
+def draft(session: Session, call: Call, number: str | None) -> Callback:
+    """The callback the caller is booking on this call (one per call: a retried webhook gets the
+    same row), with the number to call; not scheduled until confirm()."""
+    callback = session.scalar(select(Callback).where(Callback.call_id == call.id))
+    now = utcnow()
+    if callback is None:
+        callback = Callback(
+            call_id=call.id, number=number, language_code=call.language_code or services.catalogue().default_language,
+            topic_code=call.topic_code or services.catalogue().default_topic, office_code=call.office_code,
+            first_rang_at=call.started_at or now, window_start=now, window_end=now, due_at=now,
+            state=CallbackState.draft.value,
+        )
+        session.add(callback)
+        try:
+            session.commit()
+        except IntegrityError:  # the same webhook, retried concurrently
+            session.rollback()
+            return session.scalar(select(Callback).where(Callback.call_id == call.id))
+        return callback
+    if callback.state == CallbackState.draft.value:
+        callback.number = number
+        session.commit()
+    return callback
+
+
+def confirm(session: Session, callback: Callback, window_start: datetime, window_end: datetime) -> Callback:
+    """Book the draft for its window: scheduled for the window's start (or the office's next
+    opening after it), then its wake-up job and the confirmation SMS. A second confirm changes
+    nothing."""
+    if callback.state != CallbackState.draft.value:
+        return callback
+    callback.window_start, callback.window_end = window_start, window_end
+    callback.due_at = next_allowed(callback.office_code, window_start)
+    callback.state = SCHEDULED
+    session.commit()
+    schedule_wake(callback)
+    if rules().sms:
+        services.current().queue().enqueue("callbacks.sms.booked_job", callback.id)
+    return callback
+
+
+def next_allowed(office_code: str, at: datetime) -> datetime:
+    """`at`, or the office's next opening if it is closed then (holidays included)."""
+    office = services.catalogue().office(office_code)
+    if office is None or hours.is_open(office, at):
+        return at
+    return hours.next_opening(office, at) or at
+
+
+def schedule_wake(callback: Callback) -> None:
+    """RQ's scheduler wakes the callback at due_at (a job id per callback, attempt and time, so
+    arming it again is harmless)."""
+    attempt = callback.attempts + 1
+    job_id = f"callback_{callback.id}_{attempt}_{int(callback.due_at.timestamp())}"
+    try:
+        services.current().queue().enqueue_at(callback.due_at, wake_job, callback.id, job_id=job_id, unique=True)
+    except DuplicateJobError:
+        pass
+
+
+# -- waking -----------------------------------------------------------------------------------------
+
+def wake_job(callback_id: int) -> None:
+    with job_context():
+        wake(services.session(), callback_id, utcnow())
+
+
+def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None:
+    """A callback whose time has come goes into the queue of its language and topic, with the
+    caller's first ring as its place. Idempotent: not yet due, closed, or queued already: nothing."""
+    callback = session.get(Callback, callback_id)
+    if callback is None or callback.state not in (SCHEDULED, DUE) or callback.due_at > now:
+        return None
+    allowed = next_allowed(callback.office_code, now)
+    if allowed > now:  # the office has closed since: the next opening
+        callback.due_at, callback.state = allowed, SCHEDULED
+        session.commit()
+        schedule_wake(callback)
+        return None
+    entry = routing.enqueue_waiting(
+        session, call_sid=entry_sid(callback), language=callback.language_code,
+        topic=callback.topic_code, office=callback.office_code, first_rang_at=callback.first_rang_at, now=now,
+        callback_id=callback.id, assigned_staff_id=callback.assigned_staff_id,
+    )
+    if entry.state in (QueueState.waiting.value, QueueState.offered.value):
+        if callback.state != DUE:
+            callback.state = DUE
+            session.commit()
+        offers.caller_may_be_served(entry.id)
+    return entry
+
+
+def reconcile_job() -> None:
+    """Periodic (hotline.periodic): see reconcile()."""
+    woken = reconcile(services.session(), utcnow())
+    if woken:
+        log.info("reconciliation woke %d callbacks", woken)
+
+
+def reconcile(session: Session, now: datetime) -> int:
+    """Wake every callback that is due and not in flight (its job was lost with Redis, or a
+    worker died), and fail attempts Twilio never told us the end of. Returns how many were woken."""
+    from callbacks import placing  # placing imports this module
+
+    placing.fail_stuck_attempts(session, now)
+    due = list(session.scalars(
+        select(Callback.id).where(Callback.state.in_((SCHEDULED, DUE)), Callback.due_at <= now)
+        .order_by(Callback.due_at).limit(RECONCILE_BATCH)
+    ))
+    in_queue = _queued(session, due)
+    woken = 0
+    for callback_id in due:
+        if callback_id not in in_queue and wake(session, callback_id, now) is not None:
+            woken += 1
+    return woken
+
+
+def _queued(session: Session, callback_ids: list[int]) -> set[int]:
+    if not callback_ids:
+        return set()
+    return set(session.scalars(
+        select(QueueEntry.callback_id).where(
+            QueueEntry.callback_id.in_(callback_ids),
+            QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value)))
+    ))
+
+
+# -- after an attempt ------------------------------------------------------------------------------
+
+def retry_or_close(session: Session, callback: Callback, now: datetime) -> None:
+    """An attempt did not reach the caller: try again after the configured delay, within office
+    hours, or, after the last attempt, close the callback as unreachable (and tell the caller)."""
+    if callback.state not in OPEN_STATES:
+        return
+    settings = rules()
+    if callback.attempts >= settings.max_attempts:
+        callback.state = CallbackState.unreachable.value
+        callback.closed_at = now
+        session.commit()
+        if settings.sms:
+            services.current().queue().enqueue("callbacks.sms.unreachable_job", callback.id)
+        return
+    callback.due_at = next_allowed(callback.office_code, now + settings.retry_delay(callback.attempts))
+    callback.state = SCHEDULED
+    session.commit()
+    schedule_wake(callback)
+
+
+# -- staff actions ---------------------------------------------------------------------------------
+
+def cancel(session: Session, callback_id: int, now: datetime) -> bool:
+    """Cancel an open callback (not one whose caller is being called right now); its queue entry,
+    if any, leaves the queue. False if it was not open."""
+    changed = session.execute(
+        update(Callback).where(Callback.id == callback_id, Callback.state.in_((SCHEDULED, DUE,
+                                                                                CallbackState.draft.value)))
+        .values(state=CallbackState.canceled.value, closed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if changed:
+        _leave_queue(session, callback_id, "canceled", now)
+    return bool(changed)
+
+
+def reschedule(session: Session, callback_id: int, due_at: datetime, now: datetime) -> bool:
+    """Move an open callback that is not being placed to `due_at` (the office's next opening if
+    closed then). False if it is not scheduled or due."""
+    callback = session.get(Callback, callback_id)
+    if callback is None or callback.state not in (SCHEDULED, DUE):
+        return False
+    if callback.state == DUE and not _leave_queue(session, callback_id, "rescheduled", now):
+        return False  # its consultant is being rung: too late to move it
+    callback.due_at = next_allowed(callback.office_code, due_at)
+    callback.state = SCHEDULED
+    session.commit()
+    schedule_wake(callback)
+    return True
+
+
+def reassign(session: Session, callback_id: int, staff_id: int | None, now: datetime) -> bool:
+    """Give an open callback to one consultant (None: anyone suitable). A callback already in the
+    queue is queued again for them, keeping its place."""
+    callback = session.get(Callback, callback_id)
+    if callback is None or callback.state not in (SCHEDULED, DUE, CallbackState.draft.value):
+        return False
+    if callback.state == DUE and not _leave_queue(session, callback_id, "reassigned", now):
+        return False
+    callback.assigned_staff_id = staff_id
+    if callback.state == DUE:  # queued again at once, for them, keeping the caller's place
+        callback.state = SCHEDULED
+        callback.due_at = max(now, callback.due_at)
+    session.commit()
+    if callback.due_at <= now:
+        wake(session, callback.id, now)
+    return True
+
+
+def _leave_queue(session: Session, callback_id: int, reason: str, now: datetime) -> bool:
+    """Take the callback's waiting entry out of the queue; False if a consultant is being rung
+    for it (it is theirs now)."""
+    entry = session.scalar(select(QueueEntry).where(
+        QueueEntry.callback_id == callback_id,
+        QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value))))
+    if entry is None:
+        return True
+    return routing.leave(session, entry.id, reason, now)
