@@ -1,0 +1,25 @@
+"""Callbacks: a caller who cannot wait is called back, in their language, by a consultant with the
+right skills, within office hours, never forgotten and never twice.
+
+Public surface: init_app(app); schedule.draft / confirm / cancel / reschedule / reassign /
+reconcile; booking.offer (the IVR's entry point to booking); rules().
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Validate the [callbacks] configuration, serve the webhooks, and, when enabled, offer a
+    callback as a way out of the queue."""
+    from callbacks import booking, placing, rules, views
+    from ivr import offers, queue_exits
+
+    settings = rules.parse(app.extensions["hotline"].catalogue.raw.get("callbacks", {}))
+    app.register_blueprint(views.blueprint)
+    app.register_blueprint(booking.blueprint)
+    offers.register_ringer("callback", placing.ring_consultant)
+    if settings.enabled:
+        queue_exits.register("callback", "queue_exit_callback", booking.offer)
+    else:
+        queue_exits.unregister("callback")

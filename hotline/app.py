@@ -33,10 +33,12 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     _register_audio(app)
 
     # Imported here so that importing an area (say, a job module in a worker) never builds an app.
+    import callbacks
     from dashboards import api
     from ivr import views as ivr_views
 
     app.register_blueprint(ivr_views.blueprint)
+    callbacks.init_app(app)
     api.init_app(app)
     return app
 

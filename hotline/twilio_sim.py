@@ -190,7 +190,7 @@ _CALLS = re.compile(r"/Accounts/(?P<account>AC\w+)/Calls(?:/(?P<sid>CA\w+))?\.js
 
 
 class FakeTwilioApi(HttpClient):
-    """Twilio's REST API as far as Hotline uses it (creating and updating calls), answering as
+    """Twilio's REST API as far as Hotline uses it (creating and updating calls, sending SMS), answering as
     Twilio does and keeping every request for the test to read and act on. `refuse` makes the
     next requests fail with Twilio's error for a call that cannot be changed."""
 
@@ -212,6 +212,10 @@ class FakeTwilioApi(HttpClient):
                 self.refuse -= 1
                 return ApiResponse(400, json.dumps({"code": 21220, "message": "Call is not in-progress. Cannot redirect.",
                                                     "status": 400, "more_info": "https://www.twilio.com/docs/errors/21220"}))
+        if method == "POST" and "/Messages.json" in path:
+            return ApiResponse(201, json.dumps({"sid": new_sid("SM"), "status": "queued", "to": data.get("To"),
+                                                "from": data.get("From"), "body": data.get("Body"),
+                                                "api_version": "2010-04-01"}))
         if method != "POST" or match is None:
             return ApiResponse(404, json.dumps({"code": 20404, "message": "The requested resource was not found",
                                                 "status": 404}))

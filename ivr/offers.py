@@ -9,6 +9,7 @@ re-read the database, so running one twice, or late, is harmless.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -120,7 +121,7 @@ def find_consultant(session: Session, entry_id: int) -> Staff | None:
     if entry is None:
         return None
     # Whoever let this caller ring out already is not rung for them again.
-    missed = tuple(calls.consultants_with(session, entry.call_id, "not_accepted"))
+    missed = tuple(calls.consultants_with(session, entry.call_id, "not_accepted")) if entry.call_id else ()
     now = utcnow()
     staff = routing.consultant_for(session, entry, now, services.catalogue().queue.widen_after, missed,
                                    office_rule(now))
@@ -146,9 +147,20 @@ def sweep(session: Session, now: datetime) -> int:
 
 # -- the consultant's phone ------------------------------------------------------------------------
 
+# Queue entries that are not live callers (a callback that is due) are rung by the area that
+# owns them: entry kind -> ring(session, entry, staff) -> bool.
+_ringers: dict[str, Callable[[Session, QueueEntry, Staff], bool]] = {}
+
+
+def register_ringer(kind: str, ring_entry: Callable[[Session, QueueEntry, Staff], bool]) -> None:
+    _ringers[kind] = ring_entry
+
+
 def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
     """Ring the consultant reserved for this caller, with the whisper, through the REST API.
     If Twilio refuses, the pairing is undone and the caller goes to the next consultant."""
+    if entry.callback_id is not None:
+        return _ringers["callback"](session, entry, staff)
     call = session.get(Call, entry.call_id)
     catalogue = services.catalogue()
     try:
@@ -184,10 +196,11 @@ def offer_not_taken(session: Session, entry_id: int, staff_id: int, why: str) ->
         return False
     rules = services.catalogue().queue
     routing.release(session, entry.call_sid, staff_id, to_status=rules.missed_offer_status)
-    call = session.get(Call, entry.call_id)
-    if call.stage == "ringing":
-        call.stage = "queued"
-    calls.record_event(session, call, "not_accepted", why, consultant_id=staff_id)
+    call = session.get(Call, entry.call_id) if entry.call_id is not None else None
+    if call is not None:  # a callback's entry has no call yet: its attempt row says it
+        if call.stage == "ringing":
+            call.stage = "queued"
+        calls.record_event(session, call, "not_accepted", why, consultant_id=staff_id)
     caller_may_be_served(entry_id)
     return True
 

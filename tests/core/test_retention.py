@@ -37,7 +37,8 @@ def test_purge_erases_only_what_outlived_retention(app, db):
 
 def test_arming_twice_schedules_one_job_per_slot(app):
     queue = services_of(app).queue()
-    now = utcnow()
+    # 7 s into every interval's slot, so that a second later is the same slot for each of them.
+    now = utcnow().replace(minute=0, second=7, microsecond=0) + timedelta(hours=1)
     first = periodic.arm(queue, now)
     second = periodic.arm(queue, now + timedelta(seconds=1))
     assert first == second

@@ -1,0 +1,334 @@
+"""Placing a callback, consultant first: a due callback waits in the queue like a caller; the
+consultant routing pairs it with is rung through Twilio's REST API with a whisper (language, topic,
+when the caller rang), and on accepting, the hotline dials the caller from the office's number and
+greets them in their language; both meet in a conference named after the attempt.
+
+Each consultant rung is an attempt row with its outcome (consultant_no_answer); an attempt that
+rings the caller ends as completed, caller_busy, caller_no_answer, machine or failed, and anything
+but completed is retried on the schedule, within office hours, until the last attempt.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+import routing
+from callbacks import schedule
+from callbacks.rules import rules
+from hotline import services
+from hotline.models import (
+    AttemptOutcome,
+    Call,
+    Callback,
+    CallbackAttempt,
+    CallbackState,
+    QueueEntry,
+    QueueState,
+    Staff,
+    utcnow,
+)
+from hotline.telephony import external_url, rest_client
+from hotline.voice import speak, staff_language
+from ivr import calls, offers
+
+log = logging.getLogger(__name__)
+
+ACCEPT_KEY = "1"
+WHISPER_TIMEOUT = 8
+# Twilio's CallStatus of the caller's leg -> the attempt's outcome, when it ended unanswered.
+UNANSWERED_OUTCOMES = {"busy": AttemptOutcome.caller_busy.value, "no-answer": AttemptOutcome.caller_no_answer.value,
+                       "failed": AttemptOutcome.failed.value, "canceled": AttemptOutcome.failed.value}
+MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
+
+
+def conference_name(attempt: CallbackAttempt) -> str:
+    return f"hotline-callback-{attempt.callback_id}-{attempt.number}"
+
+
+def _office_number(callback: Callback) -> str:
+    office = services.catalogue().office(callback.office_code)
+    return office.numbers[0] if office and office.numbers else services.settings().twilio_phone_number
+
+
+def _entry(session: Session, entry_sid: str | None) -> QueueEntry | None:
+    return session.scalar(select(QueueEntry).where(QueueEntry.call_sid == entry_sid)) if entry_sid else None
+
+
+# -- ringing the consultant ------------------------------------------------------------------------
+
+def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
+    """ivr.offers' ringer for a callback's queue entry (already claimed for `staff`, who is
+    reserved): a new attempt row, and the consultant's phone rung with the whisper."""
+    callback = session.get(Callback, entry.callback_id)
+    if callback is None or callback.state != CallbackState.due.value:  # canceled meanwhile
+        routing.unclaim(session, entry.id, staff.id)
+        routing.leave(session, entry.id, "canceled", utcnow())
+        routing.release(session, entry.call_sid, staff.id)
+        offers.consultant_may_be_free(staff.id)
+        return False
+    attempt = _new_attempt(session, callback, staff)
+    try:
+        leg = rest_client().calls.create(
+            to=staff.phone, from_=_office_number(callback), method="POST",
+            url=external_url("callbacks.whisper", attempt=attempt.id),
+            status_callback=external_url("callbacks.consultant_status", attempt=attempt.id),
+            status_callback_method="POST", timeout=services.catalogue().dial_timeout,
+        )
+    except TwilioException as error:
+        log.warning("could not ring consultant %s for callback %s: Twilio error %s", staff.id, callback.id,
+                    getattr(error, "code", type(error).__name__))
+        _end_attempt(session, attempt, AttemptOutcome.failed.value)
+        offers.offer_not_taken(session, entry.id, staff.id, "offer_failed")
+        return False
+    attempt.consultant_leg_sid = leg.sid
+    entry.offer_leg_sid = leg.sid
+    session.commit()
+    return True
+
+
+def _new_attempt(session: Session, callback: Callback, staff: Staff) -> CallbackAttempt:
+    for _ in range(3):
+        number = (session.scalar(select(func.max(CallbackAttempt.number))
+                                 .where(CallbackAttempt.callback_id == callback.id)) or 0) + 1
+        attempt = CallbackAttempt(callback_id=callback.id, number=number, staff_id=staff.id)
+        session.add(attempt)
+        try:
+            session.commit()
+            return attempt
+        except IntegrityError:  # numbered concurrently: take the next number
+            session.rollback()
+    raise RuntimeError(f"could not number an attempt of callback {callback.id}")
+
+
+def _end_attempt(session: Session, attempt: CallbackAttempt, outcome: str) -> bool:
+    """Record the attempt's outcome once; False if it had one already (a retried webhook)."""
+    if attempt.outcome is not None:
+        return False
+    attempt.outcome = outcome
+    attempt.ended_at = utcnow()
+    session.commit()
+    return True
+
+
+def whisper(session: Session, attempt: CallbackAttempt | None) -> VoiceResponse:
+    """What the consultant hears on picking up: a callback, its language and topic, when the
+    caller rang, and the key that calls them."""
+    resp = VoiceResponse()
+    staff = session.get(Staff, attempt.staff_id) if attempt else None
+    if attempt is None or staff is None or attempt.outcome is not None:
+        resp.hangup()
+        return resp
+    callback = attempt.callback
+    catalogue = services.catalogue()
+    gather = Gather(num_digits=1, timeout=WHISPER_TIMEOUT, action_on_empty_result=True, method="POST",
+                    action=external_url("callbacks.whisper_answer", attempt=attempt.id))
+    speak(gather, staff_language(staff), "callback_whisper",
+          language=lambda spoken: catalogue.term(spoken, "languages", callback.language_code),
+          topic=lambda spoken: catalogue.term(spoken, "topics", callback.topic_code),
+          when=lambda spoken: _when_rang(spoken, callback.first_rang_at))
+    resp.append(gather)
+    return resp
+
+
+def _when_rang(lang: str, at: datetime) -> str:
+    """'today at 10:15' or 'on Monday at 10:15', in the office's time zone."""
+    catalogue = services.catalogue()
+    zone = ZoneInfo(catalogue.offices[0].timezone)
+    local, today = at.astimezone(zone), utcnow().astimezone(zone).date()
+    time = local.strftime("%H:%M")
+    if local.date() == today:
+        return catalogue.prompt(lang, "opens_today", time=time)
+    return catalogue.prompt(lang, "opens_on", weekday=catalogue.words(lang, "weekdays")[local.weekday()], time=time)
+
+
+def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits: str | None) -> VoiceResponse:
+    """The consultant accepted: dial the caller and join the conference; or they did not."""
+    resp = VoiceResponse()
+    if attempt is None:
+        resp.hangup()
+        return resp
+    callback, staff = attempt.callback, session.get(Staff, attempt.staff_id)
+    if attempt.caller_leg_sid:  # a retried webhook: the caller is being dialled already
+        return _join(resp, attempt)
+    entry = _entry(session, _held_entry_sid(session, staff))
+    if (digits or "").strip() != ACCEPT_KEY or entry is None or entry.callback_id != callback.id \
+            or not routing.accept(session, staff.id, entry.call_sid):
+        if entry is not None and entry.callback_id == callback.id:
+            _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)
+            offers.offer_not_taken(session, entry.id, staff.id, "declined")
+        speak(resp, staff_language(staff), "whisper_declined")
+        resp.hangup()
+        return resp
+    if not routing.mark_bridged(session, entry.id, utcnow(), staff.id):
+        routing.finish(session, entry.call_sid, 0)
+        resp.hangup()
+        return resp
+    return _dial_caller(session, resp, callback, attempt, staff, entry)
+
+
+def _held_entry_sid(session: Session, staff: Staff | None) -> str | None:
+    if staff is None:
+        return None
+    session.refresh(staff)
+    return staff.current_call_sid
+
+
+def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, attempt: CallbackAttempt,
+                 staff: Staff, entry: QueueEntry) -> VoiceResponse:
+    callback.state = CallbackState.in_progress.value
+    callback.attempts += 1
+    session.commit()
+    try:
+        leg = rest_client().calls.create(
+            to=callback.number, from_=_office_number(callback), method="POST",
+            url=external_url("callbacks.answered", attempt=attempt.id),
+            status_callback=external_url("callbacks.caller_status", attempt=attempt.id),
+            status_callback_method="POST", timeout=rules().caller_ring_seconds, machine_detection="Enable",
+        )
+    except TwilioException as error:
+        log.warning("could not dial the caller of callback %s: Twilio error %s", callback.id,
+                    getattr(error, "code", type(error).__name__))
+        _end_attempt(session, attempt, AttemptOutcome.failed.value)
+        routing.finish(session, entry.call_sid, 0)
+        offers.consultant_may_be_free(staff.id)
+        schedule.retry_or_close(session, callback, utcnow())
+        speak(resp, staff_language(staff), "callback_not_reached")
+        resp.hangup()
+        return resp
+    attempt.caller_leg_sid = leg.sid
+    returned = Call(call_sid=leg.sid, direction="outbound-api", caller_number=callback.number,
+                    called_number=_office_number(callback), office_code=callback.office_code,
+                    language_code=callback.language_code, topic_code=callback.topic_code, stage="callback",
+                    consultant_id=staff.id, original_call_id=callback.call_id)
+    session.add(returned)
+    session.commit()
+    calls.record_event(session, returned, "callback_dialled", str(attempt.number), consultant_id=staff.id)
+    speak(resp, staff_language(staff), "callback_calling")
+    return _join(resp, attempt)
+
+
+def _join(resp: VoiceResponse, attempt: CallbackAttempt) -> VoiceResponse:
+    dial = resp.dial()
+    dial.conference(conference_name(attempt), start_conference_on_enter=True, end_conference_on_exit=True,
+                    beep=False, wait_url="")
+    return resp
+
+
+# -- the caller's side -----------------------------------------------------------------------------
+
+def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str | None) -> VoiceResponse:
+    """The caller's phone was picked up: a person hears the greeting in their language and joins
+    the consultant; an answering machine is hung up on (the attempt is retried)."""
+    resp = VoiceResponse()
+    if attempt is None or attempt.outcome is not None:
+        resp.hangup()
+        return resp
+    if (answered_by or "") in MACHINE:
+        _end_attempt(session, attempt, AttemptOutcome.machine.value)
+        resp.hangup()
+        return resp
+    returned = calls.find_call(session, attempt.caller_leg_sid)
+    if returned is not None and returned.answered_at is None:
+        returned.answered_at = utcnow()
+        returned.stage = "connected"
+        session.commit()
+        calls.record_event(session, returned, "accepted", consultant_id=attempt.staff_id)
+    speak(resp, attempt.callback.language_code, "callback_greeting")
+    dial = resp.dial()
+    dial.conference(conference_name(attempt), start_conference_on_enter=True, end_conference_on_exit=True,
+                    beep=False, wait_url="")
+    return resp
+
+
+def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_status: str,
+                     duration: int | None) -> None:
+    """The caller's leg ended: completed after a conversation, or an outcome to retry."""
+    if attempt is None or call_status not in calls.FINAL_STATUSES:
+        return
+    callback = attempt.callback
+    returned = calls.find_call(session, attempt.caller_leg_sid)
+    talked = returned is not None and returned.answered_at is not None and attempt.outcome is None
+    if talked:
+        _end_attempt(session, attempt, AttemptOutcome.completed.value)
+    else:
+        _end_attempt(session, attempt, UNANSWERED_OUTCOMES.get(call_status, AttemptOutcome.caller_no_answer.value))
+        _tell_consultant_not_reached(attempt)
+    entry_sid = _attempt_entry_sid(session, attempt)
+    if entry_sid:
+        held = routing.holders(session, entry_sid)
+        routing.finish(session, entry_sid, services.catalogue().wrap_up_seconds if talked else 0)
+        for staff_id in held:
+            staff = session.get(Staff, staff_id)
+            session.refresh(staff)
+            offers.consultant_may_be_free(staff_id, staff.wrap_up_until)
+    if returned is not None:
+        calls.close_call(session, returned, call_status, duration)
+    now = utcnow()
+    if talked and callback.state != CallbackState.completed.value:
+        callback.state = CallbackState.completed.value
+        callback.closed_at = now
+        callback.return_call_id = returned.id if returned else None
+        session.commit()
+    elif not talked and callback.state == CallbackState.in_progress.value:
+        schedule.retry_or_close(session, callback, now)
+
+
+def _attempt_entry_sid(session: Session, attempt: CallbackAttempt) -> str | None:
+    """The queue entry the attempt came from (what its consultant holds)."""
+    return session.scalar(
+        select(QueueEntry.call_sid).where(QueueEntry.callback_id == attempt.callback_id,
+                                          QueueEntry.offered_staff_id == attempt.staff_id,
+                                          QueueEntry.state == QueueState.bridged.value)
+        .order_by(QueueEntry.id.desc()).limit(1))
+
+
+def _tell_consultant_not_reached(attempt: CallbackAttempt) -> None:
+    """The consultant waits in the conference: tell them, and end their leg."""
+    if not attempt.consultant_leg_sid:
+        return
+    try:
+        rest_client().calls(attempt.consultant_leg_sid).update(
+            url=external_url("callbacks.not_reached", attempt=attempt.id), method="POST")
+    except TwilioException as error:
+        log.info("consultant leg %s already ended (%s)", attempt.consultant_leg_sid, getattr(error, "code", "?"))
+
+
+def not_reached(session: Session, attempt: CallbackAttempt | None) -> VoiceResponse:
+    resp = VoiceResponse()
+    staff = session.get(Staff, attempt.staff_id) if attempt else None
+    if staff is not None:
+        speak(resp, staff_language(staff), "callback_not_reached")
+    resp.hangup()
+    return resp
+
+
+def on_consultant_status(session: Session, attempt: CallbackAttempt | None, call_status: str) -> None:
+    """The consultant's leg ended. Before they accepted, that is a consultant who did not answer:
+    the callback goes back to waiting for the next consultant, keeping its place."""
+    if attempt is None or call_status not in calls.FINAL_STATUSES or attempt.caller_leg_sid:
+        return
+    entry = session.scalar(select(QueueEntry).where(
+        QueueEntry.callback_id == attempt.callback_id, QueueEntry.offered_staff_id == attempt.staff_id,
+        QueueEntry.state == QueueState.offered.value))
+    if _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value) and entry is not None:
+        offers.offer_not_taken(session, entry.id, attempt.staff_id, call_status)
+
+
+def fail_stuck_attempts(session: Session, now: datetime) -> int:
+    """Attempts that rang the caller but never heard back from Twilio (a lost status callback)
+    are failed and retried, so that no callback stays in progress for ever."""
+    stuck = list(session.scalars(
+        select(CallbackAttempt).join(Callback)
+        .where(Callback.state == CallbackState.in_progress.value, CallbackAttempt.outcome.is_(None),
+               CallbackAttempt.caller_leg_sid.is_not(None), CallbackAttempt.started_at <= now - rules().stuck_after)
+    ))
+    for attempt in stuck:
+        on_caller_status(session, attempt, "failed", None)
+    return len(stuck)

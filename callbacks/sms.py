@@ -1,0 +1,78 @@
+"""SMS to the caller, in their language: when a callback is booked, and when it could not be
+completed. Never to a number that cannot receive SMS (a fixed line), never twice (a flag on the
+row, set by compare-and-set before sending), and only if configured."""
+from __future__ import annotations
+
+import logging
+
+import phonenumbers
+from phonenumbers import PhoneNumberType
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException
+
+from callbacks.rules import rules
+from hotline import services
+from hotline.models import Callback
+from hotline.phones import mask
+from hotline.telephony import rest_client
+from hotline.worker import job_context
+
+log = logging.getLogger(__name__)
+
+SMS_CAPABLE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+def can_receive_sms(number: str | None) -> bool:
+    if not number:
+        return False
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in SMS_CAPABLE
+
+
+def booked_job(callback_id: int) -> None:
+    with job_context():
+        send(services.session(), callback_id, "booked")
+
+
+def unreachable_job(callback_id: int) -> None:
+    with job_context():
+        send(services.session(), callback_id, "unreachable")
+
+
+def send(session: Session, callback_id: int, kind: str) -> bool:
+    """Send the `kind` SMS ("booked" or "unreachable") of a callback once; True if sent now."""
+    flag = Callback.sms_booked if kind == "booked" else Callback.sms_unreachable
+    callback = session.get(Callback, callback_id)
+    if callback is None or not rules().sms or not can_receive_sms(callback.number):
+        return False
+    taken = session.execute(
+        update(Callback).where(Callback.id == callback_id, flag.is_(False)).values({flag: True})
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    if not taken:
+        return False  # sent already (the job ran twice)
+    body = _body(callback, kind)
+    try:
+        rest_client().messages.create(to=callback.number, from_=rules().sms_from or services.settings().twilio_phone_number,
+                                      body=body)
+    except TwilioException as error:
+        log.warning("SMS to %s for callback %s failed: Twilio error %s",
+                    mask(callback.number, services.settings().secret_key), callback_id, getattr(error, "code", "?"))
+        return False
+    return True
+
+
+def _body(callback: Callback, kind: str) -> str:
+    """The text in the caller's language (an SMS needs no voice: Farsi is written, not spoken)."""
+    catalogue = services.catalogue()
+    lang = callback.language_code
+    if kind == "booked":
+        from callbacks import windows  # the booking conversation names windows
+
+        return catalogue.prompt(lang, "sms_callback_booked", window=windows.window_phrase(lang, callback))
+    return catalogue.prompt(lang, "sms_callback_unreachable")

@@ -1,0 +1,82 @@
+"""Twilio's webhooks for placing callbacks: the consultant's whisper and answer, the caller's
+pickup, and both legs' status callbacks. Each URL names its attempt; a forged or unsigned request
+gets 403, anything else valid TwiML (an empty one for status callbacks)."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, request
+from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
+
+from callbacks import placing
+from hotline import services
+from hotline.models import CallbackAttempt
+from hotline.telephony import twiml, twilio_webhook
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("callbacks", __name__, url_prefix="/callbacks")
+
+
+def _attempt() -> CallbackAttempt | None:
+    raw = request.args.get("attempt", "")
+    attempt_id = int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+    return services.session().get(CallbackAttempt, attempt_id) if attempt_id is not None else None
+
+
+def _param(name: str) -> str | None:
+    return request.values.get(name)
+
+
+@blueprint.route("/whisper", methods=["GET", "POST"])
+@twilio_webhook
+def whisper():
+    return twiml(placing.whisper(services.session(), _attempt()))
+
+
+@blueprint.route("/whisper/answer", methods=["GET", "POST"])
+@twilio_webhook
+def whisper_answer():
+    return twiml(placing.on_whisper_answer(services.session(), _attempt(), _param("Digits")))
+
+
+@blueprint.route("/answered", methods=["GET", "POST"])
+@twilio_webhook
+def answered():
+    """The caller's phone was picked up (AnsweredBy from answering machine detection)."""
+    return twiml(placing.answered(services.session(), _attempt(), _param("AnsweredBy")))
+
+
+@blueprint.route("/not-reached", methods=["GET", "POST"])
+@twilio_webhook
+def not_reached():
+    return twiml(placing.not_reached(services.session(), _attempt()))
+
+
+@blueprint.route("/caller-status", methods=["GET", "POST"])
+@twilio_webhook
+def caller_status():
+    raw = _param("CallDuration") or ""
+    duration = int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+    placing.on_caller_status(services.session(), _attempt(), _param("CallStatus") or "", duration)
+    return twiml(VoiceResponse())
+
+
+@blueprint.route("/consultant-status", methods=["GET", "POST"])
+@twilio_webhook
+def consultant_status():
+    placing.on_consultant_status(services.session(), _attempt(), _param("CallStatus") or "")
+    return twiml(VoiceResponse())
+
+
+@blueprint.errorhandler(Exception)
+def answer_with_twiml(error: Exception):
+    """Whatever fails, Twilio gets valid TwiML: the consultant or caller hears nothing broken."""
+    if isinstance(error, HTTPException) and error.code == 403:
+        return error
+    log.exception("callback webhook %s failed", request.path)
+    services.session().rollback()
+    resp = VoiceResponse()
+    if request.endpoint not in ("callbacks.caller_status", "callbacks.consultant_status"):
+        resp.hangup()
+    return twiml(resp)
