@@ -10,7 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from hotline import services
-from hotline.models import Call, ConsultationRecord, utcnow
+from hotline.models import OPEN_STATES, Call, Callback, ConsultationRecord, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 class Purged:
     caller_numbers: int
     notes: int
+    callback_numbers: int = 0
 
 
 def purge_personal_data(session: Session, retention_days: int, now: datetime | None = None) -> Purged:
@@ -31,11 +32,18 @@ def purge_personal_data(session: Session, retention_days: int, now: datetime | N
         .where(ConsultationRecord.started_at < cutoff, ConsultationRecord.notes.is_not(None))
         .values(notes=None)
     ).rowcount
+    # A callback still open keeps the number it is to call, however old its booking.
+    callback_numbers = session.execute(
+        update(Callback)
+        .where(Callback.created_at < cutoff, Callback.number.is_not(None), Callback.state.not_in(OPEN_STATES))
+        .values(number=None)
+    ).rowcount
     session.commit()
-    return Purged(numbers, notes)
+    return Purged(numbers, notes, callback_numbers)
 
 
 def purge_job() -> None:
     """Periodic job (hotline.periodic): erase what has outlived the retention period."""
     purged = purge_personal_data(services.session(), int(services.catalogue().retention_days))
-    log.info("retention: erased %d caller numbers and %d notes", purged.caller_numbers, purged.notes)
+    log.info("retention: erased %d caller numbers, %d notes and %d callback numbers", purged.caller_numbers,
+             purged.notes, purged.callback_numbers)

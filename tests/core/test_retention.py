@@ -55,3 +55,25 @@ def test_periodic_job_runs_in_a_worker_and_arms_the_next_slot(app, db):
     db.expire_all()
     assert db.get(Call, old.id).caller_number is None
     assert len(queue.scheduled_job_registry.get_job_ids()) == len(periodic.PERIODIC)  # each armed once
+
+
+def test_callback_numbers_are_erased_once_closed_and_old_but_kept_while_open(app, db):
+    from hotline.models import Callback
+
+    def callback(sid: str, state: str, age_days: int) -> Callback:
+        call = _call_with_record(db, sid, age_days)
+        created = utcnow() - timedelta(days=age_days)
+        row = Callback(call_id=call.id, number="+359888123456", language_code="en", topic_code="health",
+                       office_code="sofia", first_rang_at=created, window_start=created, window_end=created,
+                       due_at=created, state=state, created_at=created)
+        db.add(row)
+        db.commit()
+        return row
+
+    closed_old = callback("CAcb1", "completed", 400)
+    open_old = callback("CAcb2", "scheduled", 400)
+    closed_recent = callback("CAcb3", "unreachable", 10)
+    assert purge_personal_data(db, retention_days=365).callback_numbers == 1
+    db.expire_all()
+    assert [db.get(Callback, row.id).number for row in (closed_old, open_old, closed_recent)] == [
+        None, "+359888123456", "+359888123456"]
