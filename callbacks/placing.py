@@ -10,12 +10,12 @@ but completed is retried on the schedule, within office hours, until the last at
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -312,7 +312,12 @@ def not_reached(session: Session, attempt: CallbackAttempt | None) -> VoiceRespo
 def on_consultant_status(session: Session, attempt: CallbackAttempt | None, call_status: str) -> None:
     """The consultant's leg ended. Before they accepted, that is a consultant who did not answer:
     the callback goes back to waiting for the next consultant, keeping its place."""
-    if attempt is None or call_status not in calls.FINAL_STATUSES or attempt.caller_leg_sid:
+    if attempt is None or call_status not in calls.FINAL_STATUSES:
+        return
+    if attempt.caller_leg_sid:
+        returned = calls.find_call(session, attempt.caller_leg_sid)
+        if attempt.outcome is None and (returned is None or returned.answered_at is None):
+            offers.cancel_leg(attempt.caller_leg_sid)  # the caller would pick up to nobody: ring off
         return
     entry = session.scalar(select(QueueEntry).where(
         QueueEntry.callback_id == attempt.callback_id, QueueEntry.offered_staff_id == attempt.staff_id,
@@ -321,13 +326,22 @@ def on_consultant_status(session: Session, attempt: CallbackAttempt | None, call
         offers.offer_not_taken(session, entry.id, attempt.staff_id, call_status)
 
 
+# A conversation longer than this is taken for a lost status callback, not a conversation.
+LONGEST_CONVERSATION = timedelta(hours=4)
+
+
 def fail_stuck_attempts(session: Session, now: datetime) -> int:
     """Attempts that rang the caller but never heard back from Twilio (a lost status callback)
-    are failed and retried, so that no callback stays in progress for ever."""
+    are failed and retried, so that no callback stays in progress for ever. A caller who answered
+    may still be talking: only after LONGEST_CONVERSATION."""
+    returned = aliased(Call)
     stuck = list(session.scalars(
         select(CallbackAttempt).join(Callback)
+        .outerjoin(returned, returned.call_sid == CallbackAttempt.caller_leg_sid)
         .where(Callback.state == CallbackState.in_progress.value, CallbackAttempt.outcome.is_(None),
-               CallbackAttempt.caller_leg_sid.is_not(None), CallbackAttempt.started_at <= now - rules().stuck_after)
+               CallbackAttempt.caller_leg_sid.is_not(None),
+               or_(and_(returned.answered_at.is_(None), CallbackAttempt.started_at <= now - rules().stuck_after),
+                   CallbackAttempt.started_at <= now - LONGEST_CONVERSATION))
     ))
     for attempt in stuck:
         on_caller_status(session, attempt, "failed", None)

@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from callbacks import placing
 from hotline import services
 from hotline.models import CallbackAttempt
-from hotline.telephony import twiml, twilio_webhook
+from hotline.telephony import twilio_webhook, twiml
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("callbacks", __name__, url_prefix="/callbacks")

@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from callbacks import schedule
 from hotline.models import Call, ConsultationRecord, utcnow
-from tests.callbacks.placing_helpers import (CALLER, attempts_of, booked, placed, reread, set_clock,
-                                             texts_sent)
+from tests.callbacks.placing_helpers import CALLER, attempts_of, booked, placed, reread, set_clock, texts_sent
 from tests.conftest import services_of
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import prompt, route, status_of, texts
@@ -223,3 +222,46 @@ def test_no_sms_to_a_fixed_line(app, db, twilio, twilio_api):
     with app.app_context(), services_of(app).db.session() as session:
         assert sms.send(session, landline.id, "unreachable") is False
     assert texts_sent(twilio_api) == []
+
+
+def test_a_consultant_hanging_up_while_the_caller_rings_stops_the_ringing(app, db, twilio, twilio_api):
+    add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db)
+    _wake(app, callback)
+    consultant = placed(twilio, twilio_api)[0]
+    consultant.answer()
+    consultant.press("1")
+    caller = placed(twilio, twilio_api)[1]
+    consultant.ends("completed", duration=12)  # gave up before the caller answered
+    assert twilio_api.updates_of(caller.request.sid) == [{"Status": "canceled"}]
+    caller.ends("canceled")
+    assert attempts_of(db, callback)[0][2] == "failed"
+    assert reread(db, callback).state == "scheduled"
+
+
+def test_an_attempt_twilio_never_reports_on_is_failed_and_retried_but_a_long_conversation_is_not(
+        app, db, twilio, twilio_api):
+    from callbacks import placing
+
+    add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    add_consultant(app, db, "Ivan", languages=["ru"], topics=["health"])
+    lost, talking = booked(db), booked(db, rang_minutes_ago=20)
+    for callback in (lost, talking):
+        _wake(app, callback)
+    legs = placed(twilio, twilio_api)
+    for leg in legs:
+        leg.answer()
+        leg.press("1")
+    callers = placed(twilio, twilio_api, to=CALLER)
+    talking_leg = next(leg for leg in callers if f"attempt={attempts_of_id(db, talking)}" in leg.request.data["Url"])
+    talking_leg.answer(AnsweredBy="human")
+    with app.app_context(), services_of(app).db.session() as session:
+        assert placing.fail_stuck_attempts(session, utcnow() + timedelta(minutes=20)) == 1
+    assert (reread(db, lost).state, attempts_of(db, lost)[0][2]) == ("scheduled", "failed")
+    assert (reread(db, talking).state, attempts_of(db, talking)[0][2]) == ("in_progress", None)
+
+
+def attempts_of_id(db, callback) -> int:
+    from hotline.models import CallbackAttempt
+
+    return db.scalar(select(CallbackAttempt.id).where(CallbackAttempt.callback_id == callback.id))
