@@ -1,23 +1,29 @@
 """The JSON API for staff tools: bearer tokens, consultants and their status, calls, records, the
-live queues and queue reports.
+live queues, queue reports and callbacks.
 
 Personal data (caller numbers, notes, staff phones) is shown only to supervisors and admins, and
-to the consultant who handled the call. The queue endpoints hold none.
+to the consultant who handled the call (a callback's number: to the consultant it is assigned to).
+The queue endpoints hold none.
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+import logging
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask_httpauth import HTTPTokenAuth
+from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, NotFound
 
 import routing
-from dashboards import queries, reports
+from callbacks import schedule
+from dashboards import callback_queries, queries, reports
 from hotline import accounts, services
 from hotline.models import (
     SETTABLE_STATUSES,
     Call,
+    Callback,
+    CallbackState,
     ConsultationRecord,
     QueueEntry,
     Role,
@@ -27,6 +33,7 @@ from hotline.models import (
 )
 from ivr import offers
 
+log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 auth = HTTPTokenAuth(scheme="Bearer")
 PRIVILEGED = {Role.supervisor.value, Role.admin.value}
@@ -303,3 +310,208 @@ def queue_report():
     report = reports.queue_report(services.session(), start, end, within)
     return jsonify({"from": first.isoformat(), "to": last.isoformat(), "within_seconds": within,
                     "time_zone": queries.REPORTING_ZONE.key, **report})
+
+
+# --- callbacks --------------------------------------------------------------------------------
+
+MAX_RESCHEDULE = timedelta(days=365)  # a callback moved further ahead than a year is a mistake
+CALLBACK_CHANGES = frozenset({"assigned_staff_id", "due_at", "state"})
+_UNCHANGED = object()
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at and at.isoformat()
+
+
+def _callback_json(callback: Callback, call_sid: str) -> dict:
+    """A callback with its attempts. The number to call: supervisors, admins and the consultant it
+    is assigned to; null for everyone else. `attempts` counts the attempts that rang the caller;
+    `attempt_history` lists every attempt, a consultant who did not answer included."""
+    return {
+        "id": callback.id, "call_id": callback.call_id, "call_sid": call_sid,
+        "language": callback.language_code, "topic": callback.topic_code, "office": callback.office_code,
+        "state": callback.state, "attempts": callback.attempts, "due_at": callback.due_at.isoformat(),
+        "window_start": callback.window_start.isoformat(), "window_end": callback.window_end.isoformat(),
+        "first_rang_at": callback.first_rang_at.isoformat(), "created_at": callback.created_at.isoformat(),
+        "closed_at": _iso(callback.closed_at), "assigned_staff_id": callback.assigned_staff_id,
+        "number": callback.number if _may_see_personal(callback.assigned_staff_id) else None,
+        "attempt_history": [{"number": attempt.number, "staff_id": attempt.staff_id,
+                             "started_at": attempt.started_at.isoformat(), "ended_at": _iso(attempt.ended_at),
+                             "outcome": attempt.outcome} for attempt in callback.attempt_rows],
+    }
+
+
+def _callback_detail_json(detail: callback_queries.CallbackDetail) -> dict:
+    """The callback, the call that reached the caller (linked to the original by original_call_id)
+    and that call's consultation record."""
+    data = _callback_json(detail.callback, detail.call.call_sid)
+    back = detail.return_call
+    data["return_call"] = back and {
+        "id": back.id, "call_sid": back.call_sid, "original_call_id": back.original_call_id,
+        "consultant_id": back.consultant_id, "outcome": back.outcome,
+        "started_at": back.started_at.isoformat(),
+        "answered_at": _iso(back.answered_at), "ended_at": _iso(back.ended_at),
+        "duration_seconds": back.duration_seconds}
+    data["consultation"] = detail.record and _record_json(detail.record)
+    return data
+
+
+def _callback_states() -> tuple[str, ...] | None:
+    """state=: comma-separated states, `open` (scheduled, due, in_progress) and `closed`
+    (completed, unreachable, canceled) standing for theirs."""
+    raw = request.args.get("state")
+    if not raw:
+        return None
+    states: list[str] = []
+    for name in raw.split(","):
+        if name == "open":
+            states += callback_queries.OPEN_STATES
+        elif name == "closed":
+            states += callback_queries.CLOSED_STATES
+        elif name in callback_queries.STATES:
+            states.append(name)
+        else:
+            raise BadRequest(f"state must be open, closed or any of {', '.join(callback_queries.STATES)}, "
+                             "separated by commas")
+    return tuple(dict.fromkeys(states))
+
+
+def _assigned_filter() -> dict:
+    """assigned=: a staff id, `me`, or `none` (callbacks for anyone suitable)."""
+    raw = request.args.get("assigned")
+    if not raw:
+        return {}
+    if raw == "none":
+        return {"unassigned": True}
+    if raw == "me":
+        return {"assigned_staff_id": _me().id}
+    if not raw.isdecimal():
+        raise BadRequest('assigned must be a staff id, "me" or "none"')
+    staff_id = _whole_number("assigned", raw)
+    # Beyond the column's range: nobody's (ids start at 1, so 0 matches none).
+    return {"assigned_staff_id": staff_id if staff_id <= MAX_ID else 0}
+
+
+@blueprint.get("/callbacks")
+@auth.login_required
+def list_callbacks():
+    """Callbacks, for any staff member: only open states asked for, soonest due first; otherwise
+    latest due first. With the total matching and, under the same filters but the state, the
+    count of each state. Drafts (bookings not finished) only when asked for by name."""
+    flt = callback_queries.CallbackFilter(
+        states=_callback_states(), language=request.args.get("language"), topic=request.args.get("topic"),
+        office=request.args.get("office"), **_assigned_filter(),
+        due_from=_date_arg("from"), due_to=_date_arg("to"),
+        limit=_int_arg("limit", 100, 1000), offset=_int_arg("offset", 0, 10**9),
+    )
+    session = services.session()
+    rows = callback_queries.callbacks(session, flt)
+    listed = [_callback_json(callback, call_sid) for callback, call_sid in rows]
+    return jsonify(callbacks=listed, total=callback_queries.count(session, flt),
+                   counts=callback_queries.counts_by_state(session, flt))
+
+
+@blueprint.get("/callbacks/summary")
+@auth.login_required
+def callback_summary():
+    """The backlog, for any staff member (no personal data): open by state, overdue, and closed
+    today (the centres' day) by outcome; optionally for one language, topic or office."""
+    summary = callback_queries.summary(services.session(), utcnow(), language=request.args.get("language"),
+                                       topic=request.args.get("topic"), office=request.args.get("office"))
+    return jsonify({**summary, "time_zone": queries.REPORTING_ZONE.key})
+
+
+def _known_id(callback_id: int) -> int:
+    """Beyond the column's range, no callback. Checked here, not by the route's converter: with a
+    GET and a PATCH rule on one path, werkzeug answers 405 when the converter refuses the id."""
+    if callback_id > MAX_ID:
+        raise NotFound(f"no callback {callback_id}")
+    return callback_id
+
+
+@blueprint.get("/callbacks/<int:callback_id>")
+@auth.login_required
+def get_callback(callback_id: int):
+    detail = callback_queries.callback_detail(services.session(), _known_id(callback_id))
+    if detail is None:
+        raise NotFound(f"no callback {callback_id}")
+    return jsonify(_callback_detail_json(detail))
+
+
+DUE_AT_FORMAT = "an ISO-8601 time with its UTC offset, like 2026-11-25T10:00:00+02:00"
+
+
+def _due_at(value: object, now: datetime) -> datetime:
+    if not isinstance(value, str):
+        raise BadRequest(f"due_at must be {DUE_AT_FORMAT}")
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"due_at must be {DUE_AT_FORMAT}") from None
+    if at.utcoffset() is None:
+        raise BadRequest(f"due_at must be {DUE_AT_FORMAT}: the offset is missing")
+    if not now < at <= now + MAX_RESCHEDULE:  # compared before converting: the extremes overflow
+        raise BadRequest("due_at must be in the future, and within a year")
+    return at.astimezone(now.tzinfo)
+
+
+def _assignee(session, callback: Callback, value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest("assigned_staff_id must be a staff id, or null for anyone suitable")
+    if not (0 < value <= MAX_ID and callback_queries.assignable(session, value, callback.language_code)):
+        raise BadRequest(f"staff {value} is not an active consultant with a phone and the language "
+                         f"{callback.language_code}")
+    return value
+
+
+def _callback_changed(session, callback_id: int, done: bool, action: str, now: datetime,
+                      detail: str | None = None) -> None:
+    """Journal a change schedule.* made, on the original call; or answer 409 if it refused it."""
+    if not done:
+        session.expire_all()
+        state = session.scalar(select(Callback.state).where(Callback.id == callback_id))
+        why = {CallbackState.due.value: "a consultant is being rung for it",
+               CallbackState.in_progress.value: "it is being placed"}.get(state, f"it is {state}")
+        raise Conflict(f"the callback cannot be {action} now: {why}")
+    callback_queries.journal(session, callback_id, f"callback_{action}", _me().id, now, detail)
+    log.info("callback %d %s by staff %d", callback_id, action, _me().id)  # ids only: nothing personal
+
+
+@blueprint.patch("/callbacks/<int:callback_id>")
+@auth.login_required
+def change_callback(callback_id: int):
+    """Supervisors: {"assigned_staff_id": id or null} gives it to one consultant (or to anyone
+    suitable); {"due_at": "...+02:00"} moves it (to the office's next opening if closed then);
+    both at once: moved, then given. {"state": "canceled"}, alone, cancels it. Everything is
+    checked before anything changes; 409 if the callback is closed or being placed."""
+    _require_privileged("change callbacks")
+    session = services.session()
+    callback = session.get(Callback, _known_id(callback_id))
+    if callback is None:
+        raise NotFound(f"no callback {callback_id}")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not body or not body.keys() <= CALLBACK_CHANGES:
+        raise BadRequest('send a JSON object with "assigned_staff_id" and/or "due_at", '
+                         'or with "state": "canceled"')
+    now = utcnow()
+    if "state" in body:
+        if body["state"] != CallbackState.canceled.value or len(body) > 1:
+            raise BadRequest('"state" can only be "canceled", and alone')
+        _callback_changed(session, callback_id, schedule.cancel(session, callback_id, now), "canceled", now)
+    else:
+        due_at = _due_at(body["due_at"], now) if "due_at" in body else None
+        assignee = _assignee(session, callback, body["assigned_staff_id"]) if "assigned_staff_id" in body \
+            else _UNCHANGED
+        session.expire_all()  # schedule.* read the callback afresh
+        if due_at is not None:
+            moved = schedule.reschedule(session, callback_id, due_at, now)
+            _callback_changed(session, callback_id, moved, "rescheduled", now,
+                              moved and session.get(Callback, callback_id).due_at.isoformat())
+        if assignee is not _UNCHANGED:
+            given = schedule.reassign(session, callback_id, assignee, now)
+            _callback_changed(session, callback_id, given, "reassigned", now,
+                              None if assignee is None else str(assignee))
+    session.expire_all()
+    return jsonify(_callback_detail_json(callback_queries.callback_detail(session, callback_id)))
