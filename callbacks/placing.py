@@ -159,7 +159,7 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
         return _join(resp, attempt)
     entry = _entry(session, _held_entry_sid(session, staff))
     if (digits or "").strip() != ACCEPT_KEY or entry is None or entry.callback_id != callback.id \
-            or not routing.accept(session, staff.id, entry.call_sid):
+            or callback.state != CallbackState.due.value or not routing.accept(session, staff.id, entry.call_sid):
         if entry is not None and entry.callback_id == callback.id:
             _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)
             offers.offer_not_taken(session, entry.id, staff.id, "declined")

@@ -33,7 +33,7 @@ RECONCILE_BATCH = 500
 def entry_sid(callback: Callback) -> str:
     """The queue entry of a callback's attempt at its due time: waking it twice queues it once,
     and a callback moved to another time (rescheduled, reassigned) gets an entry of its own."""
-    return f"callback-{callback.id}-{callback.attempts + 1}-{int(callback.due_at.timestamp())}"
+    return f"callback-{callback.id}-{callback.attempts + 1}-{round(callback.due_at.timestamp() * 1_000_000)}"
 
 
 def parse_entry_sid(call_sid: str) -> tuple[int, int] | None:
@@ -207,7 +207,7 @@ def cancel(session: Session, callback_id: int, now: datetime) -> bool:
     ).rowcount
     session.commit()
     if changed:
-        _leave_queue(session, callback_id, "canceled", now)
+        _leave_queue(session, callback_id, "canceled", now, even_if_offered=True)
     return bool(changed)
 
 
@@ -244,12 +244,19 @@ def reassign(session: Session, callback_id: int, staff_id: int | None, now: date
     return True
 
 
-def _leave_queue(session: Session, callback_id: int, reason: str, now: datetime) -> bool:
+def _leave_queue(session: Session, callback_id: int, reason: str, now: datetime,
+                 even_if_offered: bool = False) -> bool:
     """Take the callback's waiting entry out of the queue; False if a consultant is being rung
-    for it (it is theirs now)."""
+    for it (it is theirs now), unless `even_if_offered` (a cancelled callback): then their phone
+    stops ringing and they are free again."""
     entry = session.scalar(select(QueueEntry).where(
         QueueEntry.callback_id == callback_id,
         QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value))))
     if entry is None:
         return True
+    staff_id = entry.offered_staff_id
+    if entry.state == QueueState.offered.value and even_if_offered and routing.unclaim(session, entry.id, staff_id):
+        offers.cancel_leg(entry.offer_leg_sid)
+        routing.release(session, entry.call_sid, staff_id)
+        offers.consultant_may_be_free(staff_id)
     return routing.leave(session, entry.id, reason, now)

@@ -12,8 +12,11 @@ from hotline import hours, services
 from hotline.models import Call, utcnow
 from hotline.telephony import external_url
 from hotline.voice import speak
-from ivr import call_again, calls, choices, offers, queue_flow
+from ivr import call_again, calls, choices, offers, queue_exits, queue_flow
 from ivr.menus import language_menu, speak_to_unknown_language, topic_menu
+
+# The stage of a call that asked for a callback before choosing a topic: the topic menu then books it.
+CALLBACK_TOPIC = "callback_topic"
 
 
 def greet(call: Call) -> VoiceResponse:
@@ -64,10 +67,14 @@ def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceR
             speak(resp, lang, "language_next_on_duty",
                   when=lambda spoken: call_again.opening_phrase(spoken, now, [duty]))
         key = services.catalogue().queue.keys.get("other_languages")
-        if key and _other_languages(lang):
+        callback_key = _callback_key()
+        if (key and _other_languages(lang)) or callback_key:
             gather = Gather(num_digits=1, timeout=5, action_on_empty_result=True, method="POST",
                             action=external_url("ivr.alternatives"))
-            speak(gather, lang, "language_alternatives", digit=key)
+            if key and _other_languages(lang):
+                speak(gather, lang, "language_alternatives", digit=key)
+            if callback_key:
+                speak(gather, lang, "queue_exit_callback", digit=callback_key)
             resp.append(gather)
             return resp
     topic_menu(resp, lang, attempt=0)
@@ -83,6 +90,8 @@ def on_alternatives(session: Session, call: Call, digits: str | None) -> VoiceRe
     resp = VoiceResponse()
     lang = call.language_code or services.catalogue().default_language
     others = _other_languages(lang)
+    if _callback_key() and (digits or "").strip() == _callback_key():
+        return _topic_for_callback(session, call, resp, lang)
     if (digits or "").strip() == services.catalogue().queue.keys.get("other_languages") and others:
         call.accepts_languages = ",".join(others)
         calls.record_event(session, call, "languages_accepted", call.accepts_languages)
@@ -105,8 +114,11 @@ def on_topic(session: Session, call: Call, digits: str | None, speech: str | Non
         speak(resp, lang, "default_topic")
     call.language_code = lang
     call.topic_code = chosen
-    call.stage = "routing"
     calls.record_event(session, call, "topic", chosen)
+    way = queue_exits.by_name("callback") if call.stage == CALLBACK_TOPIC else None
+    if way is not None:  # asked for a callback before the topic (after hours, language not staffed)
+        return way.handler(session, call, resp)
+    call.stage = "routing"
     speak(resp, lang, "connecting")
     return connect(session, call, resp)
 
@@ -157,11 +169,43 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
 
 
 def closed(session: Session, call: Call, resp: VoiceResponse, now: datetime) -> VoiceResponse:
+    """After hours: when the centre opens, and, where callbacks are offered, a key to book one."""
     lang = call.language_code
     speak(resp, lang, "closed", when=lambda spoken: call_again.opening_phrase(spoken, now))
     call.outcome = "closed"
     call.stage = "closed"
     calls.record_event(session, call, "closed")
+    key = _callback_key()
+    if key:
+        gather = Gather(num_digits=1, timeout=6, action_on_empty_result=True, method="POST",
+                        action=external_url("ivr.closed_choice"))
+        speak(gather, lang, "closed_callback", digit=key)
+        resp.append(gather)
+        return resp
     speak(resp, lang, "goodbye")
     resp.hangup()
+    return resp
+
+
+def _callback_key() -> str | None:
+    """The key that books a callback, where callbacks are offered."""
+    return next((key for key, way in queue_exits.offered() if way.name == "callback"), None)
+
+
+def on_closed_choice(session: Session, call: Call, digits: str | None) -> VoiceResponse:
+    """After hours, the caller pressed the callback key (then chooses a topic), or let it pass."""
+    resp = VoiceResponse()
+    lang = call.language_code or services.catalogue().default_language
+    if _callback_key() and (digits or "").strip() == _callback_key():
+        return _topic_for_callback(session, call, resp, lang)
+    speak(resp, lang, "goodbye")
+    resp.hangup()
+    return resp
+
+
+def _topic_for_callback(session: Session, call: Call, resp: VoiceResponse, lang: str) -> VoiceResponse:
+    call.stage = CALLBACK_TOPIC
+    call.outcome = None
+    calls.record_event(session, call, "callback_requested")
+    topic_menu(resp, lang, attempt=0)
     return resp

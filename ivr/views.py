@@ -102,6 +102,17 @@ def alternatives():
     return twiml(flow.on_alternatives(services.session(), call, params.get("Digits")))
 
 
+@blueprint.route("/closed-choice", methods=["GET", "POST"])
+@twilio_webhook
+def closed_choice():
+    """After hours: the caller's answer to the offer of a callback."""
+    params = _params()
+    call = _caller_call(params)
+    if call is None:
+        return twiml(_apology())
+    return twiml(flow.on_closed_choice(services.session(), call, params.get("Digits")))
+
+
 @blueprint.route("/queue/wait", methods=["GET", "POST"])
 @twilio_webhook
 def queue_wait():

@@ -64,10 +64,10 @@ def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_aft
     None if nobody suitable is free or the caller is no longer waiting."""
     if entry.state != QueueState.waiting.value:
         return None
+    if entry.assigned_staff_id is not None:  # a callback staff gave to one consultant: only them
+        return _pair(session, entry, session.get(Staff, entry.assigned_staff_id), now)
     for language, topic, own_office in tiers(entry, now, widen_after, office_rule):
         for staff in candidates(session, language, topic, entry.office_code, exclude, only_office=own_office):
-            if entry.assigned_staff_id is not None and staff.id != entry.assigned_staff_id:
-                continue  # a callback staff gave to one consultant
             if not reserve(session, staff.id, entry.call_sid):
                 continue  # taken by another call since the query
             if claim(session, entry.id, staff.id, now):
@@ -75,4 +75,15 @@ def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_aft
                 return staff
             release(session, entry.call_sid, staff.id)  # the caller went to another consultant
             return None
+    return None
+
+
+def _pair(session: Session, entry: QueueEntry, staff: Staff | None, now: datetime) -> Staff | None:
+    """Reserve this one consultant (if free) and claim the entry for them."""
+    if staff is None or not staff.phone or not reserve(session, staff.id, entry.call_sid):
+        return None
+    if claim(session, entry.id, staff.id, now):
+        session.refresh(staff)
+        return staff
+    release(session, entry.call_sid, staff.id)
     return None

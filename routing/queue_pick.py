@@ -97,9 +97,19 @@ def _pick_statement(pair_count: int, language_count: int, by_office: bool = Fals
         heads.append(_first(languages, urgent, entry, entry.language_code == languages.c.language,
                             entry.first_rang_at <= cutoff, entry.entered_at <= cutoff, *office))
     heads += _accepting_heads(languages, by_office)
+    heads.append(_assigned_head())
     best = QueueEntry
     return (select(best).where(best.id.in_(union_all(*heads)))
             .order_by(best.urgent.desc(), best.first_rang_at, best.id).limit(_ONE))
+
+
+def _assigned_head() -> Select:
+    """The first caller assigned to this consultant by staff (a callback), whatever its topic."""
+    entry = aliased(QueueEntry)
+    # As a scalar subquery: SQLite takes no ORDER BY or LIMIT on a bare member of a UNION.
+    return select(select(entry.id)
+                  .where(entry.state == bindparam("waiting"), entry.assigned_staff_id == bindparam("staff_id"))
+                  .order_by(entry.urgent.desc(), entry.first_rang_at, entry.id).limit(_ONE).scalar_subquery())
 
 
 def _office_condition(entry) -> tuple[ColumnElement[bool]]:

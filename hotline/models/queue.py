@@ -31,6 +31,8 @@ class QueueEntry(Base):
         Index("ix_queue_entries_ended", "state", "language_code", "topic_code", "ended_at"),
         # Callers who agreed to other languages: the distinct values, then the head of each.
         Index("ix_queue_entries_accepting", "state", "accepts_languages", "urgent", "first_rang_at", "id"),
+        # Callbacks staff assigned to one consultant: theirs, first.
+        Index("ix_queue_entries_assigned", "state", "assigned_staff_id", "urgent", "first_rang_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     # The waiting call; None for a callback that is due, which waits here too, keeping the caller's

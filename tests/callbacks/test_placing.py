@@ -265,3 +265,32 @@ def attempts_of_id(db, callback) -> int:
     from hotline.models import CallbackAttempt
 
     return db.scalar(select(CallbackAttempt.id).where(CallbackAttempt.callback_id == callback.id))
+
+
+def test_cancelling_a_callback_while_its_consultant_is_rung_stops_the_ringing(app, db, twilio, twilio_api):
+    maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db)
+    _wake(app, callback)
+    [consultant] = placed(twilio, twilio_api)
+    with app.app_context(), services_of(app).db.session() as session:
+        assert schedule.cancel(session, callback.id, utcnow()) is True
+    assert twilio_api.updates_of(consultant.request.sid) == [{"Status": "canceled"}]
+    assert status_of(db, maria) == ("available", None)
+    consultant.answer()
+    refused = consultant.press("1")  # picked up just before the ringing stopped
+    assert refused.find("Dial") is None
+    assert placed(twilio, twilio_api, to=CALLER) == []
+    assert reread(db, callback).state == "canceled"
+
+
+def test_reassigning_a_due_callback_at_once_queues_it_again_for_that_consultant(app, db, twilio, twilio_api):
+    add_consultant(app, db, "Busy", languages=["ru"], topics=["health"], status="busy")
+    ivan = add_consultant(app, db, "Ivan", languages=["ru"], topics=["social"])
+    callback = booked(db)
+    _wake(app, callback)
+    assert placed(twilio, twilio_api) == []
+    with app.app_context(), services_of(app).db.session() as session:
+        assert schedule.reassign(session, callback.id, ivan.id, utcnow()) is True
+    run_jobs(app)
+    [leg] = placed(twilio, twilio_api)
+    assert leg.to == ivan.phone

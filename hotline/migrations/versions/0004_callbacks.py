@@ -78,6 +78,8 @@ def upgrade() -> None:
                existing_type=sa.INTEGER(),
                nullable=True)
         batch_op.create_index(batch_op.f('ix_queue_entries_callback_id'), ['callback_id'], unique=False)
+        batch_op.create_index('ix_queue_entries_assigned',
+                              ['state', 'assigned_staff_id', 'urgent', 'first_rang_at', 'id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_queue_entries_assigned_staff_id_staff'), 'staff', ['assigned_staff_id'], ['id'])
         batch_op.create_foreign_key(batch_op.f('fk_queue_entries_callback_id_callbacks'), 'callbacks', ['callback_id'], ['id'], ondelete='CASCADE')
 
@@ -89,6 +91,7 @@ def downgrade() -> None:
     with op.batch_alter_table('queue_entries', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_queue_entries_callback_id_callbacks'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('fk_queue_entries_assigned_staff_id_staff'), type_='foreignkey')
+        batch_op.drop_index('ix_queue_entries_assigned')
         batch_op.drop_index(batch_op.f('ix_queue_entries_callback_id'))
         batch_op.alter_column('call_id',
                existing_type=sa.INTEGER(),
