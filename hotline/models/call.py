@@ -21,7 +21,7 @@ class Call(Base):
     topic_code: Mapped[str | None] = mapped_column(ForeignKey("topics.code"))
     stage: Mapped[str] = mapped_column(String(24), default="language_menu")
     twilio_status: Mapped[str | None] = mapped_column(String(16))
-    # answered | no_consultant | closed | abandoned | failed; None while the call lasts
+    # answered | no_consultant | closed | callback | abandoned | failed; None while the call lasts
     outcome: Mapped[str | None] = mapped_column(String(24), index=True)
     consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

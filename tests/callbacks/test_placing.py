@@ -294,3 +294,19 @@ def test_reassigning_a_due_callback_at_once_queues_it_again_for_that_consultant(
     run_jobs(app)
     [leg] = placed(twilio, twilio_api)
     assert leg.to == ivan.phone
+
+
+def test_booking_texts_the_caller_once_in_their_language(app, db, twilio, twilio_api):
+    from callbacks import sms, windows
+
+    callback = booked(db, state="draft")
+    with app.app_context(), services_of(app).db.session() as session:
+        row = session.get(type(callback), callback.id)
+        schedule.confirm(session, row, row.window_start, row.window_end)
+        schedule.confirm(session, row, row.window_start, row.window_end)  # a retried webhook
+    run_jobs(app)
+    with app.app_context(), services_of(app).db.session() as session:
+        assert sms.send(session, callback.id, "booked") is False  # the job run again: not twice
+        phrase = windows.window_phrase("ru", session.get(type(callback), callback.id))
+    [text] = texts_sent(twilio_api)
+    assert text["To"] == CALLER and text["Body"] == prompt(app, "ru", "sms_callback_booked", window=phrase)
