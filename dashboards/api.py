@@ -127,7 +127,9 @@ def _record_json(record: ConsultationRecord) -> dict:
             "language": record.language_code, "topic": record.topic_code, "office": record.office_code,
             "consultant_id": record.consultant_id, "outcome": record.outcome,
             "duration_seconds": record.duration_seconds, "started_at": record.started_at.isoformat(),
-            "completed_at": record.completed_at and record.completed_at.isoformat()}
+            "completed_at": record.completed_at and record.completed_at.isoformat(),
+            # A callback's call: the call on which the caller asked for it.
+            "original_call_id": record.call.original_call_id if record.call else None}
     if _may_see_personal(record.consultant_id):
         data["notes"] = record.notes
     return data

@@ -56,6 +56,11 @@ def test_a_due_callback_rings_a_consultant_then_the_caller_and_completes(app, db
     record = db.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == returned.id))
     assert (record.outcome, record.consultant_id, record.language_code) == ("answered", maria.id, "ru")
     assert status_of(db, maria)[0] == "wrap_up"
+    # Staff find the returned call's record linked to the original call.
+    _, token = add_staff_with_token(app, db, "Supervisor")
+    listed = app.test_client().get(f"/api/consultations?call_sid={returned.call_sid}",
+                                   headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert [r["original_call_id"] for r in listed["consultations"]] == [callback.call_id]
 
 
 def test_a_callback_keeps_the_callers_place_against_later_live_callers(app, db, client, twilio, twilio_api):
