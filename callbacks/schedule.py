@@ -12,7 +12,7 @@ import logging
 from datetime import datetime
 
 from rq.exceptions import DuplicateJobError
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,7 +134,9 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
         if callback.state != DUE:
             callback.state = DUE
             session.commit()
-        offers.caller_may_be_served(entry.id)
+        # Pair it now, in this job, rather than in a job of its own; if this worker dies first,
+        # the entry waits and the queue's sweep pairs it.
+        offers.find_consultant(session, entry.id)
     return entry
 
 
@@ -151,26 +153,14 @@ def reconcile(session: Session, now: datetime) -> int:
     from callbacks import placing  # placing imports this module
 
     placing.fail_stuck_attempts(session, now)
+    queued = exists().where(QueueEntry.callback_id == Callback.id,
+                            QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value)))
+    # Those already in the queue are left out in SQL, so each run's batch is all callbacks to wake.
     due = list(session.scalars(
-        select(Callback.id).where(Callback.state.in_((SCHEDULED, DUE)), Callback.due_at <= now)
+        select(Callback.id).where(Callback.state.in_((SCHEDULED, DUE)), Callback.due_at <= now, ~queued)
         .order_by(Callback.due_at).limit(RECONCILE_BATCH)
     ))
-    in_queue = _queued(session, due)
-    woken = 0
-    for callback_id in due:
-        if callback_id not in in_queue and wake(session, callback_id, now) is not None:
-            woken += 1
-    return woken
-
-
-def _queued(session: Session, callback_ids: list[int]) -> set[int]:
-    if not callback_ids:
-        return set()
-    return set(session.scalars(
-        select(QueueEntry.callback_id).where(
-            QueueEntry.callback_id.in_(callback_ids),
-            QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value)))
-    ))
+    return sum(1 for callback_id in due if wake(session, callback_id, now) is not None)
 
 
 # -- after an attempt ------------------------------------------------------------------------------

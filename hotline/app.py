@@ -23,6 +23,8 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     settings = Settings.from_env(app.instance_path, environ)
     app.config.update(SECRET_KEY=settings.secret_key, JSON_SORT_KEYS=False)
     logging.basicConfig(level=logging.INFO)
+    # Twilio's HTTP client logs every request's URL and headers at INFO: call sids, of no use here.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
     services.init_app(app, services.Services(
         settings=settings,

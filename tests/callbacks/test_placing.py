@@ -204,7 +204,7 @@ def test_a_worker_dying_after_queueing_the_callback_loses_nothing(app, db, twili
     def dies(*_args):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr("ivr.offers.caller_may_be_served", dies)
+    monkeypatch.setattr("ivr.offers.find_consultant", dies)  # killed after queueing, before pairing
     with app.app_context(), services_of(app).db.session() as session:
         try:
             schedule.wake(session, callback.id, utcnow())
@@ -315,3 +315,15 @@ def test_booking_texts_the_caller_once_in_their_language(app, db, twilio, twilio
         phrase = windows.window_phrase("ru", session.get(type(callback), callback.id))
     [text] = texts_sent(twilio_api)
     assert text["To"] == CALLER and text["Body"] == prompt(app, "ru", "sms_callback_booked", window=phrase)
+
+
+def test_each_reconciliation_run_wakes_callbacks_not_yet_queued(app, db, twilio, twilio_api, monkeypatch):
+    """After Redis lost every wake-up job: a run takes a batch of callbacks still to wake, never the
+    ones the previous run queued (nobody is free, so they stay queued)."""
+    monkeypatch.setattr(schedule, "RECONCILE_BATCH", 2)
+    due = [booked(db, rang_minutes_ago=30 - n) for n in range(3)]
+    with app.app_context(), services_of(app).db.session() as session:
+        assert schedule.reconcile(session, utcnow()) == 2
+        assert schedule.reconcile(session, utcnow()) == 1
+        assert schedule.reconcile(session, utcnow()) == 0
+    assert {reread(db, callback).state for callback in due} == {"due"}
