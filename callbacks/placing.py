@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
-from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
@@ -34,7 +33,7 @@ from hotline.models import (
     Staff,
     utcnow,
 )
-from hotline.telephony import external_url, rest_client
+from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
 from ivr import calls, offers
 
@@ -81,7 +80,7 @@ def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
             status_callback=external_url("callbacks.consultant_status", attempt=attempt.id),
             status_callback_method="POST", timeout=services.catalogue().dial_timeout,
         )
-    except TwilioException as error:
+    except TWILIO_ERRORS as error:
         log.warning("could not ring consultant %s for callback %s: Twilio error %s", staff.id, callback.id,
                     getattr(error, "code", type(error).__name__))
         _end_attempt(session, attempt, AttemptOutcome.failed.value)
@@ -192,7 +191,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
             status_callback=external_url("callbacks.caller_status", attempt=attempt.id),
             status_callback_method="POST", timeout=rules().caller_ring_seconds, machine_detection="Enable",
         )
-    except TwilioException as error:
+    except TWILIO_ERRORS as error:
         log.warning("could not dial the caller of callback %s: Twilio error %s", callback.id,
                     getattr(error, "code", type(error).__name__))
         _end_attempt(session, attempt, AttemptOutcome.failed.value)
@@ -296,7 +295,7 @@ def _tell_consultant_not_reached(attempt: CallbackAttempt) -> None:
     try:
         rest_client().calls(attempt.consultant_leg_sid).update(
             url=external_url("callbacks.not_reached", attempt=attempt.id), method="POST")
-    except TwilioException as error:
+    except TWILIO_ERRORS as error:
         log.info("consultant leg %s already ended (%s)", attempt.consultant_leg_sid, getattr(error, "code", "?"))
 
 

@@ -9,13 +9,12 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from twilio.base.exceptions import TwilioException
 
 from callbacks.rules import rules
 from hotline import services
 from hotline.models import Callback
 from hotline.phones import mask
-from hotline.telephony import rest_client
+from hotline.telephony import TWILIO_ERRORS, rest_client
 from hotline.worker import job_context
 
 log = logging.getLogger(__name__)
@@ -60,7 +59,7 @@ def send(session: Session, callback_id: int, kind: str) -> bool:
     try:
         rest_client().messages.create(to=callback.number, from_=rules().sms_from or services.settings().twilio_phone_number,
                                       body=body)
-    except TwilioException as error:
+    except TWILIO_ERRORS as error:
         log.warning("SMS to %s for callback %s failed: Twilio error %s",
                     mask(callback.number, services.settings().secret_key), callback_id, getattr(error, "code", "?"))
         return False

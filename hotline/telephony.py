@@ -6,8 +6,10 @@ import logging
 from typing import Callable
 
 from flask import Response, abort, current_app, has_request_context, request, url_for
-from twilio.request_validator import RequestValidator
+from requests.exceptions import RequestException
+from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -65,6 +67,11 @@ def twilio_webhook(view: Callable) -> Callable:
 
 def twiml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
+
+
+# What a request to Twilio's REST API can fail with: Twilio's answer (TwilioRestException), or no
+# answer at all (DNS, connection refused, timeout), which the requests library raises as its own.
+TWILIO_ERRORS = (TwilioException, RequestException)
 
 
 def rest_client() -> Client:

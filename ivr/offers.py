@@ -14,12 +14,11 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from twilio.base.exceptions import TwilioException
 
 import routing
 from hotline import hours, services
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
-from hotline.telephony import external_url, rest_client
+from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.worker import job_context
 from ivr import calls
 
@@ -170,7 +169,7 @@ def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
             status_callback=external_url("ivr.offer_status", entry=entry.id, staff=staff.id),
             status_callback_method="POST", timeout=catalogue.dial_timeout,
         )
-    except TwilioException as error:
+    except TWILIO_ERRORS as error:
         # Twilio's message may quote the consultant's number: log the code only.
         log.warning("could not ring consultant %s for call %s: Twilio error %s", staff.id, entry.call_sid,
                     getattr(error, "code", type(error).__name__))
@@ -220,8 +219,8 @@ def cancel_leg(leg_sid: str | None) -> None:
         return
     try:
         rest_client().calls(leg_sid).update(status="canceled")
-    except TwilioException:
+    except TWILIO_ERRORS:
         try:  # answered already (hearing the whisper): hang it up instead
             rest_client().calls(leg_sid).update(status="completed")
-        except TwilioException as error:
+        except TWILIO_ERRORS as error:
             log.info("consultant leg %s already ended (%s)", leg_sid, getattr(error, "code", "?"))

@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.orm import Session
-from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
 from hotline import services
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
-from hotline.telephony import external_url, rest_client
+from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
 from ivr import call_again, calls, offers, queue_exits
 
@@ -211,7 +210,7 @@ def consultant_accepted(session: Session, call: Call, staff: Staff, entry: Queue
         return _caller_gone(session, call, staff, resp)
     try:
         rest_client().calls(call.call_sid).update(url=external_url("ivr.queue_bridge"), method="POST")
-    except TwilioException as error:
+    except TWILIO_ERRORS as error:
         log.info("could not take call %s out of the queue: Twilio error %s", call.call_sid,
                  getattr(error, "code", "?"))
         return _caller_gone(session, call, staff, resp)

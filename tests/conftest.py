@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from hotline import services
 from hotline.app import create_app
+from hotline.twilio_sim import FakeTwilioApi
 from hotline.migrate import upgrade
 from hotline.models import Base, sync_reference
 from hotline.twilio_sim import Twilio
@@ -101,6 +102,9 @@ def app(app_config, backend, tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_INSTANCE_PATH", str(tmp_path / "instance"))
     app = create_app(app_config)
     hotline = services_of(app)
+    # Twilio's REST API is the in-process stand-in unless a test sets another (tests/contract):
+    # no test reaches the network by accident.
+    hotline.twilio_http = FakeTwilioApi()
     if backend == "real":
         _truncate_all(app)
         hotline.redis.flushdb()
@@ -158,9 +162,5 @@ def config_with(tmp_path, extra: str, base: str | None = ALWAYS_OPEN) -> str:
 
 @pytest.fixture
 def twilio_api(app):
-    """A stand-in for Twilio's REST API (see hotline.twilio_sim.FakeTwilioApi), used by the app."""
-    from hotline.twilio_sim import FakeTwilioApi
-
-    api = FakeTwilioApi()
-    services_of(app).twilio_http = api
-    return api
+    """The stand-in for Twilio's REST API the app uses (hotline.twilio_sim.FakeTwilioApi)."""
+    return services_of(app).twilio_http

@@ -327,3 +327,25 @@ def test_each_reconciliation_run_wakes_callbacks_not_yet_queued(app, db, twilio,
         assert schedule.reconcile(session, utcnow()) == 1
         assert schedule.reconcile(session, utcnow()) == 0
     assert {reread(db, callback).state for callback in due} == {"due"}
+
+
+def test_twilio_out_of_reach_loses_nothing(app, db, twilio, twilio_api, monkeypatch):
+    """No answer at all from Twilio's API (DNS, network): the consultant is not left reserved, the
+    callback stays in the queue with its place, and nothing raises out of the job."""
+    import requests
+
+    maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db)
+
+    def unreachable(*_args, **_kwargs):
+        raise requests.exceptions.ConnectionError("Name or service not known")
+
+    monkeypatch.setattr(twilio_api, "request", unreachable)
+    _wake(app, callback)
+    assert status_of(db, maria) == ("break", None)  # a phone that cannot be rung is not rung again
+    from hotline.models import QueueEntry
+    from tests.queueing import entry_of as _  # noqa: F401
+
+    db.expire_all()
+    [entry] = db.scalars(select(QueueEntry).where(QueueEntry.callback_id == callback.id))
+    assert entry.state == "waiting" and reread(db, callback).state == "due"
