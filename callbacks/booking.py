@@ -17,13 +17,12 @@ from phonenumbers import PhoneNumberType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
-from werkzeug.exceptions import HTTPException
 
 from callbacks import schedule, windows
 from callbacks.rules import rules
 from hotline import services
 from hotline.models import Call, Callback, CallbackState, CallEvent, utcnow
-from hotline.telephony import external_url, twilio_webhook, twiml
+from hotline.telephony import answer_faults_with_twiml, external_url, twilio_webhook, twiml
 from hotline.voice import speak
 from ivr import calls
 from ivr.menus import speak_to_unknown_language
@@ -328,11 +327,5 @@ def window():
     return twiml(on_window(services.session(), call, request.values.get("Digits"), _attempt(), _asked_at()))
 
 
-@blueprint.errorhandler(Exception)
-def answer_with_twiml(error: Exception):
-    """Whatever goes wrong, the caller hears an apology, not Twilio's "application error"."""
-    if isinstance(error, HTTPException) and error.code == 403:
-        return error
-    log.exception("webhook %s failed", request.path)
-    services.session().rollback()
-    return twiml(_apology())
+# Whatever goes wrong, the caller hears an apology, not Twilio's "application error".
+answer_faults_with_twiml(blueprint, _apology)

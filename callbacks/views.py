@@ -3,18 +3,14 @@ pickup, and both legs' status callbacks. Each URL names its attempt; a forged or
 gets 403, anything else valid TwiML (an empty one for status callbacks)."""
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
-from werkzeug.exceptions import HTTPException
 
 from callbacks import placing
 from hotline import services
 from hotline.models import CallbackAttempt
-from hotline.telephony import twilio_webhook, twiml
+from hotline.telephony import answer_faults_with_twiml, twilio_webhook, twiml
 
-log = logging.getLogger(__name__)
 blueprint = Blueprint("callbacks", __name__, url_prefix="/callbacks")
 
 
@@ -69,14 +65,12 @@ def consultant_status():
     return twiml(VoiceResponse())
 
 
-@blueprint.errorhandler(Exception)
-def answer_with_twiml(error: Exception):
-    """Whatever fails, Twilio gets valid TwiML: the consultant or caller hears nothing broken."""
-    if isinstance(error, HTTPException) and error.code == 403:
-        return error
-    log.exception("callback webhook %s failed", request.path)
-    services.session().rollback()
+def _fault_answer() -> VoiceResponse:
+    """A failed webhook hangs up its leg (the attempt is then retried); status callbacks: empty."""
     resp = VoiceResponse()
     if request.endpoint not in ("callbacks.caller_status", "callbacks.consultant_status"):
         resp.hangup()
-    return twiml(resp)
+    return resp
+
+
+answer_faults_with_twiml(blueprint, _fault_answer)

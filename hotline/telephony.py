@@ -5,13 +5,14 @@ import functools
 import logging
 from typing import Callable
 
-from flask import Response, abort, current_app, has_request_context, request, url_for
+from flask import Blueprint, Response, abort, current_app, has_request_context, request, url_for
 from requests.exceptions import RequestException
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import HTTPException
 
 from hotline import services
 
@@ -63,6 +64,20 @@ def twilio_webhook(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return checked
+
+
+def answer_faults_with_twiml(blueprint: Blueprint, answer: Callable[[], VoiceResponse]) -> None:
+    """The last resort of a blueprint of webhooks: a forged request keeps its 403; any other fault
+    is logged, rolled back and answered with `answer()`'s TwiML. Twilio never gets a 500 or an
+    empty body, which a caller hears as "an application error has occurred"."""
+
+    @blueprint.errorhandler(Exception)
+    def answer_with_twiml(error: Exception):
+        if isinstance(error, HTTPException) and error.code == 403:
+            return error
+        log.exception("webhook %s failed", request.path)
+        services.session().rollback()
+        return twiml(answer())
 
 
 def twiml(response: VoiceResponse) -> Response:

@@ -5,20 +5,16 @@ as "an application error has occurred"); only a forged or unsigned request gets 
 """
 from __future__ import annotations
 
-import logging
-
 from flask import Blueprint, request
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
-from werkzeug.exceptions import HTTPException
 
 from hotline import services
 from hotline.models import Staff
-from hotline.telephony import twilio_webhook, twiml
+from hotline.telephony import answer_faults_with_twiml, twilio_webhook, twiml
 from ivr import calls, flow, offers, queue_flow, whisper
 from ivr.menus import speak_to_unknown_language
 
-log = logging.getLogger(__name__)
 blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
 
 
@@ -211,19 +207,17 @@ def status():
     return twiml(VoiceResponse())
 
 
-@blueprint.errorhandler(Exception)
-def answer_with_twiml(error: Exception):
-    """Last resort for the call flow: log the fault, roll back, and still answer the caller."""
-    if isinstance(error, HTTPException) and error.code == 403:
-        return error
-    log.exception("webhook %s failed", request.path)
-    services.session().rollback()
+def _fault_answer() -> VoiceResponse:
+    """What Twilio gets when a webhook of the call flow fails."""
+    resp = VoiceResponse()
     if request.endpoint == "ivr.queue_wait":
         # A caller waiting is not hung up on for one failed turn: they hold on, and Twilio asks
         # the wait URL again when this pause ends.
-        resp = VoiceResponse()
         resp.pause(length=10)
-        return twiml(resp)
+        return resp
     if request.endpoint in ("ivr.offer_status", "ivr.status"):
-        return twiml(VoiceResponse())  # nobody hears a status callback's answer
-    return twiml(_apology())
+        return resp  # nobody hears a status callback's answer
+    return _apology()
+
+
+answer_faults_with_twiml(blueprint, _fault_answer)
