@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -181,9 +181,21 @@ def _held_entry_sid(session: Session, staff: Staff | None) -> str | None:
 
 def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, attempt: CallbackAttempt,
                  staff: Staff, entry: QueueEntry) -> VoiceResponse:
-    callback.state = CallbackState.in_progress.value
-    callback.attempts += 1
+    # Compare-and-set: a callback cancelled (or moved) by staff a moment ago is not dialled.
+    started = session.execute(
+        update(Callback).where(Callback.id == callback.id, Callback.state == CallbackState.due.value)
+        .values(state=CallbackState.in_progress.value, attempts=Callback.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
+    session.refresh(callback)
+    if not started:
+        _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)
+        routing.finish(session, entry.call_sid, 0)
+        offers.consultant_may_be_free(staff.id)
+        speak(resp, staff_language(staff), "whisper_declined")
+        resp.hangup()
+        return resp
     try:
         leg = rest_client().calls.create(
             to=callback.number, from_=_office_number(callback), method="POST",
@@ -344,4 +356,22 @@ def fail_stuck_attempts(session: Session, now: datetime) -> int:
     ))
     for attempt in stuck:
         on_caller_status(session, attempt, "failed", None)
-    return len(stuck)
+    return len(stuck) + _fail_undialled(session, now)
+
+
+def _fail_undialled(session: Session, now: datetime) -> int:
+    """Attempts whose consultant accepted but whose caller was never dialled (the process died
+    between the two): the consultant is freed and the callback retried."""
+    undialled = list(session.scalars(
+        select(CallbackAttempt).join(Callback)
+        .where(Callback.state == CallbackState.in_progress.value, CallbackAttempt.outcome.is_(None),
+               CallbackAttempt.caller_leg_sid.is_(None), CallbackAttempt.started_at <= now - rules().stuck_after)
+    ))
+    for attempt in undialled:
+        _end_attempt(session, attempt, AttemptOutcome.failed.value)
+        entry_sid = _attempt_entry_sid(session, attempt)
+        if entry_sid:
+            routing.finish(session, entry_sid, 0)
+            offers.consultant_may_be_free(attempt.staff_id)
+        schedule.retry_or_close(session, attempt.callback, now)
+    return len(undialled)

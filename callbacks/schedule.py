@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import routing
+from callbacks import sms
 from callbacks.rules import rules
 from hotline import hours, services
 from hotline.models import OPEN_STATES, Call, Callback, CallbackState, QueueEntry, QueueState, utcnow
@@ -83,7 +84,7 @@ def confirm(session: Session, callback: Callback, window_start: datetime, window
     session.commit()
     schedule_wake(callback)
     if rules().sms:
-        services.current().queue().enqueue("callbacks.sms.booked_job", callback.id)
+        sms.enqueue("booked", callback.id)
     return callback
 
 
@@ -176,7 +177,7 @@ def retry_or_close(session: Session, callback: Callback, now: datetime) -> None:
         callback.closed_at = now
         session.commit()
         if settings.sms:
-            services.current().queue().enqueue("callbacks.sms.unreachable_job", callback.id)
+            sms.enqueue("unreachable", callback.id)
         return
     callback.due_at = next_allowed(callback.office_code, now + settings.retry_delay(callback.attempts))
     callback.state = SCHEDULED

@@ -7,6 +7,7 @@ import logging
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
+from rq import Retry
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -62,8 +63,26 @@ def send(session: Session, callback_id: int, kind: str) -> bool:
     except TWILIO_ERRORS as error:
         log.warning("SMS to %s for callback %s failed: Twilio error %s",
                     mask(callback.number, services.settings().secret_key), callback_id, getattr(error, "code", "?"))
-        return False
+        # Not sent: the flag goes back, and the job fails so that RQ tries it again later.
+        session.execute(update(Callback).where(Callback.id == callback_id).values({flag: False})
+                        .execution_options(synchronize_session=False))
+        session.commit()
+        raise SmsNotSent(f"SMS for callback {callback_id} not sent") from error
     return True
+
+
+class SmsNotSent(Exception):
+    """Twilio did not take the SMS; the job raising it is retried (RETRY)."""
+
+
+# A booked or unreachable SMS that Twilio did not take is tried again after 1, 5 and 15 minutes.
+RETRY = Retry(max=3, interval=[60, 300, 900])
+
+
+def enqueue(kind: str, callback_id: int) -> None:
+    """Send a callback's SMS from a job, after the change it tells of is committed."""
+    job = booked_job if kind == "booked" else unreachable_job
+    services.current().queue().enqueue(job, callback_id, retry=RETRY)
 
 
 def _body(callback: Callback, kind: str) -> str:

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, lazyload
 
 import routing
-from hotline.models import Call, CallEvent, ConsultationRecord, QueueEntry, Role, Staff, Status
+from hotline.models import Call, Callback, CallEvent, ConsultationRecord, QueueEntry, Role, Staff, Status
 from routing.queues import IN_QUEUE
 
 REPORTING_ZONE = ZoneInfo("Europe/Sofia")
@@ -129,9 +129,12 @@ def set_urgent(session: Session, entry_id: int, urgent: bool, staff_id: int, now
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount == 1:
-        call_id = session.scalar(select(QueueEntry.call_id).where(QueueEntry.id == entry_id))
-        session.add(CallEvent(call_id=call_id, at=now, kind="marked_urgent" if urgent else "unmarked_urgent",
-                              consultant_id=staff_id))
+        entry = session.get(QueueEntry, entry_id)
+        # A callback's entry has no call of its own: its journal is the original call's.
+        call_id = entry.call_id or session.scalar(select(Callback.call_id).where(Callback.id == entry.callback_id))
+        if call_id is not None:
+            session.add(CallEvent(call_id=call_id, at=now, kind="marked_urgent" if urgent else "unmarked_urgent",
+                                  consultant_id=staff_id))
         session.commit()
         return True
     return session.scalar(select(QueueEntry.state).where(QueueEntry.id == entry_id)) in IN_QUEUE

@@ -10,6 +10,7 @@ joins too.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 IN_QUEUE = (QueueState.waiting.value, QueueState.offered.value)
 # Twilio's QueueResult values after which the call is driven elsewhere: nothing to say.
+# A caller still asking for the wait URL this long after being bridged was never redirected.
+BRIDGE_GRACE = timedelta(seconds=30)
 TAKEN_ELSEWHERE = {"bridged", "bridging-in-process", "redirected", "redirected-from-bridged"}
 
 
@@ -72,8 +75,13 @@ def wait(session: Session, call: Call) -> VoiceResponse:
         resp.leave()  # its row is lost: the Enqueue action routes the call afresh
         return resp
     if entry.state == QueueState.bridged.value:
-        resp.pause(length=5)  # being put through by the REST API any moment now
-        return resp
+        if utcnow() - entry.ended_at < BRIDGE_GRACE or not routing.unbridge(session, entry.id, entry.offered_staff_id):
+            resp.pause(length=5)  # being put through by the REST API any moment now
+            return resp
+        # Still asking for the wait URL long after: the redirect never happened. Waits again.
+        session.refresh(entry)
+        calls.record_event(session, call, "bridge_failed")
+        offers.caller_may_be_served(entry.id)
     if entry.state not in IN_QUEUE:
         resp.leave()  # left already (a retried request): on to the Enqueue action
         return resp
@@ -213,6 +221,9 @@ def consultant_accepted(session: Session, call: Call, staff: Staff, entry: Queue
     except TWILIO_ERRORS as error:
         log.info("could not take call %s out of the queue: Twilio error %s", call.call_sid,
                  getattr(error, "code", "?"))
+        # The caller waits again with their place (if they hung up, their status callback says so).
+        if routing.unbridge(session, entry.id, staff.id):
+            offers.caller_may_be_served(entry.id)
         return _caller_gone(session, call, staff, resp)
     call.consultant_id = staff.id
     call.answered_at = now
@@ -221,6 +232,11 @@ def consultant_accepted(session: Session, call: Call, staff: Staff, entry: Queue
     calls.record_event(session, call, "accepted", consultant_id=staff.id)
     waited = int((now - entry.entered_at).total_seconds())
     calls.record_event(session, call, "bridged", str(max(0, waited)), consultant_id=staff.id)
+    return join_conference(resp, call)
+
+
+def join_conference(resp: VoiceResponse, call: Call) -> VoiceResponse:
+    """The consultant's way into the conference their caller is redirected to."""
     dial = resp.dial()
     dial.conference(conference_name(call.call_sid), start_conference_on_enter=True, end_conference_on_exit=True,
                     beep=False, wait_url="")

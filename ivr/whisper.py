@@ -37,6 +37,11 @@ def whisper(call: Call | None, staff: Staff | None) -> VoiceResponse:
     return resp
 
 
+def _accepted_already(call: Call, staff: Staff) -> bool:
+    return (staff.status == "busy" and staff.current_call_sid == call.call_sid and call.consultant_id == staff.id
+            and call.answered_at is not None)
+
+
 def _language_agreed_for(call: Call, staff: Staff) -> str | None:
     """The language the consultant will talk in, when it is not the caller's own but one the
     caller agreed to; None when the consultant has the caller's language."""
@@ -58,6 +63,8 @@ def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, 
         return resp
     entry = routing.entry_for_call(session, call.call_sid)
     queued = entry is not None and entry.offered_staff_id == staff.id
+    if _accepted_already(call, staff):  # Twilio retried this webhook: the same answer again
+        return queue_flow.join_conference(resp, call) if queued else resp
     if (digits or "").strip() == ACCEPT_KEY and routing.accept(session, staff.id, call.call_sid):
         if queued:
             return queue_flow.consultant_accepted(session, call, staff, entry)

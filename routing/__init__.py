@@ -30,6 +30,7 @@ from routing.queues import (
     position,
     queue_figures,
     queue_length,
+    unbridge,
     unclaim,
     unclaim_stale,
     widen,
@@ -65,4 +66,4 @@ __all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective
            "enqueue", "position", "estimated_wait", "widen", "accept_languages", "next_caller_for", "claim",
            "unclaim", "unclaim_stale", "mark_bridged", "mark_left", "queue_figures", "caller_for", "consultant_for",
            "holders", "reserve", "OfficeRule", "enqueue_waiting", "free_consultants", "language_on_duty", "entry_for_call", "leave",
-           "queue_length", "widen_entry"]
+           "queue_length", "widen_entry", "unbridge"]

@@ -167,6 +167,13 @@ def mark_bridged(session: Session, entry_id: int, now: datetime, staff_id: int |
                    state=QueueState.bridged.value, ended_at=now, result="bridged")
 
 
+def unbridge(session: Session, entry_id: int, staff_id: int) -> bool:
+    """A bridge that did not happen (Twilio could not redirect the caller): the caller waits again,
+    keeping their place. Only the consultant's own bridge, once."""
+    return _change(session, entry_id, (QueueState.bridged.value,), QueueEntry.offered_staff_id == staff_id,
+                   state=WAITING, offered_staff_id=None, offered_at=None, ended_at=None, result=None)
+
+
 def widen_entry(session: Session, entry_id: int, level: int = 1) -> bool:
     """Record that this caller has been widened to `level` (1: any consultant with their language;
     2: the other office too); True only the first time, so the caller hears it once."""

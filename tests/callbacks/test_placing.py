@@ -349,3 +349,75 @@ def test_twilio_out_of_reach_loses_nothing(app, db, twilio, twilio_api, monkeypa
     db.expire_all()
     [entry] = db.scalars(select(QueueEntry).where(QueueEntry.callback_id == callback.id))
     assert entry.state == "waiting" and reread(db, callback).state == "due"
+
+
+def test_a_cancel_landing_between_the_accept_and_the_dial_is_kept_and_nobody_dialled(
+        app, db, twilio, twilio_api, monkeypatch):
+    import routing
+
+    maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db)
+    _wake(app, callback)
+    consultant = placed(twilio, twilio_api)[0]
+    consultant.answer()
+    real_mark_bridged = routing.mark_bridged
+
+    def cancelled_meanwhile(session, *args, **kwargs):
+        bridged = real_mark_bridged(session, *args, **kwargs)
+        with services_of(app).db.session() as other:  # a supervisor's PATCH, at this very moment
+            assert schedule.cancel(other, callback.id, utcnow())
+        return bridged
+
+    monkeypatch.setattr(routing, "mark_bridged", cancelled_meanwhile)
+    answer = consultant.press("1")
+    assert answer.find("Dial") is None
+    assert placed(twilio, twilio_api, to=CALLER) == []
+    assert (reread(db, callback).state, reread(db, callback).attempts) == ("canceled", 0)
+    assert status_of(db, maria)[1] is None  # free again
+
+
+def test_a_consultant_who_accepted_but_whose_caller_was_never_dialled_is_freed(app, db, twilio, twilio_api,
+                                                                                 monkeypatch):
+    """The process died between accepting and dialling: the reconciliation frees the consultant
+    and retries the callback."""
+    from callbacks import placing
+
+    maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db)
+    _wake(app, callback)
+    consultant = placed(twilio, twilio_api)[0]
+    consultant.answer()
+
+    def dies(*_args, **_kwargs):
+        raise SystemExit("killed before dialling")
+
+    monkeypatch.setattr(twilio_api, "request", dies)
+    try:
+        consultant.press("1")
+    except SystemExit:
+        pass
+    monkeypatch.undo()
+    assert reread(db, callback).state == "in_progress" and status_of(db, maria)[0] == "busy"
+    with app.app_context(), services_of(app).db.session() as session:
+        assert placing.fail_stuck_attempts(session, utcnow() + timedelta(minutes=16)) == 1
+    assert reread(db, callback).state == "scheduled"
+    assert status_of(db, maria)[1] is None
+
+
+def test_an_sms_twilio_did_not_take_is_tried_again(app, db, twilio, twilio_api, monkeypatch):
+    import pytest as _pytest
+    import requests
+
+    from callbacks import sms
+
+    callback = booked(db)
+    monkeypatch.setattr(twilio_api, "request",
+                        lambda *a, **k: (_ for _ in ()).throw(requests.exceptions.Timeout("timed out")))
+    with app.app_context(), services_of(app).db.session() as session:
+        with _pytest.raises(sms.SmsNotSent):
+            sms.send(session, callback.id, "unreachable")
+    assert reread(db, callback).sms_unreachable is False  # free to be sent by the retry
+    monkeypatch.undo()
+    with app.app_context(), services_of(app).db.session() as session:
+        assert sms.send(session, callback.id, "unreachable") is True
+    assert len(texts_sent(twilio_api)) == 1

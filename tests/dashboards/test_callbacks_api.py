@@ -534,3 +534,16 @@ def test_changes_are_logged_without_the_number(client, db, supervisor, caplog):
     patch(client, supervisor[1], callback, {"state": "canceled"})
     assert f"callback {callback.id} canceled by staff {supervisor[0].id}" in caplog.text
     assert "777666" not in caplog.text
+
+
+def test_a_supervisor_may_mark_a_waiting_callback_urgent(app, client, db, supervisor):
+    """A callback's queue entry has no call of its own: the mark is journalled on the original call."""
+    callback = booked(db, due_in=-timedelta(minutes=3))
+    entry = in_queue(app, db, callback)
+    response = client.patch(f"/api/queue-entries/{entry.id}", json={"urgent": True},
+                            headers={"Authorization": f"Bearer {supervisor[1]}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    db.expire_all()
+    assert db.get(QueueEntry, entry.id).urgent is True
+    kinds = db.scalars(select(CallEvent.kind).where(CallEvent.call_id == callback.call_id))
+    assert "marked_urgent" in list(kinds)

@@ -120,6 +120,11 @@ def test_the_caller_gone_by_the_time_the_consultant_accepts(app, db, client, twi
     status, _ = status_of(db, maria)
     assert status == "wrap_up"  # a wrap-up of no length: free at once
     assert "bridged" not in [kind for kind, _, _ in journal(db, call)]
+    # Twilio's refusal may have been passing: the caller waits again, in their place; if they
+    # have really gone, their status callback says so.
+    assert entry_of(db, call).state in ("waiting", "offered")
+    hang_up(call)
+    assert entry_of(db, call).state == "abandoned"
 
 
 def test_twilio_refusing_to_ring_a_consultant_passes_the_caller_on(app, db, client, twilio, twilio_api, token):
@@ -153,3 +158,43 @@ def test_running_the_same_pairing_job_again_rings_nobody_twice(app, db, client, 
         assert offers.offer_next_caller(services.session(), maria.id) is None
         assert offers.find_consultant(services.session(), entry_of(db, call).id) is None
     assert len(rung(twilio, twilio_api)) == 1
+
+
+def test_a_retried_accept_gives_the_consultant_the_same_conference(app, db, client, twilio, twilio_api, token):
+    maria = add_consultant(app, db, "Maria", status="busy")
+    call = route(twilio, "en", "health")
+    _set_status(client, token, maria.id, "available")
+    run_jobs(app)
+    [leg] = rung(twilio, twilio_api)
+    leg.answer()
+    first = leg.press("1")
+    leg.answer()
+    again = leg.press("1")  # Twilio retried the whisper's answer
+    assert again.find("Dial/Conference").text == first.find("Dial/Conference").text
+    assert status_of(db, maria) == ("busy", call.call_sid)
+    assert len(twilio_api.updates_of(call.call_sid)) == 1  # the caller was redirected once
+
+
+def test_a_bridge_that_never_happened_puts_the_caller_back_in_the_queue(app, db, client, twilio, twilio_api,
+                                                                           token, monkeypatch):
+    """The redirect was accepted but the caller still asks for the wait URL long after: the
+    caller waits again rather than hearing a pause for ever."""
+    from datetime import timedelta
+
+    from hotline.models import utcnow
+    from tests.queueing import set_queue_clock
+
+    maria = add_consultant(app, db, "Maria", status="busy")
+    call = route(twilio, "en", "health")
+    enqueue = enqueued(call)
+    _set_status(client, token, maria.id, "available")
+    run_jobs(app)
+    [leg] = rung(twilio, twilio_api)
+    leg.answer()
+    leg.press("1")
+    assert [child.tag for child in wait_turn(call, enqueue)] == ["Pause"]  # being put through
+    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=45))
+    turn = wait_turn(call, enqueue)
+    assert texts(turn)[0] == prompt(app, "en", "queue_position", position=1)
+    assert entry_of(db, call).state in ("waiting", "offered")
+    assert ("bridge_failed", None, None) in journal(db, call)
