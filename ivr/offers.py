@@ -175,12 +175,16 @@ def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
                     getattr(error, "code", type(error).__name__))
         offer_not_taken(session, entry.id, staff.id, "offer_failed")
         return False
-    session.execute(
+    kept = session.execute(
         update(QueueEntry)
         .where(QueueEntry.id == entry.id, QueueEntry.offered_staff_id == staff.id, QueueEntry.state == OFFERED)
         .values(offer_leg_sid=leg.sid)
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
+    session.commit()
+    if not kept:  # the caller hung up, or the consultant went offline, while Twilio placed the call
+        cancel_leg(leg.sid)
+        return False
     call.stage = "ringing"
     calls.record_event(session, call, "offered", consultant_id=staff.id)
     return True
@@ -207,10 +211,18 @@ def offer_not_taken(session: Session, entry_id: int, staff_id: int, why: str) ->
 def on_offer_status(session: Session, entry_id: int | None, staff_id: int | None, call_status: str) -> None:
     """The status callback of a consultant's leg. A leg that ends while its offer is still open
     was never accepted (rang out, busy, or hung up during the whisper)."""
-    if entry_id is None or staff_id is None:
+    if entry_id is None or staff_id is None or not (call_status in UNANSWERED or call_status == "completed"):
         return
-    if call_status in UNANSWERED or call_status == "completed":
-        offer_not_taken(session, entry_id, staff_id, call_status)
+    if offer_not_taken(session, entry_id, staff_id, call_status):
+        return
+    entry = session.get(QueueEntry, entry_id)
+    if entry is not None and entry.state == QueueState.bridged.value and entry.offered_staff_id == staff_id:
+        # The consultant hung up after accepting: their part is over (a caller still being put
+        # through then goes back to waiting, see queue_flow.bridge), and wrap-up starts now.
+        routing.finish(session, entry.call_sid, services.catalogue().wrap_up_seconds)
+        staff = session.get(Staff, staff_id)
+        session.refresh(staff)
+        consultant_may_be_free(staff_id, staff.wrap_up_until)
 
 
 def cancel_leg(leg_sid: str | None) -> None:

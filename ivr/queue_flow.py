@@ -235,6 +235,12 @@ def consultant_accepted(session: Session, call: Call, staff: Staff, entry: Queue
     return join_conference(resp, call)
 
 
+def _talking_on(session: Session, entry: QueueEntry) -> set[str]:
+    """The calls the entry's consultant is busy on (this one, while they wait for the caller)."""
+    staff = session.get(Staff, entry.offered_staff_id) if entry.offered_staff_id else None
+    return {staff.current_call_sid} if staff is not None and staff.status == "busy" and staff.current_call_sid else set()
+
+
 def join_conference(resp: VoiceResponse, call: Call) -> VoiceResponse:
     """The consultant's way into the conference their caller is redirected to."""
     dial = resp.dial()
@@ -255,6 +261,14 @@ def bridge(session: Session, call: Call) -> VoiceResponse:
     """The caller's TwiML after the REST redirect: into the conference, and the Dial's action
     (goodbye, wrap-up) when the consultant leaves."""
     resp = VoiceResponse()
+    entry = routing.entry_for_call(session, call.call_sid)
+    if entry is not None and call.call_sid not in _talking_on(session, entry):
+        # The consultant hung up while the caller was being redirected: not into an empty room,
+        # back to waiting, in their place.
+        if routing.unbridge(session, entry.id, entry.offered_staff_id):
+            calls.record_event(session, call, "bridge_failed")
+            session.refresh(entry)
+        return enter(session, call, resp)
     speak(resp, call.language_code, "queue_connecting")
     dial = resp.dial(action=external_url("ivr.dial_result"), method="POST")
     dial.conference(conference_name(call.call_sid), start_conference_on_enter=True, end_conference_on_exit=True,

@@ -198,3 +198,20 @@ def test_a_bridge_that_never_happened_puts_the_caller_back_in_the_queue(app, db,
     assert texts(turn)[0] == prompt(app, "en", "queue_position", position=1)
     assert entry_of(db, call).state in ("waiting", "offered")
     assert ("bridge_failed", None, None) in journal(db, call)
+
+
+def test_a_consultant_hanging_up_before_the_caller_is_put_through_sends_the_caller_back_to_wait(
+        app, db, client, twilio, twilio_api, token):
+    maria = add_consultant(app, db, "Maria", status="busy")
+    call = route(twilio, "en", "health")
+    _set_status(client, token, maria.id, "available")
+    run_jobs(app)
+    [leg] = rung(twilio, twilio_api)
+    leg.answer()
+    leg.press("1")
+    leg.ends("completed")  # gone before the caller's redirect landed
+    assert status_of(db, maria)[0] == "wrap_up"
+    back = call.follow(redirect_of(twilio_api, call))
+    assert back.find("Enqueue") is not None and back.find("Dial") is None
+    assert entry_of(db, call).state in ("waiting", "offered")
+    assert ("bridge_failed", None, None) in journal(db, call)
