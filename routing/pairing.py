@@ -65,7 +65,12 @@ def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_aft
     if entry.state != QueueState.waiting.value:
         return None
     if entry.assigned_staff_id is not None:  # a callback staff gave to one consultant: only them
-        return _pair(session, entry, session.get(Staff, entry.assigned_staff_id), now)
+        assigned = session.get(Staff, entry.assigned_staff_id)
+        if assigned is not None and assigned.active and assigned.phone:
+            return _pair(session, entry, assigned, now)
+        # They can no longer take calls (left, no phone): anyone suitable, rather than nobody ever.
+        entry.assigned_staff_id = None
+        session.commit()
     for language, topic, own_office in tiers(entry, now, widen_after, office_rule):
         for staff in candidates(session, language, topic, entry.office_code, exclude, only_office=own_office):
             if not reserve(session, staff.id, entry.call_sid):

@@ -421,3 +421,16 @@ def test_an_sms_twilio_did_not_take_is_tried_again(app, db, twilio, twilio_api, 
     with app.app_context(), services_of(app).db.session() as session:
         assert sms.send(session, callback.id, "unreachable") is True
     assert len(texts_sent(twilio_api)) == 1
+
+
+def test_a_callback_assigned_to_someone_who_has_left_goes_to_anyone_suitable(app, db, twilio, twilio_api):
+    leaver = add_consultant(app, db, "Leaver", languages=["ru"], topics=["health"], status="offline")
+    ivan = add_consultant(app, db, "Ivan", languages=["ru"], topics=["health"])
+    callback = booked(db)
+    callback.assigned_staff_id = leaver.id
+    db.commit()
+    leaver.active = False
+    db.commit()
+    _wake(app, callback)
+    [leg] = placed(twilio, twilio_api)
+    assert leg.to == ivan.phone
