@@ -93,10 +93,12 @@ def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
 
 
 def _new_attempt(session: Session, callback: Callback, staff: Staff) -> CallbackAttempt:
+    # Numbered by the INSERT itself (one statement, not a MAX query then the INSERT); two attempts
+    # numbered at once still collide on the unique (callback_id, number): the loser takes the next.
+    next_number = (select(func.coalesce(func.max(CallbackAttempt.number), 0) + 1)
+                   .where(CallbackAttempt.callback_id == callback.id).scalar_subquery())
     for _ in range(3):
-        number = (session.scalar(select(func.max(CallbackAttempt.number))
-                                 .where(CallbackAttempt.callback_id == callback.id)) or 0) + 1
-        attempt = CallbackAttempt(callback_id=callback.id, number=number, staff_id=staff.id)
+        attempt = CallbackAttempt(callback_id=callback.id, number=next_number, staff_id=staff.id)
         session.add(attempt)
         try:
             session.commit()

@@ -102,7 +102,10 @@ def schedule_wake(callback: Callback) -> None:
     attempt = callback.attempts + 1
     job_id = f"callback_{callback.id}_{attempt}_{int(callback.due_at.timestamp())}"
     try:
-        services.current().queue().enqueue_at(callback.due_at, wake_job, callback.id, job_id=job_id, unique=True)
+        # result_ttl=0: nothing reads its result, and RQ then keeps no finished job (one round trip
+        # less); the id is free again once it ran, and arming it again then only re-reads the row.
+        services.current().queue().enqueue_at(callback.due_at, wake_job, callback.id, job_id=job_id, unique=True,
+                                              result_ttl=0)
     except DuplicateJobError:
         pass
 
@@ -126,18 +129,27 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
         session.commit()
         schedule_wake(callback)
         return None
+    sid = entry_sid(callback)
+    # Due in the same commit as its new queue entry: one commit, not two, and never one without
+    # the other.
+    was_due = callback.state == DUE
+    callback.state = DUE
     entry = routing.enqueue_waiting(
-        session, call_sid=entry_sid(callback), language=callback.language_code,
+        session, call_sid=sid, language=callback.language_code,
         topic=callback.topic_code, office=callback.office_code, first_rang_at=callback.first_rang_at, now=now,
         callback_id=callback.id, assigned_staff_id=callback.assigned_staff_id,
     )
-    if entry.state in (QueueState.waiting.value, QueueState.offered.value):
-        if callback.state != DUE:
-            callback.state = DUE
-            session.commit()
-        # Pair it now, in this job, rather than in a job of its own; if this worker dies first,
-        # the entry waits and the queue's sweep pairs it.
-        offers.find_consultant(session, entry.id)
+    if entry.state not in (QueueState.waiting.value, QueueState.offered.value):
+        session.rollback()  # queued before and out of the queue since: the callback stays as it was
+        return entry
+    if not was_due and session.in_transaction():  # the entry was there already: no commit yet
+        session.commit()
+    if callback.state != DUE:  # a concurrent wake inserted the entry first (rolled back here)
+        callback.state = DUE
+        session.commit()
+    # Pair it now, in this job, rather than in a job of its own; if this worker dies first,
+    # the entry waits and the queue's sweep pairs it.
+    offers.find_consultant(session, entry.id)
     return entry
 
 

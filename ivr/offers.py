@@ -42,17 +42,18 @@ def office_rule(now: datetime) -> routing.OfficeRule | None:
 # -- triggers: enqueue a job; called after the change that allows a pairing is committed ---------
 
 def consultant_may_be_free(staff_id: int, at: datetime | None = None) -> None:
-    """Look for a waiting caller for this consultant now, or at `at` (the end of a wrap-up)."""
+    """Look for a waiting caller for this consultant now, or at `at` (the end of a wrap-up).
+    Nothing reads these jobs' results: result_ttl=0 spares RQ storing them."""
     queue = services.current().queue()
     if at is not None and at > utcnow():
-        queue.enqueue_at(at, offer_next_caller_job, staff_id)
+        queue.enqueue_at(at, offer_next_caller_job, staff_id, result_ttl=0)
     else:
-        queue.enqueue(offer_next_caller_job, staff_id)
+        queue.enqueue(offer_next_caller_job, staff_id, result_ttl=0)
 
 
 def caller_may_be_served(entry_id: int) -> None:
     """Look for a free consultant for this waiting caller."""
-    services.current().queue().enqueue(find_consultant_job, entry_id)
+    services.current().queue().enqueue(find_consultant_job, entry_id, result_ttl=0)
 
 
 def call_ended(session: Session, call_sid: str) -> None:
@@ -126,7 +127,7 @@ def find_consultant(session: Session, entry_id: int) -> Staff | None:
                                    office_rule(now))
     if staff is None:
         return None
-    session.refresh(entry)
+    # consultant_for claimed the entry (its new state is set on `entry` there): no refresh needed.
     return staff if ring(session, entry, staff) else None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.models import QueueEntry, QueueState, Staff
 from routing.candidates import candidates
@@ -76,7 +77,7 @@ def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_aft
             if not reserve(session, staff.id, entry.call_sid):
                 continue  # taken by another call since the query
             if claim(session, entry.id, staff.id, now):
-                session.refresh(staff)
+                _paired(session, entry, staff, now)
                 return staff
             release(session, entry.call_sid, staff.id)  # the caller went to another consultant
             return None
@@ -88,7 +89,16 @@ def _pair(session: Session, entry: QueueEntry, staff: Staff | None, now: datetim
     if staff is None or not staff.phone or not reserve(session, staff.id, entry.call_sid):
         return None
     if claim(session, entry.id, staff.id, now):
-        session.refresh(staff)
+        _paired(session, entry, staff, now)
         return staff
     release(session, entry.call_sid, staff.id)
     return None
+
+
+def _paired(session: Session, entry: QueueEntry, staff: Staff, now: datetime) -> None:
+    """After reserve() and claim() both succeeded: the entry's new values are known (set on it, not
+    read back), the consultant's reserved columns are expired (read back only if used)."""
+    set_committed_value(entry, "state", QueueState.offered.value)
+    set_committed_value(entry, "offered_staff_id", staff.id)
+    set_committed_value(entry, "offered_at", now)
+    session.expire(staff, ["status", "current_call_sid", "status_since", "wrap_up_until"])
