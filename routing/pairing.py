@@ -74,25 +74,35 @@ def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_aft
         session.commit()
     for language, topic, own_office in tiers(entry, now, widen_after, office_rule):
         for staff in candidates(session, language, topic, entry.office_code, exclude, only_office=own_office):
-            if not reserve(session, staff.id, entry.call_sid):
+            if not reserve(session, staff.id, entry.call_sid, commit=False):
+                session.commit()  # nothing changed: ends the transaction, as before
                 continue  # taken by another call since the query
-            if claim(session, entry.id, staff.id, now):
-                _paired(session, entry, staff, now)
+            if _claim_for(session, entry, staff, now):
                 return staff
-            release(session, entry.call_sid, staff.id)  # the caller went to another consultant
-            return None
+            return None  # the caller went to another consultant
     return None
 
 
 def _pair(session: Session, entry: QueueEntry, staff: Staff | None, now: datetime) -> Staff | None:
     """Reserve this one consultant (if free) and claim the entry for them."""
-    if staff is None or not staff.phone or not reserve(session, staff.id, entry.call_sid):
+    if staff is None or not staff.phone:
         return None
-    if claim(session, entry.id, staff.id, now):
-        _paired(session, entry, staff, now)
-        return staff
-    release(session, entry.call_sid, staff.id)
-    return None
+    if not reserve(session, staff.id, entry.call_sid, commit=False):
+        session.commit()  # nothing changed: ends the transaction, as before
+        return None
+    return staff if _claim_for(session, entry, staff, now) else None
+
+
+def _claim_for(session: Session, entry: QueueEntry, staff: Staff, now: datetime) -> bool:
+    """The consultant's reservation is made, not committed: claim the entry in the same
+    transaction and commit both (one commit, and never one without the other), or roll the
+    reservation back if another consultant took the caller first."""
+    if not claim(session, entry.id, staff.id, now, commit=False):
+        session.rollback()
+        return False
+    session.commit()
+    _paired(session, entry, staff, now)
+    return True
 
 
 def _paired(session: Session, entry: QueueEntry, staff: Staff, now: datetime) -> None:

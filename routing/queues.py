@@ -132,10 +132,11 @@ def accept_languages(session: Session, entry_id: int, languages: Iterable[str]) 
     session.commit()
 
 
-def claim(session: Session, entry_id: int, staff_id: int, now: datetime) -> bool:
+def claim(session: Session, entry_id: int, staff_id: int, now: datetime, commit: bool = True) -> bool:
     """Take a waiting caller for one consultant (waiting -> offered); True for exactly one of any
-    number of concurrent claimers."""
-    return _change(session, entry_id, (WAITING,), state=OFFERED, offered_staff_id=staff_id, offered_at=now)
+    number of concurrent claimers. With commit=False the caller commits or rolls back."""
+    return _change(session, entry_id, (WAITING,), state=OFFERED, offered_staff_id=staff_id, offered_at=now,
+                   _commit=commit)
 
 
 def unclaim(session: Session, entry_id: int, staff_id: int | None = None) -> bool:
@@ -220,7 +221,8 @@ def mark_left(session: Session, call_sid: str, result: str, now: datetime) -> bo
     return changed.rowcount == 1
 
 
-def _change(session: Session, entry_id: int, from_states: tuple[str, ...], *conditions, **values) -> bool:
+def _change(session: Session, entry_id: int, from_states: tuple[str, ...], *conditions, _commit: bool = True,
+            **values) -> bool:
     """Compare-and-set: change the entry only if it is in one of `from_states`."""
     result = session.execute(
         update(QueueEntry)
@@ -228,7 +230,8 @@ def _change(session: Session, entry_id: int, from_states: tuple[str, ...], *cond
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
+    if _commit:
+        session.commit()
     return result.rowcount == 1
 
 

@@ -42,8 +42,9 @@ def effective_status(staff: Staff, now: datetime | None = None) -> str:
     return staff.status
 
 
-def reserve(session: Session, staff_id: int, call_sid: str) -> bool:
-    """Offer `call_sid` to the consultant if they are free; True if this call got them."""
+def reserve(session: Session, staff_id: int, call_sid: str, commit: bool = True) -> bool:
+    """Offer `call_sid` to the consultant if they are free; True if this call got them. With
+    commit=False the caller commits (or rolls back) the reservation with what it does next."""
     now = utcnow()
     result = session.execute(
         update(Staff)
@@ -51,7 +52,8 @@ def reserve(session: Session, staff_id: int, call_sid: str) -> bool:
         .values(status=Status.offered.value, current_call_sid=call_sid, status_since=now, wrap_up_until=None)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
+    if commit:
+        session.commit()
     return result.rowcount == 1
 
 
