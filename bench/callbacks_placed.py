@@ -257,7 +257,7 @@ def place(app, ids: list[int], mode: str) -> tuple[float, int]:
         if mode == "worker":
             queue = hotline.queue()
             for callback_id in ids:  # what RQ's scheduler does when they are due (not timed)
-                queue.enqueue(schedule.wake_job, callback_id, result_ttl=0)  # as schedule_wake arms it
+                queue.enqueue(schedule.wake_job, callback_id)
             worker = SimpleWorker([queue], connection=hotline.redis)
             start = time.perf_counter()
             worker.work(burst=True, logging_level="WARNING")

@@ -102,10 +102,7 @@ def schedule_wake(callback: Callback) -> None:
     attempt = callback.attempts + 1
     job_id = f"callback_{callback.id}_{attempt}_{int(callback.due_at.timestamp())}"
     try:
-        # result_ttl=0: nothing reads its result, and RQ then keeps no finished job (one round trip
-        # less); the id is free again once it ran, and arming it again then only re-reads the row.
-        services.current().queue().enqueue_at(callback.due_at, wake_job, callback.id, job_id=job_id, unique=True,
-                                              result_ttl=0)
+        services.current().queue().enqueue_at(callback.due_at, wake_job, callback.id, job_id=job_id, unique=True)
     except DuplicateJobError:
         pass
 

@@ -42,18 +42,17 @@ def office_rule(now: datetime) -> routing.OfficeRule | None:
 # -- triggers: enqueue a job; called after the change that allows a pairing is committed ---------
 
 def consultant_may_be_free(staff_id: int, at: datetime | None = None) -> None:
-    """Look for a waiting caller for this consultant now, or at `at` (the end of a wrap-up).
-    Nothing reads these jobs' results: result_ttl=0 spares RQ storing them."""
+    """Look for a waiting caller for this consultant now, or at `at` (the end of a wrap-up)."""
     queue = services.current().queue()
     if at is not None and at > utcnow():
-        queue.enqueue_at(at, offer_next_caller_job, staff_id, result_ttl=0)
+        queue.enqueue_at(at, offer_next_caller_job, staff_id)
     else:
-        queue.enqueue(offer_next_caller_job, staff_id, result_ttl=0)
+        queue.enqueue(offer_next_caller_job, staff_id)
 
 
 def caller_may_be_served(entry_id: int) -> None:
     """Look for a free consultant for this waiting caller."""
-    services.current().queue().enqueue(find_consultant_job, entry_id, result_ttl=0)
+    services.current().queue().enqueue(find_consultant_job, entry_id)
 
 
 def call_ended(session: Session, call_sid: str) -> None:
