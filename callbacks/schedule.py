@@ -37,14 +37,6 @@ def entry_sid(callback: Callback) -> str:
     return f"callback-{callback.id}-{callback.attempts + 1}-{round(callback.due_at.timestamp() * 1_000_000)}"
 
 
-def parse_entry_sid(call_sid: str) -> tuple[int, int] | None:
-    """(callback id, attempt) of a callback's queue entry, or None for a live call's."""
-    parts = call_sid.split("-")
-    if len(parts) != 4 or parts[0] != "callback" or not all(part.isdecimal() for part in parts[1:]):
-        return None
-    return int(parts[1]), int(parts[2])
-
-
 # -- booking ----------------------------------------------------------------------------------------
 
 def draft(session: Session, call: Call, number: str | None) -> Callback:

@@ -1,7 +1,7 @@
 """Routing: which consultant takes a call, and the reservation that keeps it to one at a time.
 
 Public surface: offer_call, accept, release, finish, set_status, effective_status, candidates;
-queues (routing.queues, routing.queue_pick): enqueue, position, estimated_wait, widen,
+queues (routing.queues, routing.queue_pick): enqueue, position, estimated_wait, widen_entry,
 accept_languages, next_caller_for, claim, unclaim, unclaim_stale, mark_bridged, mark_left,
 queue_figures; pairing a waiting caller with a free consultant (routing.pairing): caller_for,
 consultant_for, holders.
@@ -33,7 +33,6 @@ from routing.queues import (
     unbridge,
     unclaim,
     unclaim_stale,
-    widen,
     widen_entry,
 )
 from routing.reservation import accept, effective_status, finish, holders, release, reserve, set_status
@@ -63,7 +62,7 @@ def offer_call(session: Session, call_sid: str, language: str, topic: str, offic
 
 
 __all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective_status", "candidates",
-           "enqueue", "position", "estimated_wait", "widen", "accept_languages", "next_caller_for", "claim",
+           "enqueue", "position", "estimated_wait", "accept_languages", "next_caller_for", "claim",
            "unclaim", "unclaim_stale", "mark_bridged", "mark_left", "queue_figures", "caller_for", "consultant_for",
            "holders", "reserve", "OfficeRule", "enqueue_waiting", "free_consultants", "language_on_duty", "entry_for_call", "leave",
            "queue_length", "widen_entry", "unbridge"]

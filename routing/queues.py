@@ -105,24 +105,6 @@ def estimated_wait(session: Session, entry: QueueEntry, now: datetime,
     return round(position(session, entry) * window.total_seconds() / answered)
 
 
-def widen(session: Session, now: datetime, after: timedelta) -> int:
-    """Record widening (level 1: any consultant with the language) on callers in the queue for
-    `after` or longer; returns how many were widened just now, for announcing it.
-
-    Routing does not wait for this: next_caller_for() applies the same rule from entered_at at
-    query time. The stored level is what the caller has been moved to, for the wait loop and reports.
-    """
-    result = session.execute(
-        update(QueueEntry)
-        .where(QueueEntry.state.in_(IN_QUEUE), QueueEntry.widen_level < 1,
-               QueueEntry.entered_at <= now - after)
-        .values(widen_level=1)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
-    return result.rowcount
-
-
 def accept_languages(session: Session, entry_id: int, languages: Iterable[str]) -> None:
     """The caller agreed to be served in these languages too (e.g. English or Bulgarian)."""
     entry = session.get_one(QueueEntry, entry_id)

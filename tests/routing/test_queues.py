@@ -257,13 +257,16 @@ def test_leaving_the_queue(app, db):
         ("abandoned", "hangup"), ("left", "leave"), ("bridged", "bridged"), ("abandoned", "hangup")]
 
 
-def test_widen_records_the_level_once(app, db):
-    long_ago, recent = _queued(db, rang=10), _queued(db, rang=2)
+def test_widen_entry_records_each_level_once(app, db):
+    waiting = _queued(db, rang=10)
     left = _queued(db, rang=10)
     routing.mark_left(db, left.call_sid, "hangup", NOW)
-    assert routing.widen(db, NOW, WIDEN_AFTER) == 1
-    assert routing.widen(db, NOW, WIDEN_AFTER) == 0
-    assert [_reread(db, e).widen_level for e in (long_ago, recent, left)] == [1, 0, 0]
+    assert routing.widen_entry(db, waiting.id) is True
+    assert routing.widen_entry(db, waiting.id) is False  # told once
+    assert routing.widen_entry(db, waiting.id, 2) is True
+    assert routing.widen_entry(db, waiting.id, 1) is False  # never back down
+    assert routing.widen_entry(db, left.id) is False  # gone from the queue
+    assert [_reread(db, e).widen_level for e in (waiting, left)] == [2, 0]
 
 
 def test_queue_figures(app, db):
