@@ -50,10 +50,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-import psycopg  # noqa: E402
 import requests  # noqa: E402
 from rq import SimpleWorker  # noqa: E402
 from sqlalchemy import delete, event, insert, select, text, update  # noqa: E402
+from throwaway_db import postgres_database  # noqa: E402
 from twilio.http.http_client import TwilioHttpClient  # noqa: E402
 
 from callbacks import schedule  # noqa: E402
@@ -86,20 +86,6 @@ def sqlite_database(folder: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
     finally:
         path.unlink(missing_ok=True)
-
-
-@contextmanager
-def postgres_database(url: str) -> Iterator[str]:
-    """A new database on the server of `url`, dropped at the end whatever happens."""
-    admin = url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"hotline_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # -- the time spent in Twilio's HTTP client ------------------------------------------------------

@@ -17,15 +17,14 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
+from throwaway_db import postgres_database
 
 import routing
 from hotline.catalogue import Catalogue, load_catalogue
@@ -42,20 +41,6 @@ STATUSES = ["available"] * 5 + ["busy"] * 3 + ["wrap_up", "break", "offline"]
 def sqlite_database() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as folder:
         yield f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
-
-
-@contextmanager
-def postgres_database(url: str) -> Iterator[str]:
-    """A new database on the server of `url`, dropped at the end whatever happens."""
-    admin = url.replace("postgresql+psycopg://", "postgresql://")
-    name = f"hotline_bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def add_consultants(session: Session, rng: random.Random, count: int, languages: list[str],
