@@ -8,7 +8,7 @@
 (a) Placing. N callbacks are due and N consultants, each with the language and topic of one of
 them, are free (always-open offices). One worker then does what placing them takes: each
 callback's wake-up job (callbacks.schedule.wake: into the queue, keeping the caller's place) and
-the pairing job it enqueues (ivr.offers.find_consultant: routing picks and reserves a consultant,
+the pairing job it enqueues (routing.offers.find_consultant: routing picks and reserves a consultant,
 callbacks.placing.ring_consultant numbers an attempt and rings them through Twilio's REST API,
 calls.create, here against Prism's mock of it: tests/contract/prism.py, npm ci first). Timed:
   worker    the jobs in Redis, run by an in-process rq SimpleWorker in one burst, as
@@ -69,7 +69,7 @@ from hotline.models import (  # noqa: E402
     sync_reference,
     utcnow,
 )
-from ivr import offers  # noqa: E402
+from routing import offers  # noqa: E402
 from tests.contract import prism as prism_mock  # noqa: E402
 
 ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"

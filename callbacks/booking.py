@@ -20,11 +20,10 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from callbacks import schedule, windows
 from callbacks.rules import rules
-from hotline import services
+from hotline import calls, services
 from hotline.models import Call, Callback, CallbackState, CallEvent, utcnow
 from hotline.telephony import answer_faults_with_twiml, external_url, twilio_webhook, twiml
 from hotline.voice import speak
-from ivr import calls
 from ivr.menus import speak_to_unknown_language
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 import routing
 from callbacks import schedule
 from callbacks.rules import rules
-from hotline import services
+from hotline import calls, services
 from hotline.models import (
     AttemptOutcome,
     Call,
@@ -35,7 +35,6 @@ from hotline.models import (
 )
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
-from ivr import calls, offers
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +62,14 @@ def _entry(session: Session, entry_sid: str | None) -> QueueEntry | None:
 # -- ringing the consultant ------------------------------------------------------------------------
 
 def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
-    """ivr.offers' ringer for a callback's queue entry (already claimed for `staff`, who is
+    """Routing's ringer for a callback's queue entry (already claimed for `staff`, who is
     reserved): a new attempt row, and the consultant's phone rung with the whisper."""
     callback = session.get(Callback, entry.callback_id)
     if callback is None or callback.state != CallbackState.due.value:  # canceled meanwhile
         routing.unclaim(session, entry.id, staff.id)
         routing.leave(session, entry.id, "canceled", utcnow())
         routing.release(session, entry.call_sid, staff.id)
-        offers.consultant_may_be_free(staff.id)
+        routing.consultant_may_be_free(staff.id)
         return False
     attempt = _new_attempt(session, callback, staff)
     try:
@@ -84,7 +83,7 @@ def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
         log.warning("could not ring consultant %s for callback %s: Twilio error %s", staff.id, callback.id,
                     getattr(error, "code", type(error).__name__))
         _end_attempt(session, attempt, AttemptOutcome.failed.value)
-        offers.offer_not_taken(session, entry.id, staff.id, "offer_failed")
+        routing.offer_not_taken(session, entry.id, staff.id, "offer_failed")
         return False
     attempt.consultant_leg_sid = leg.sid
     entry.offer_leg_sid = leg.sid
@@ -163,7 +162,7 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
             or callback.state != CallbackState.due.value or not routing.accept(session, staff.id, entry.call_sid):
         if entry is not None and entry.callback_id == callback.id:
             _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)
-            offers.offer_not_taken(session, entry.id, staff.id, "declined")
+            routing.offer_not_taken(session, entry.id, staff.id, "declined")
         speak(resp, staff_language(staff), "whisper_declined")
         resp.hangup()
         return resp
@@ -194,7 +193,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
     if not started:
         _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)
         routing.finish(session, entry.call_sid, 0)
-        offers.consultant_may_be_free(staff.id)
+        routing.consultant_may_be_free(staff.id)
         speak(resp, staff_language(staff), "whisper_declined")
         resp.hangup()
         return resp
@@ -210,7 +209,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
                     getattr(error, "code", type(error).__name__))
         _end_attempt(session, attempt, AttemptOutcome.failed.value)
         routing.finish(session, entry.call_sid, 0)
-        offers.consultant_may_be_free(staff.id)
+        routing.consultant_may_be_free(staff.id)
         schedule.retry_or_close(session, callback, utcnow())
         speak(resp, staff_language(staff), "callback_not_reached")
         resp.hangup()
@@ -280,7 +279,7 @@ def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_sta
         for staff_id in held:
             staff = session.get(Staff, staff_id)
             session.refresh(staff)
-            offers.consultant_may_be_free(staff_id, staff.wrap_up_until)
+            routing.consultant_may_be_free(staff_id, staff.wrap_up_until)
     if returned is not None:
         calls.close_call(session, returned, call_status, duration)
     now = utcnow()
@@ -330,13 +329,13 @@ def on_consultant_status(session: Session, attempt: CallbackAttempt | None, call
     if attempt.caller_leg_sid:
         returned = calls.find_call(session, attempt.caller_leg_sid)
         if attempt.outcome is None and (returned is None or returned.answered_at is None):
-            offers.cancel_leg(attempt.caller_leg_sid)  # the caller would pick up to nobody: ring off
+            routing.cancel_leg(attempt.caller_leg_sid)  # the caller would pick up to nobody: ring off
         return
     entry = session.scalar(select(QueueEntry).where(
         QueueEntry.callback_id == attempt.callback_id, QueueEntry.offered_staff_id == attempt.staff_id,
         QueueEntry.state == QueueState.offered.value))
     if _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value) and entry is not None:
-        offers.offer_not_taken(session, entry.id, attempt.staff_id, call_status)
+        routing.offer_not_taken(session, entry.id, attempt.staff_id, call_status)
 
 
 # A conversation longer than this is taken for a lost status callback, not a conversation.
@@ -374,6 +373,6 @@ def _fail_undialled(session: Session, now: datetime) -> int:
         entry_sid = _attempt_entry_sid(session, attempt)
         if entry_sid:
             routing.finish(session, entry_sid, 0)
-            offers.consultant_may_be_free(attempt.staff_id)
+            routing.consultant_may_be_free(attempt.staff_id)
         schedule.retry_or_close(session, attempt.callback, now)
     return len(undialled)

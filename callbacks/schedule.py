@@ -22,7 +22,6 @@ from callbacks.rules import rules
 from hotline import hours, services
 from hotline.models import OPEN_STATES, Call, Callback, CallbackState, QueueEntry, QueueState, utcnow
 from hotline.worker import job_context
-from ivr import offers
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +137,7 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
         session.commit()
     # Pair it now, in this job, rather than in a job of its own; if this worker dies first,
     # the entry waits and the queue's sweep pairs it.
-    offers.find_consultant(session, entry.id)
+    routing.find_consultant(session, entry.id)
     return entry
 
 
@@ -248,7 +247,7 @@ def _leave_queue(session: Session, callback_id: int, reason: str, now: datetime,
         return True
     staff_id = entry.offered_staff_id
     if entry.state == QueueState.offered.value and even_if_offered and routing.unclaim(session, entry.id, staff_id):
-        offers.cancel_leg(entry.offer_leg_sid)
+        routing.cancel_leg(entry.offer_leg_sid)
         routing.release(session, entry.call_sid, staff_id)
-        offers.consultant_may_be_free(staff_id)
+        routing.consultant_may_be_free(staff_id)
     return routing.leave(session, entry.id, reason, now)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from callbacks.rules import rules
 from hotline import services
 from hotline.models import Callback
-from hotline.phones import mask
+from hotline.phone_numbers import mask
 from hotline.telephony import TWILIO_ERRORS, rest_client
 from hotline.worker import job_context
 

@@ -10,7 +10,6 @@ from flask import Flask, current_app, has_app_context
 from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
-
 log = logging.getLogger(__name__)
 
 

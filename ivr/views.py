@@ -9,10 +9,11 @@ from flask import Blueprint, request
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline import services
+import routing
+from hotline import calls, services
 from hotline.models import Staff
 from hotline.telephony import answer_faults_with_twiml, twilio_webhook, twiml
-from ivr import calls, flow, offers, queue_flow, whisper
+from ivr import flow, queue_flow, whisper
 from ivr.menus import speak_to_unknown_language
 
 blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
@@ -164,7 +165,7 @@ def queue_bridge():
 @twilio_webhook
 def offer_status():
     """Status callback of a consultant's phone rung for a waiting caller."""
-    offers.on_offer_status(services.session(), _whole_number(request.args.get("entry")),
+    routing.on_offer_status(services.session(), _whole_number(request.args.get("entry")),
                            _whole_number(request.args.get("staff")), _params().get("CallStatus", ""))
     return twiml(VoiceResponse())
 
@@ -202,7 +203,7 @@ def status():
     call = calls.find_call(services.session(), params.get("CallSid"))
     if call is not None and call_status in calls.FINAL_STATUSES:
         session = services.session()
-        offers.call_ended(session, call.call_sid)
+        routing.call_ended(session, call.call_sid)
         calls.close_call(session, call, call_status, _whole_number(params.get("CallDuration")))
     return twiml(VoiceResponse())
 

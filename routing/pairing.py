@@ -7,12 +7,14 @@ consultants, whatever number of web processes and workers try at once.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hotline.models import QueueEntry, QueueState, Staff
+from hotline.models import QueueEntry, QueueState, Staff, Status
 from routing.candidates import candidates
 from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import claim
@@ -112,3 +114,26 @@ def _paired(session: Session, entry: QueueEntry, staff: Staff, now: datetime) ->
     set_committed_value(entry, "offered_staff_id", staff.id)
     set_committed_value(entry, "offered_at", now)
     session.expire(staff, ["status", "current_call_sid", "status_since", "wrap_up_until"])
+
+
+def offer_call(session: Session, call_sid: str, language: str, topic: str, office: str,
+               exclude: Collection[int] = (), only_office: bool = False) -> Staff | None:
+    """Reserve the best free consultant for the call, or None if nobody suitable is free.
+
+    Candidates are tried in order; one taken by a concurrent call since the query is skipped.
+    A retried webhook finds the consultant already ringing for this call and gets them again,
+    rather than a second consultant.
+    """
+    held = session.scalar(select(Staff).where(Staff.current_call_sid == call_sid,
+                                              Staff.status == Status.offered.value))
+    if held is not None:
+        return held
+    while True:
+        found = candidates(session, language, topic, office, exclude, only_office=only_office)
+        if not found:
+            return None
+        for staff in found:
+            if reserve(session, staff.id, call_sid):
+                session.refresh(staff)
+                return staff
+        exclude = [*exclude, *(staff.id for staff in found)]

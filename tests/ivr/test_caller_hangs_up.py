@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from hotline.twilio_sim import ConsultantLeg
 from tests.helpers import add_consultant, new_call
-from tests.journeys import (dialled, hang_up, journal, offered_to, record_of, route, status_of, stored_call,
-                            texts, verbs)
+from tests.journeys import (
+    dialled,
+    hang_up,
+    journal,
+    offered_to,
+    record_of,
+    route,
+    status_of,
+    stored_call,
+    texts,
+    verbs,
+)
 
 
 def _ringing(app, db, twilio):

@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from hotline.models import CallEvent, QueueEntry, Staff, utcnow
-from ivr import offers
-from routing import pairing
+from routing import offers, pairing
 from tests.conftest import services_of
 from tests.helpers import add_consultant
 from tests.journeys import route

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hotline import services
 from hotline.catalogue import Catalogue
 from hotline.models import Call, CallEvent, ConsultationRecord, utcnow
-from hotline.phones import mask, normalise
+from hotline.phone_numbers import mask, normalise
 
 log = logging.getLogger(__name__)
 
