@@ -56,7 +56,7 @@ from sqlalchemy import delete, event, insert, select, text, update  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 from twilio.http.http_client import TwilioHttpClient  # noqa: E402
 
-from callbacks import schedule  # noqa: E402
+from callbacks import jobs, schedule  # noqa: E402
 from hotline.app import create_app  # noqa: E402
 from hotline.migrate import upgrade  # noqa: E402
 from hotline.models import (  # noqa: E402
@@ -243,7 +243,7 @@ def place(app, ids: list[int], mode: str) -> tuple[float, int]:
         if mode == "worker":
             queue = hotline.queue()
             for callback_id in ids:  # what RQ's scheduler does when they are due (not timed)
-                queue.enqueue(schedule.wake_job, callback_id)
+                queue.enqueue(jobs.wake_job, callback_id)
             worker = SimpleWorker([queue], connection=hotline.redis)
             start = time.perf_counter()
             worker.work(burst=True, logging_level="WARNING")

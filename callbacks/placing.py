@@ -35,6 +35,7 @@ from hotline.models import (
 )
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
+from hotline.webhooks import join_conference
 
 log = logging.getLogger(__name__)
 
@@ -227,10 +228,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
 
 
 def _join(resp: VoiceResponse, attempt: CallbackAttempt) -> VoiceResponse:
-    dial = resp.dial()
-    dial.conference(conference_name(attempt), start_conference_on_enter=True, end_conference_on_exit=True,
-                    beep=False, wait_url="")
-    return resp
+    return join_conference(resp, conference_name(attempt))
 
 
 # -- the caller's side -----------------------------------------------------------------------------
@@ -253,10 +251,7 @@ def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str
         session.commit()
         calls.record_event(session, returned, "accepted", consultant_id=attempt.staff_id)
     speak(resp, attempt.callback.language_code, "callback_greeting")
-    dial = resp.dial()
-    dial.conference(conference_name(attempt), start_conference_on_enter=True, end_conference_on_exit=True,
-                    beep=False, wait_url="")
-    return resp
+    return _join(resp, attempt)
 
 
 def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_status: str,

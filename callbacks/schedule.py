@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from rq.exceptions import DuplicateJobError
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,7 +20,6 @@ from callbacks import sms
 from callbacks.rules import rules
 from hotline import hours, services
 from hotline.models import OPEN_STATES, Call, Callback, CallbackState, QueueEntry, QueueState, utcnow
-from hotline.worker import job_context
 
 log = logging.getLogger(__name__)
 
@@ -92,18 +90,10 @@ def schedule_wake(callback: Callback) -> None:
     arming it again is harmless)."""
     attempt = callback.attempts + 1
     job_id = f"callback_{callback.id}_{attempt}_{int(callback.due_at.timestamp())}"
-    try:
-        services.current().queue().enqueue_at(callback.due_at, wake_job, callback.id, job_id=job_id, unique=True)
-    except DuplicateJobError:
-        pass
+    services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at, job_id=job_id)
 
 
 # -- waking -----------------------------------------------------------------------------------------
-
-def wake_job(callback_id: int) -> None:
-    with job_context():
-        wake(services.session(), callback_id, utcnow())
-
 
 def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None:
     """A callback whose time has come goes into the queue of its language and topic, with the
@@ -139,13 +129,6 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
     # the entry waits and the queue's sweep pairs it.
     routing.find_consultant(session, entry.id)
     return entry
-
-
-def reconcile_job() -> None:
-    """Periodic (hotline.periodic): see reconcile()."""
-    woken = reconcile(services.session(), utcnow())
-    if woken:
-        log.info("reconciliation woke %d callbacks", woken)
 
 
 def reconcile(session: Session, now: datetime) -> int:

@@ -25,7 +25,7 @@ PERIODIC: dict[str, tuple[str, timedelta]] = {
     # if the job that should have paired them was lost.
     "queue-sweep": ("routing.jobs:sweep_job", timedelta(seconds=15)),
     # Callbacks due and not in flight (their job lost with Redis, a worker died) are woken.
-    "callback-reconciliation": ("callbacks.schedule:reconcile_job", timedelta(minutes=1)),
+    "callback-reconciliation": ("callbacks.jobs:reconcile_job", timedelta(minutes=1)),
 }
 
 

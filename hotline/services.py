@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import fakeredis
 import redis
 from flask import Flask, current_app, g
-from rq import Queue
+from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy.orm import Session
 from twilio.http import HttpClient
@@ -77,9 +77,11 @@ def settings() -> Settings:
     return current().settings
 
 
-def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str | None = None) -> bool:
+def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str | None = None,
+                 retry: Retry | None = None) -> bool:
     """Enqueue RQ job `function` (a dotted path) with `args` now, or at `at` (UTC) if that is in
-    the future; with `job_id`, at most one job of that id is queued at once.
+    the future; with `job_id`, at most one job of that id is queued at once; `retry`: RQ's retries
+    of a job that fails.
 
     A job is a hint to act sooner, never the only record of work to do: the database holds that,
     and a periodic sweep or reconciliation finds what a lost job leaves. So this is called after
@@ -89,9 +91,9 @@ def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str |
     try:
         queue = current().queue()
         if at is not None and at > datetime.now(timezone.utc):
-            queue.enqueue_at(at, function, *args, job_id=job_id, unique=job_id is not None)
+            queue.enqueue_at(at, function, *args, job_id=job_id, unique=job_id is not None, retry=retry)
         else:
-            queue.enqueue(function, *args, job_id=job_id, unique=job_id is not None)
+            queue.enqueue(function, *args, job_id=job_id, unique=job_id is not None, retry=retry)
     except DuplicateJobError:
         return True
     except redis.RedisError as error:

@@ -11,9 +11,9 @@ import routing
 from hotline import calls, hours, services
 from hotline.models import Call, utcnow
 from hotline.telephony import external_url
-from hotline.voice import speak
+from hotline.voice import speak, speak_to_unknown_language
 from ivr import call_again, choices, queue_exits, queue_flow
-from ivr.menus import language_menu, speak_to_unknown_language, topic_menu
+from ivr.menus import language_menu, topic_menu
 
 # The stage of a call that asked for a callback before choosing a topic: the topic menu then books it.
 CALLBACK_TOPIC = "callback_topic"

@@ -20,6 +20,7 @@ from hotline import calls, services
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
+from hotline.webhooks import join_conference as conference
 from ivr import call_again, queue_exits
 
 log = logging.getLogger(__name__)
@@ -243,10 +244,7 @@ def _talking_on(session: Session, entry: QueueEntry) -> set[str]:
 
 def join_conference(resp: VoiceResponse, call: Call) -> VoiceResponse:
     """The consultant's way into the conference their caller is redirected to."""
-    dial = resp.dial()
-    dial.conference(conference_name(call.call_sid), start_conference_on_enter=True, end_conference_on_exit=True,
-                    beep=False, wait_url="")
-    return resp
+    return conference(resp, conference_name(call.call_sid))
 
 
 def _caller_gone(session: Session, call: Call, staff: Staff, resp: VoiceResponse) -> VoiceResponse:
@@ -270,7 +268,4 @@ def bridge(session: Session, call: Call) -> VoiceResponse:
             session.refresh(entry)
         return enter(session, call, resp)
     speak(resp, call.language_code, "queue_connecting")
-    dial = resp.dial(action=external_url("ivr.dial_result"), method="POST")
-    dial.conference(conference_name(call.call_sid), start_conference_on_enter=True, end_conference_on_exit=True,
-                    beep=False, wait_url="")
-    return resp
+    return conference(resp, conference_name(call.call_sid), action=external_url("ivr.dial_result"))

@@ -73,7 +73,7 @@ def scheduled_wake_ups(app) -> dict[str, datetime]:
     jobs = {}
     for job_id in registry.get_job_ids():
         job = Job.fetch(job_id, connection=services_of(app).redis)
-        if job.func_name == "callbacks.schedule.wake_job":
+        if job.func_name == "callbacks.jobs.wake_job":
             jobs[job_id] = registry.get_scheduled_time(job)
     return jobs
 
