@@ -58,10 +58,22 @@ def apology() -> VoiceResponse:
     return resp
 
 
+def ended() -> VoiceResponse:
+    """The answer to a webhook of a call that is over: hang up (Twilio ignores it on a call that has
+    ended, and it ends a leg that somehow has not)."""
+    resp = VoiceResponse()
+    resp.hangup()
+    return resp
+
+
 def caller_webhook(view: CallerView) -> Callable[[], object]:
     """A webhook of the caller's own call leg: checked as Twilio's (403 if forged), its parameters
     read, the caller's Call found (or opened, if its row is missing), and `view(session, call,
-    params)`'s TwiML answered. Without a CallSid the caller hears the apology."""
+    params)`'s TwiML answered. Without a CallSid the caller hears the apology.
+
+    A webhook that arrives after the call's final status (a key pressed as the caller hung up, a
+    late retry) gets <Hangup/> and changes nothing: the call is over, so nobody may be reserved,
+    rung or queued for it."""
 
     @functools.wraps(view)
     @twilio_webhook
@@ -71,6 +83,8 @@ def caller_webhook(view: CallerView) -> Callable[[], object]:
             return twiml(apology())
         session = services.session()
         call = calls.open_call(session, services.catalogue(), values)
+        if call.ended_at is not None:
+            return twiml(ended())
         return twiml(view(session, call, values))
 
     return answer

@@ -56,9 +56,12 @@ def _language_agreed_for(call: Call, staff: Staff) -> str | None:
 
 
 def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, digits: str | None) -> VoiceResponse:
-    """Bridge the call (an empty response) if the consultant accepted and it is still theirs."""
+    """Bridge the call (an empty response) if the consultant accepted and it is still theirs. A
+    caller whose call is over (a late or replayed answer) is nobody's: hang up, change nothing."""
     resp = VoiceResponse()
-    if call is None or staff is None:
+    if call is not None and staff is not None and call.ended_at is not None:
+        speak(resp, staff_language(staff), "caller_gone")
+    if call is None or staff is None or call.ended_at is not None:
         resp.hangup()
         return resp
     entry = routing.entry_for_call(session, call.call_sid)
