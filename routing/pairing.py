@@ -18,7 +18,7 @@ from hotline.models import QueueEntry, QueueState, Staff, Status
 from routing.candidates import candidates
 from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import claim
-from routing.reservation import release, reserve
+from routing.reservation import reserve
 
 # A pick can lose its race to another worker; after this many lost races the job gives up and
 # the next trigger (or the periodic sweep) tries again.
@@ -31,16 +31,17 @@ def caller_for(session: Session, staff: Staff, now: datetime, widen_after: timed
     them; None if nobody suitable waits or the consultant is no longer free."""
     # The consultant is reserved first: two jobs for the same consultant then cannot each claim a
     # caller (the loser would put the head of the queue back after the winner took the next one).
+    # Both in one transaction, as in consultant_for: a fault between them leaves neither.
     for _ in range(ATTEMPTS):
         entry = next_caller_for(session, staff, now, widen_after, office_rule)
         if entry is None:
             return None
-        if not reserve(session, staff.id, entry.call_sid):
+        if not reserve(session, staff.id, entry.call_sid, commit=False):
+            session.rollback()
             return None  # the consultant was taken meanwhile
-        if claim(session, entry.id, staff.id, now):
-            session.refresh(entry)
+        if _claim_for(session, entry, staff, now):
             return entry
-        release(session, entry.call_sid, staff.id)  # another consultant took this caller first
+        # Another consultant took this caller first: the reservation was rolled back; next caller.
     return None
 
 
