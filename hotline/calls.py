@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,18 +84,24 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
     reached no one (a callback's caller who did not answer): it is journalled as ended, with no
     record and no abandonment, since nobody called and nobody hung up."""
     if call.ended_at is None:
-        call.ended_at = utcnow()
-        call.twilio_status = twilio_status
-        call.duration_seconds = duration
-        call.outcome = _outcome(call, twilio_status) if record else "not_reached"
-        if call.answered_at:
-            call.talk_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
-        if call.outcome == "abandoned":  # where the caller gave up: the abandonment funnel
-            session.add(CallEvent(call_id=call.id, kind="abandoned", detail=call.stage))
-        call.stage = "ended"
-        # A plain add: appending to call.events would first load every event of the call.
-        session.add(CallEvent(call_id=call.id, kind="ended", detail=call.outcome, consultant_id=call.consultant_id))
+        ended_at = utcnow()
+        outcome = _outcome(call, twilio_status) if record else "not_reached"
+        talk = max(0, int((ended_at - call.answered_at).total_seconds())) if call.answered_at else None
+        # Compare-and-set on a call not yet ended: of two copies of the final status callback
+        # arriving at once, one closes the call and journals it; the other only reads the record.
+        closed = session.execute(
+            update(Call).where(Call.id == call.id, Call.ended_at.is_(None))
+            .values(ended_at=ended_at, twilio_status=twilio_status, duration_seconds=duration, outcome=outcome,
+                    talk_seconds=talk if talk is not None else Call.talk_seconds, stage="ended")
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if closed:
+            if outcome == "abandoned":  # where the caller gave up: the abandonment funnel
+                session.add(CallEvent(call_id=call.id, kind="abandoned", detail=call.stage))
+            # A plain add: appending to call.events would first load every event of the call.
+            session.add(CallEvent(call_id=call.id, kind="ended", detail=outcome, consultant_id=call.consultant_id))
         session.commit()
+        session.refresh(call)
     return _ensure_record(session, call) if record else None
 
 

@@ -42,6 +42,12 @@ def _accepted_already(call: Call, staff: Staff) -> bool:
             and call.answered_at is not None)
 
 
+def _busy_on(session: Session, staff: Staff, call: Call) -> bool:
+    """Whether the consultant, as stored now, is busy on this call (has accepted it)."""
+    session.refresh(staff)
+    return staff.status == "busy" and staff.current_call_sid == call.call_sid
+
+
 def _language_agreed_for(call: Call, staff: Staff) -> str | None:
     """The language the consultant will talk in, when it is not the caller's own but one the
     caller agreed to; None when the consultant has the caller's language."""
@@ -68,17 +74,29 @@ def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, 
     queued = entry is not None and entry.offered_staff_id == staff.id
     if _accepted_already(call, staff):  # Twilio retried this webhook: the same answer again
         return queue_flow.join_conference(resp, call) if queued else resp
-    if (digits or "").strip() == ACCEPT_KEY and routing.accept(session, staff.id, call.call_sid):
-        if queued:
-            return queue_flow.consultant_accepted(session, call, staff, entry)
-        call.consultant_id = staff.id
-        call.answered_at = utcnow()
-        call.stage = "connected"
-        call.outcome = None
-        calls.record_event(session, call, "accepted", consultant_id=staff.id)
-        return resp
+    if (digits or "").strip() != ACCEPT_KEY:
+        return _declined(session, resp, call, staff, entry if queued else None)
+    if not routing.accept(session, staff.id, call.call_sid):
+        if _busy_on(session, staff, call):
+            # A twin of this webhook (Twilio retried it; both copies arrived at once) won the accept
+            # and is putting the caller through: the same answer it gives, never the opposite.
+            return queue_flow.join_conference(resp, call) if queued else resp
+        return _declined(session, resp, call, staff, entry if queued else None)
+    if queued:
+        return queue_flow.consultant_accepted(session, call, staff, entry)
+    call.consultant_id = staff.id
+    call.answered_at = utcnow()
+    call.stage = "connected"
+    call.outcome = None
+    calls.record_event(session, call, "accepted", consultant_id=staff.id)
+    return resp
+
+
+def _declined(session: Session, resp: VoiceResponse, call: Call, staff: Staff, entry) -> VoiceResponse:
+    """Not accepted (another key, silence, or the offer was no longer theirs): journalled; a caller
+    rung from the queue (`entry`) goes to the next consultant."""
     calls.record_event(session, call, "declined", consultant_id=staff.id)
-    if queued:  # rung from the queue: the caller goes to the next consultant
+    if entry is not None:
         routing.offer_not_taken(session, entry.id, staff.id, "declined")
     speak(resp, staff_language(staff), "whisper_declined")
     resp.hangup()

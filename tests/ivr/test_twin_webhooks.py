@@ -1,0 +1,77 @@
+"""Twilio retries a webhook it got no timely answer to, so two copies of one request (the same
+I-Twilio-Idempotency-Token) can arrive at the same moment. Every Twilio-facing webhook of a whole
+call is sent twice at once here: both copies get the same answer (the loser of a compare-and-set
+answers what the winner did, never the opposite), and the call ends as it does with single
+requests: one record, one ring of the consultant, one redirect, one conversation."""
+from __future__ import annotations
+
+import threading
+import xml.etree.ElementTree as ET
+
+from sqlalchemy import func, select
+
+from hotline.models import ConsultationRecord, QueueEntry
+from tests.helpers import add_consultant, add_staff_with_token
+from tests.journeys import hang_up, journal, record_of, route, status_of
+from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
+
+
+def _twin_transport(transport, answers: list[tuple[str, str, str]]):
+    """Send every request twice at the same moment; keep both answers; hand one on."""
+
+    def twins(url, params, headers):
+        barrier = threading.Barrier(2)
+        results: list[tuple[int, str]] = [None, None]
+
+        def send(i):
+            barrier.wait()
+            results[i] = transport(url, params, headers)
+
+        threads = [threading.Thread(target=send, args=(i,)) for i in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        answers.append((url, results[0][1], results[1][1]))
+        assert results[0][0] == results[1][0] == 200, (url, results)
+        return results[0]
+
+    return twins
+
+
+def test_every_webhook_of_a_queued_call_sent_twice_at_once(app, db, twilio, twilio_api):
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+    answers: list[tuple[str, str, str]] = []
+    twilio.transport = _twin_transport(twilio.transport, answers)
+
+    call = route(twilio, "en", "health")
+    enqueue = enqueued(call)
+    wait_turn(call, enqueue)
+    _, token = add_staff_with_token(app, db, "Supervisor")
+    app.test_client().put(f"/api/consultants/{maria.id}/status", json={"status": "available"},
+                          headers={"Authorization": f"Bearer {token}"})
+    run_jobs(app)
+    [leg] = rung(twilio, twilio_api)
+    leg.answer()
+    accepted = leg.press("1")
+    assert accepted.find("Dial/Conference") is not None
+    call.follow(enqueue.attrib["action"], QueueResult="redirected")
+    bridge = call.follow(redirect_of(twilio_api, call))
+    call.follow(bridge.find("Dial").attrib["action"], DialCallStatus="completed", DialCallDuration="60")
+    leg.ends("completed")
+    hang_up(call)
+
+    for url, first, second in answers:
+        assert ET.fromstring(first).tag == "Response"
+        assert first == second, f"{url} answered its twin differently:\n{first}\n{second}"
+    db.expire_all()
+    assert len(rung(twilio, twilio_api)) == 1
+    assert len([u for u in twilio_api.updates_of(call.call_sid) if "Url" in u]) == 1  # one redirect
+    assert db.scalar(select(func.count()).select_from(QueueEntry)) == 1
+    assert entry_of(db, call).state == "bridged"
+    assert db.scalar(select(func.count()).select_from(ConsultationRecord)) == 1
+    assert record_of(db, call).outcome == "answered"
+    assert status_of(db, maria)[0] == "wrap_up"
+    kinds = [kind for kind, _, _ in journal(db, call)]
+    for once in ("queued", "offered", "accepted", "bridged", "ended"):
+        assert kinds.count(once) == 1, (once, kinds)
