@@ -12,12 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
 from hotline import calls, services
-from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
+from hotline.models import Call, CallEvent, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
 from hotline.webhooks import join_conference as conference
@@ -226,14 +227,30 @@ def consultant_accepted(session: Session, call: Call, staff: Staff, entry: Queue
         if routing.unbridge(session, entry.id, staff.id):
             routing.caller_may_be_served(entry.id)
         return _caller_gone(session, call, staff, resp)
-    call.consultant_id = staff.id
-    call.answered_at = now
-    call.stage = "connected"
-    call.outcome = None
-    calls.record_event(session, call, "accepted", consultant_id=staff.id)
-    waited = int((now - entry.entered_at).total_seconds())
-    calls.record_event(session, call, "bridged", str(max(0, waited)), consultant_id=staff.id)
+    put_through(session, call, staff.id, entry)
     return join_conference(resp, call)
+
+
+def put_through(session: Session, call: Call, staff_id: int, entry: QueueEntry) -> bool:
+    """Record that the caller reached consultant `staff_id`: answered, connected, journalled as
+    accepted and bridged (with the seconds waited). The bridge marked on the entry (committed
+    before Twilio was asked to redirect the caller) is the intent; this is its result, recorded by
+    whichever comes first, the consultant's accept after the redirect or the caller arriving at the
+    bridge, so a process that died between the redirect and this record loses nothing. A
+    compare-and-set on a call not yet answered: True only the first time."""
+    now = utcnow()
+    recorded = session.execute(
+        update(Call).where(Call.id == call.id, Call.answered_at.is_(None))
+        .values(consultant_id=staff_id, answered_at=now, stage="connected", outcome=None)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount == 1
+    if not recorded:
+        session.commit()
+        return False
+    waited = int(((entry.ended_at or now) - entry.entered_at).total_seconds())
+    session.add(CallEvent(call_id=call.id, kind="accepted", consultant_id=staff_id))
+    calls.record_event(session, call, "bridged", str(max(0, waited)), consultant_id=staff_id)  # commits all
+    return True
 
 
 def _talking_on(session: Session, entry: QueueEntry) -> set[str]:
@@ -267,5 +284,7 @@ def bridge(session: Session, call: Call) -> VoiceResponse:
             calls.record_event(session, call, "bridge_failed")
             session.refresh(entry)
         return enter(session, call, resp)
+    if entry is not None and entry.state == QueueState.bridged.value:
+        put_through(session, call, entry.offered_staff_id, entry)  # if the accept did not record it
     speak(resp, call.language_code, "queue_connecting")
     return conference(resp, conference_name(call.call_sid), action=external_url("ivr.dial_result"))

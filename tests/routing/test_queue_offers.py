@@ -215,3 +215,40 @@ def test_a_consultant_hanging_up_before_the_caller_is_put_through_sends_the_call
     assert back.find("Enqueue") is not None and back.find("Dial") is None
     assert entry_of(db, call).state in ("waiting", "offered")
     assert ("bridge_failed", None, None) in journal(db, call)
+
+
+def test_a_crash_between_the_redirect_and_its_record_loses_no_answered_call(
+        app, db, client, twilio, twilio_api, token, monkeypatch):
+    """Intent first: the bridge is committed before Twilio is asked to redirect the caller; a
+    process that dies after the redirect, before recording it, leaves the caller's arrival at the
+    bridge to record it. The call counts as answered, by its consultant, once."""
+    from ivr import queue_flow
+
+    maria = add_consultant(app, db, "Maria", status="busy")
+    call = route(twilio, "en", "health")
+    enqueue = enqueued(call)
+    _set_status(client, token, maria.id, "available")
+    run_jobs(app)
+    [leg] = rung(twilio, twilio_api)
+    leg.answer()
+    real_put_through = queue_flow.put_through
+
+    def dies_once(*args):
+        monkeypatch.setattr(queue_flow, "put_through", real_put_through)
+        raise RuntimeError("the web process died after the redirect")
+
+    monkeypatch.setattr(queue_flow, "put_through", dies_once)
+    leg.press("1")  # Twilio gets the fault's answer; the redirect went out
+    assert redirect_of(twilio_api, call) is not None
+
+    call.follow(enqueue.attrib["action"], QueueResult="redirected")
+    bridge = call.follow(redirect_of(twilio_api, call))
+    assert bridge.find("Dial/Conference") is not None
+    call.follow(bridge.find("Dial").attrib["action"], DialCallStatus="completed", DialCallDuration="60")
+    hang_up(call)
+    kinds = [kind for kind, _, _ in journal(db, call)]
+    assert kinds.count("accepted") == 1 and kinds.count("bridged") == 1
+    from tests.journeys import record_of
+
+    record = record_of(db, call)
+    assert (record.outcome, record.consultant_id) == ("answered", maria.id)
