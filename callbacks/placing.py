@@ -247,16 +247,43 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
         speak(resp, staff_language(staff), "callback_not_reached")
         resp.hangup()
         return resp
-    attempt.caller_leg_sid = leg.sid
-    returned = Call(call_sid=leg.sid, direction="outbound-api", caller_number=callback.number,
-                    called_number=_office_number(callback), office_code=callback.office_code,
-                    language_code=callback.language_code, topic_code=callback.topic_code, stage="callback",
-                    consultant_id=staff.id, original_call_id=callback.call_id)
-    session.add(returned)
-    session.commit()
-    calls.record_event(session, returned, "callback_dialled", str(attempt.number), consultant_id=staff.id)
+    _record_dialled(session, attempt, leg.sid)
     speak(resp, staff_language(staff), "callback_calling")
     return _join(resp, attempt)
+
+
+def _record_dialled(session: Session, attempt: CallbackAttempt, leg_sid: str | None) -> Call | None:
+    """Record the caller's leg of the attempt and its returned call, once.
+
+    The callback's move to in_progress (committed before Twilio was asked to dial) is the intent;
+    this is its result. It is recorded after the dial, and again from the caller leg's own webhooks
+    (answered, status), which name the attempt and carry the leg's CallSid: a process that died
+    between the dial and this record loses nothing. Compare-and-set on an attempt without a leg.
+    Returns the returned call (None without a leg sid)."""
+    if not leg_sid:
+        return None
+    if attempt.caller_leg_sid is None:
+        session.execute(update(CallbackAttempt).where(CallbackAttempt.id == attempt.id,
+                                                      CallbackAttempt.caller_leg_sid.is_(None))
+                        .values(caller_leg_sid=leg_sid).execution_options(synchronize_session=False))
+        session.commit()
+        session.refresh(attempt)
+    returned = calls.find_call(session, attempt.caller_leg_sid)
+    if returned is not None:
+        return returned
+    callback = attempt.callback
+    returned = Call(call_sid=attempt.caller_leg_sid, direction="outbound-api", caller_number=callback.number,
+                    called_number=_office_number(callback), office_code=callback.office_code,
+                    language_code=callback.language_code, topic_code=callback.topic_code, stage="callback",
+                    consultant_id=attempt.staff_id, original_call_id=callback.call_id)
+    session.add(returned)
+    session.add(CallEvent(call=returned, kind="callback_dialled", detail=str(attempt.number),
+                          consultant_id=attempt.staff_id))
+    try:
+        session.commit()
+    except IntegrityError:  # recorded concurrently by the other side
+        session.rollback()
+    return calls.find_call(session, attempt.caller_leg_sid)
 
 
 def _join(resp: VoiceResponse, attempt: CallbackAttempt) -> VoiceResponse:
@@ -265,9 +292,10 @@ def _join(resp: VoiceResponse, attempt: CallbackAttempt) -> VoiceResponse:
 
 # -- the caller's side -----------------------------------------------------------------------------
 
-def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str | None) -> VoiceResponse:
-    """The caller's phone was picked up: a person hears the greeting in their language and joins
-    the consultant; an answering machine is hung up on (the attempt is retried)."""
+def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str | None,
+             leg_sid: str | None = None) -> VoiceResponse:
+    """The caller's phone (leg `leg_sid`) was picked up: a person hears the greeting in their
+    language and joins the consultant; an answering machine is hung up on (the attempt is retried)."""
     resp = VoiceResponse()
     if attempt is None or attempt.outcome is not None:
         resp.hangup()
@@ -276,7 +304,7 @@ def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str
         _end_attempt(session, attempt, AttemptOutcome.machine.value)
         resp.hangup()
         return resp
-    returned = calls.find_call(session, attempt.caller_leg_sid)
+    returned = _record_dialled(session, attempt, attempt.caller_leg_sid or leg_sid)
     if returned is not None and returned.answered_at is None:
         returned.answered_at = utcnow()
         returned.stage = "connected"
@@ -287,7 +315,7 @@ def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str
 
 
 def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_status: str,
-                     duration: int | None) -> None:
+                     duration: int | None, leg_sid: str | None = None) -> None:
     """The caller's leg ended (Twilio's final CallStatus; `duration` in seconds): completed after a
     conversation, or an outcome to retry.
 
@@ -298,7 +326,7 @@ def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_sta
     if attempt is None or call_status not in calls.FINAL_STATUSES:
         return
     callback = attempt.callback
-    returned = calls.find_call(session, attempt.caller_leg_sid)
+    returned = _record_dialled(session, attempt, attempt.caller_leg_sid or leg_sid)
     talked = returned is not None and returned.answered_at is not None
     outcome = (AttemptOutcome.completed.value if talked
                else UNANSWERED_OUTCOMES.get(call_status, AttemptOutcome.caller_no_answer.value))

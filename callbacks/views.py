@@ -41,7 +41,7 @@ def whisper_answer():
 @twilio_webhook
 def answered():
     """The caller's phone was picked up (AnsweredBy from answering machine detection)."""
-    return twiml(placing.answered(services.session(), _attempt(), _param("AnsweredBy")))
+    return twiml(placing.answered(services.session(), _attempt(), _param("AnsweredBy"), _param("CallSid")))
 
 
 @blueprint.route("/not-reached", methods=["GET", "POST"])
@@ -54,7 +54,7 @@ def not_reached():
 @twilio_webhook
 def caller_status():
     placing.on_caller_status(services.session(), _attempt(), _param("CallStatus") or "",
-                             whole_number(_param("CallDuration")))
+                             whole_number(_param("CallDuration")), _param("CallSid"))
     return twiml(VoiceResponse())
 
 

@@ -199,3 +199,35 @@ def test_a_cancel_while_the_callback_ringer_places_the_leg_cancels_that_leg(app,
     assert {"Status": "canceled"} in twilio_api.updates_of(leg.request.sid)  # its ringing stopped
     assert reread(db, callback).state == "canceled"
     assert status_of(db, maria)[0] == "available"
+
+
+def test_a_crash_between_dialling_the_caller_and_recording_it_loses_no_conversation(
+        app, db, twilio, twilio_api, monkeypatch):
+    """Intent first: the callback is in progress (committed) before Twilio is asked to dial the
+    caller; a process that dies after the dial, before recording the leg, leaves the leg's own
+    webhooks to record it. The conversation counts, and the reconciliation does not retry it."""
+    maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db)
+    _wake(app, callback)
+    [consultant] = placed(twilio, twilio_api)
+    consultant.answer()
+
+    def dies(*_args):
+        raise RuntimeError("the web process died after the dial")
+
+    monkeypatch.setattr(placing, "_record_dialled", dies)
+    consultant.press("1")  # Twilio gets the fault's answer; the caller is being dialled
+    monkeypatch.undo()
+    [_, caller] = placed(twilio, twilio_api)
+    assert caller.to == callback.number
+
+    greeted = caller.answer(AnsweredBy="human")
+    assert greeted.find("Dial/Conference") is not None
+    caller.ends("completed", duration=240)
+    with app.app_context(), services_of(app).db.session() as session:
+        schedule.reconcile(session, utcnow() + placing.LONGEST_CONVERSATION)
+
+    done = reread(db, callback)
+    assert (done.state, attempts_of(db, callback)) == ("completed", [(1, maria.id, "completed")])
+    record = db.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == done.return_call_id))
+    assert (record.outcome, record.consultant_id) == ("answered", maria.id)
