@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, lazyload
 
 import routing
+from dashboards.days import Period
 from hotline.models import Call, Callback, CallEvent, ConsultationRecord, QueueEntry, Role, Staff, Status
 from routing.queues import IN_QUEUE
-
-REPORTING_ZONE = ZoneInfo("Europe/Sofia")
 
 
 def consultants(session: Session, office: str | None = None) -> list[Staff]:
@@ -35,15 +33,9 @@ class RecordFilter:
     language: str | None = None
     topic: str | None = None
     office: str | None = None
-    date_from: date | None = None  # inclusive, a day in the centres' own time zone
-    date_to: date | None = None  # inclusive
+    days: Period | None = None  # started on these days, each office's in its own time zone
     limit: int = 100
     offset: int = 0
-
-
-def day_start(day: date) -> datetime:
-    """Midnight at the start of `day` in the centres' own time zone."""
-    return datetime.combine(day, time.min, REPORTING_ZONE)
 
 
 def consultation_records(session: Session, flt: RecordFilter) -> list[ConsultationRecord]:
@@ -60,10 +52,8 @@ def consultation_records(session: Session, flt: RecordFilter) -> list[Consultati
         query = query.where(ConsultationRecord.topic_code == flt.topic)
     if flt.office:
         query = query.where(ConsultationRecord.office_code == flt.office)
-    if flt.date_from:
-        query = query.where(ConsultationRecord.started_at >= day_start(flt.date_from))
-    if flt.date_to:
-        query = query.where(ConsultationRecord.started_at < day_start(flt.date_to + timedelta(days=1)))
+    if flt.days:
+        query = query.where(flt.days.contains(ConsultationRecord.started_at, ConsultationRecord.office_code))
     return list(session.scalars(query.limit(flt.limit).offset(flt.offset)))
 
 
