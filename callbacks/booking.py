@@ -106,6 +106,14 @@ def _last_digits(number: str) -> str:
     return " ".join(number[-3:])
 
 
+def _dialled_digits(number: str, region: str) -> str:
+    """`number` (E.164) as a caller in `region` dials it, spaced digit by digit so that
+    text-to-speech reads each one: "0 8 8 8 7 6 5 4 3 2" for +359888765432 from BG, "0 0 4 4 7 9 ..."
+    for +447911... (phonenumbers' out-of-country format: the national form within the region)."""
+    dialled = phonenumbers.format_out_of_country_calling_number(phonenumbers.parse(number, None), region)
+    return " ".join(ch for ch in dialled if ch.isdecimal())
+
+
 # -- the conversation ------------------------------------------------------------------------------
 
 def offer(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
@@ -143,7 +151,8 @@ def on_keyed_number(session: Session, call: Call, digits: str | None, attempt: i
     lang = _lang(call)
     number = keyed_number(digits, _region(call), _own_numbers())
     if number is not None:
-        return _number_chosen(session, call, resp, number, "keyed")
+        spoken = _dialled_digits(number, _region(call))
+        return _number_chosen(session, call, resp, number, "keyed", read_back=spoken)
     speak(resp, lang, "callback_number_invalid" if (digits or "").strip() else "no_input")
     if attempt < NUMBER_RETRIES:
         return _ask_for_number(resp, lang, attempt + 1)
@@ -183,7 +192,11 @@ def on_window(session: Session, call: Call, digits: str | None, attempt: int,
     return _booked(resp, lang, callback, chosen)
 
 
-def _number_chosen(session: Session, call: Call, resp: VoiceResponse, number: str, how: str) -> VoiceResponse:
+def _number_chosen(session: Session, call: Call, resp: VoiceResponse, number: str, how: str,
+                   read_back: str | None = None) -> VoiceResponse:
+    """Draft the callback to `number` (chosen `how`: "caller_id" or "keyed") and ask for a window,
+    first reading back `read_back` (the spaced digits of a keyed number) outside the <Gather>, so the
+    caller hears it whole before choosing."""
     callback = schedule.draft(session, call, number)
     if callback.state != CallbackState.draft.value:
         return _booked(resp, _lang(call), callback, None)  # a retried webhook: booked already
@@ -192,6 +205,8 @@ def _number_chosen(session: Session, call: Call, resp: VoiceResponse, number: st
     options = windows.offered_windows(_office(call), now, rules().morning_ends)
     if not options:
         return _unavailable(session, call, resp, _lang(call))
+    if read_back:
+        speak(resp, _lang(call), "callback_number_read_back", digits=read_back)
     return _ask_window(resp, _lang(call), options, 0, now)
 
 

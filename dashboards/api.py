@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, 
 
 import routing
 from callbacks import schedule
-from dashboards import callback_queries, queries, reports
+from dashboards import callback_queries, days, queries, reports
 from hotline import accounts, services
 from hotline.models import (
     SETTABLE_STATUSES,
@@ -202,13 +202,19 @@ def _int_arg(name: str, default: int, maximum: int) -> int:
     return min(_whole_number(name, request.args.get(name, str(default))), maximum)
 
 
+def _days_arg() -> days.Period | None:
+    """from/to: inclusive days, each office's in its own time zone; None if neither is given."""
+    first, last = _date_arg("from"), _date_arg("to")
+    return days.local_days(services.catalogue(), first, last) if first or last else None
+
+
 @blueprint.get("/consultations")
 @auth.login_required
 def list_consultations():
     flt = queries.RecordFilter(
         call_sid=request.args.get("call_sid"), language=request.args.get("language"),
         topic=request.args.get("topic"), office=request.args.get("office"),
-        date_from=_date_arg("from"), date_to=_date_arg("to"),
+        days=_days_arg(),
         limit=_int_arg("limit", 100, 1000), offset=_int_arg("offset", 0, 10**9),
     )
     records = queries.consultation_records(services.session(), flt)
@@ -287,15 +293,25 @@ def set_queue_entry_urgent(entry_id: int):
 
 # --- reports ----------------------------------------------------------------------------------
 
-def _report_period() -> tuple[date, date]:
-    """from/to, inclusive days in the centres' time zone: to defaults to today, from to `to`."""
-    last = _date_arg("to") or utcnow().astimezone(queries.REPORTING_ZONE).date()
-    first = _date_arg("from") or last
+def _report_period() -> tuple[date, date, days.Period]:
+    """from/to, inclusive days, each office's in its own time zone: `to` defaults to today (each
+    office's), `from` to `to`. Returns the first and last day as shown (a default today: the
+    default office's) and the period."""
+    catalogue, now = services.catalogue(), utcnow()
+    asked_first, asked_last = _date_arg("from"), _date_arg("to")
+    last = asked_last or days.today(catalogue, now)
+    first = asked_first or last
     if first > last:
         raise BadRequest("from must not be after to")
     if (last - first) >= timedelta(days=MAX_REPORT_DAYS):
         raise BadRequest(f"a report covers at most {MAX_REPORT_DAYS} days")
-    return first, last
+    if asked_last is None:
+        return first, last, days.todays(catalogue, now, asked_first)
+    return first, last, days.local_days(catalogue, first, last)
+
+
+def _time_zones() -> dict[str, str]:
+    return {office.code: office.timezone for office in services.catalogue().offices}
 
 
 @blueprint.get("/reports/queues")
@@ -303,14 +319,14 @@ def _report_period() -> tuple[date, date]:
 def queue_report():
     """Queue figures, the call funnel and abandonment by stage for a period; supervisors only."""
     _require_privileged("read reports")
-    first, last = _report_period()
+    first, last, period = _report_period()
     within = _whole_number("within", request.args.get("within", "60"))
     if not 0 < within <= MAX_SERVICE_SECONDS:
         raise BadRequest(f"within must be a whole number of seconds from 1 to {MAX_SERVICE_SECONDS}")
-    start, end = reports.period_bounds(first, last)
-    report = reports.queue_report(services.session(), start, end, within)
+    report = reports.queue_report(services.session(), period, within)
     return jsonify({"from": first.isoformat(), "to": last.isoformat(), "within_seconds": within,
-                    "time_zone": queries.REPORTING_ZONE.key, **report})
+                    "time_zone": days.zone_of(services.catalogue(), None).key, "time_zones": _time_zones(),
+                    **report})
 
 
 # --- callbacks --------------------------------------------------------------------------------
@@ -402,7 +418,7 @@ def list_callbacks():
     flt = callback_queries.CallbackFilter(
         states=_callback_states(), language=request.args.get("language"), topic=request.args.get("topic"),
         office=request.args.get("office"), **_assigned_filter(),
-        due_from=_date_arg("from"), due_to=_date_arg("to"),
+        due_days=_days_arg(),
         limit=_int_arg("limit", 100, 1000), offset=_int_arg("offset", 0, 10**9),
     )
     session = services.session()
@@ -417,9 +433,10 @@ def list_callbacks():
 def callback_summary():
     """The backlog, for any staff member (no personal data): open by state, overdue, and closed
     today (the centres' day) by outcome; optionally for one language, topic or office."""
-    summary = callback_queries.summary(services.session(), utcnow(), language=request.args.get("language"),
-                                       topic=request.args.get("topic"), office=request.args.get("office"))
-    return jsonify({**summary, "time_zone": queries.REPORTING_ZONE.key})
+    summary = callback_queries.summary(services.session(), services.catalogue(), utcnow(),
+                                       language=request.args.get("language"), topic=request.args.get("topic"),
+                                       office=request.args.get("office"))
+    return jsonify({**summary, "time_zones": _time_zones()})
 
 
 def _known_id(callback_id: int) -> int:

@@ -4,12 +4,13 @@ the journal of what staff changed. The changes themselves are callbacks.schedule
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from dashboards.queries import REPORTING_ZONE, day_start
+from dashboards import days
+from hotline.catalogue import Catalogue
 from hotline.models import (
     OPEN_STATES,
     Call,
@@ -38,8 +39,7 @@ class CallbackFilter:
     office: str | None = None
     assigned_staff_id: int | None = None
     unassigned: bool = False  # only callbacks given to nobody in particular
-    due_from: date | None = None  # inclusive, a day in the centres' own time zone (on due_at)
-    due_to: date | None = None  # inclusive
+    due_days: days.Period | None = None  # due_at on these days, each office's in its own time zone
     limit: int = 100
     offset: int = 0
 
@@ -63,10 +63,8 @@ def _conditions(flt: CallbackFilter, *, by_state: bool = True) -> list[ColumnEle
         conditions.append(Callback.assigned_staff_id.is_(None))
     elif flt.assigned_staff_id is not None:
         conditions.append(Callback.assigned_staff_id == flt.assigned_staff_id)
-    if flt.due_from:
-        conditions.append(Callback.due_at >= day_start(flt.due_from))
-    if flt.due_to:
-        conditions.append(Callback.due_at < day_start(flt.due_to + timedelta(days=1)))
+    if flt.due_days:
+        conditions.append(flt.due_days.contains(Callback.due_at, Callback.office_code))
     return conditions
 
 
@@ -105,11 +103,12 @@ def _by_state(session: Session, *conditions: ColumnElement[bool]) -> dict[str, i
     return {state: n for state, n in rows}
 
 
-def summary(session: Session, now: datetime, *, language: str | None = None, topic: str | None = None,
-            office: str | None = None) -> dict:
+def summary(session: Session, catalogue: Catalogue, now: datetime, *, language: str | None = None,
+            topic: str | None = None, office: str | None = None) -> dict:
     """The backlog: open callbacks by state; overdue ones (due_at passed while scheduled or
-    waiting in the queue for a consultant) and since when; callbacks closed today (the centres'
-    day) by how they ended."""
+    waiting in the queue for a consultant) and since when; callbacks closed today (each office's
+    today, in its time zone from `catalogue`) by how they ended. `now`: an aware datetime. "day" and
+    "time_zone" name the today of `office`, or of the default office (see dashboards.days)."""
     scope = _conditions(CallbackFilter(language=language, topic=topic, office=office), by_state=False)
     opened = dict.fromkeys(OPEN_STATES, 0)
     opened.update(_by_state(session, *scope, Callback.state.in_(OPEN_STATES)))
@@ -117,11 +116,9 @@ def summary(session: Session, now: datetime, *, language: str | None = None, top
         select(func.count(), func.min(Callback.due_at))
         .where(*scope, Callback.state.in_(WAITING_STATES), Callback.due_at < now)
     ).one()
-    today = now.astimezone(REPORTING_ZONE).date()
     closed = dict.fromkeys(CLOSED_STATES, 0)
     closed.update(_by_state(session, *scope, Callback.state.in_(CLOSED_STATES),
-                            Callback.closed_at >= day_start(today),
-                            Callback.closed_at < day_start(today + timedelta(days=1))))
+                            days.todays(catalogue, now).contains(Callback.closed_at, Callback.office_code)))
     return {
         "open": opened,
         "open_total": sum(opened.values()),
@@ -130,7 +127,8 @@ def summary(session: Session, now: datetime, *, language: str | None = None, top
         "completed_today": closed[CallbackState.completed.value],
         "unreachable_today": closed[CallbackState.unreachable.value],
         "canceled_today": closed[CallbackState.canceled.value],
-        "day": today.isoformat(),
+        "day": days.today(catalogue, now, office).isoformat(),
+        "time_zone": days.zone_of(catalogue, office).key,
     }
 
 

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 import routing
+from dashboards.days import Period
 from hotline.models import Call, Callback, CallEvent, ConsultationRecord, QueueEntry, Role, Staff, Status
 from routing.queues import IN_QUEUE
 
-REPORTING_ZONE = ZoneInfo("Europe/Sofia")
-
 
 def consultants(session: Session, office: str | None = None) -> list[Staff]:
-    query = select(Staff).where(Staff.role == Role.consultant.value, Staff.active.is_(True)).order_by(Staff.name)
+    query = (select(Staff).where(Staff.role == Role.consultant.value, Staff.active.is_(True))
+             .order_by(Staff.name))
     if office:
         query = query.where(Staff.office_code == office)
     return list(session.scalars(query))
@@ -34,19 +33,17 @@ class RecordFilter:
     language: str | None = None
     topic: str | None = None
     office: str | None = None
-    date_from: date | None = None  # inclusive, a day in the centres' own time zone
-    date_to: date | None = None  # inclusive
+    days: Period | None = None  # started on these days, each office's in its own time zone
     limit: int = 100
     offset: int = 0
 
 
-def day_start(day: date) -> datetime:
-    """Midnight at the start of `day` in the centres' own time zone."""
-    return datetime.combine(day, time.min, REPORTING_ZONE)
-
-
 def consultation_records(session: Session, flt: RecordFilter) -> list[ConsultationRecord]:
-    query = select(ConsultationRecord).order_by(ConsultationRecord.started_at.desc(), ConsultationRecord.id.desc())
+    """The records matching `flt`, newest first, a page of them (`flt.limit` from `flt.offset`),
+    each with its call (if any) loaded in the same query: listing them costs one statement, not
+    one more per record."""
+    query = (select(ConsultationRecord).options(joinedload(ConsultationRecord.call))
+             .order_by(ConsultationRecord.started_at.desc(), ConsultationRecord.id.desc()))
     if flt.call_sid:
         query = query.join(Call, ConsultationRecord.call_id == Call.id).where(Call.call_sid == flt.call_sid)
     if flt.language:
@@ -55,10 +52,8 @@ def consultation_records(session: Session, flt: RecordFilter) -> list[Consultati
         query = query.where(ConsultationRecord.topic_code == flt.topic)
     if flt.office:
         query = query.where(ConsultationRecord.office_code == flt.office)
-    if flt.date_from:
-        query = query.where(ConsultationRecord.started_at >= day_start(flt.date_from))
-    if flt.date_to:
-        query = query.where(ConsultationRecord.started_at < day_start(flt.date_to + timedelta(days=1)))
+    if flt.days:
+        query = query.where(flt.days.contains(ConsultationRecord.started_at, ConsultationRecord.office_code))
     return list(session.scalars(query.limit(flt.limit).offset(flt.offset)))
 
 
@@ -91,7 +86,8 @@ def callers_in_queues(session: Session, now: datetime) -> list[dict]:
     for entry in entries:
         places[(entry.language_code, entry.topic_code)] += 1
         listed.append({
-            "id": entry.id, "call_sid": entry.call_sid, "language": entry.language_code, "topic": entry.topic_code,
+            "id": entry.id, "call_sid": entry.call_sid, "language": entry.language_code,
+            "topic": entry.topic_code,
             "office": entry.office_code, "state": entry.state, "urgent": entry.urgent,
             "position": places[(entry.language_code, entry.topic_code)],
             "entered_at": entry.entered_at.isoformat(),
@@ -131,10 +127,11 @@ def set_urgent(session: Session, entry_id: int, urgent: bool, staff_id: int, now
     if changed.rowcount == 1:
         entry = session.get(QueueEntry, entry_id)
         # A callback's entry has no call of its own: its journal is the original call's.
-        call_id = entry.call_id or session.scalar(select(Callback.call_id).where(Callback.id == entry.callback_id))
+        call_id = entry.call_id or session.scalar(
+            select(Callback.call_id).where(Callback.id == entry.callback_id))
         if call_id is not None:
-            session.add(CallEvent(call_id=call_id, at=now, kind="marked_urgent" if urgent else "unmarked_urgent",
-                                  consultant_id=staff_id))
+            session.add(CallEvent(call_id=call_id, at=now, consultant_id=staff_id,
+                                  kind="marked_urgent" if urgent else "unmarked_urgent"))
         session.commit()
         return True
     return session.scalar(select(QueueEntry.state).where(QueueEntry.id == entry_id)) in IN_QUEUE

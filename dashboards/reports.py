@@ -1,19 +1,18 @@
 """Queue reports for supervisors: how each language x topic queue served its callers over a period,
 and at which step of the call callers were lost.
 
-Every function takes the period as [start, end) (aware datetimes) and answers with a fixed number
-of aggregate queries, however many calls the period holds.
+Every function takes the period as a dashboards.days.Period (days, each office's in its own time
+zone: a call or queue entry counts in its office's) and answers with a fixed number of aggregate
+queries, however many calls the period holds.
 """
 from __future__ import annotations
-
-from datetime import date, datetime, timedelta
 
 from sqlalchemy import Float, and_, func, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
-from dashboards.queries import day_start
+from dashboards.days import Period
 from hotline.models import Call, CallEvent, QueueEntry, QueueState
 from routing.queues import IN_QUEUE
 
@@ -45,18 +44,13 @@ def _seconds_between_sqlite(element, compiler, **kw) -> str:
     return f"(ROUND((julianday({end}) - julianday({start})) * 86400000) / 1000.0)"
 
 
-def period_bounds(first: date, last: date) -> tuple[datetime, datetime]:
-    """[start, end) of the days `first` to `last` inclusive, in the centres' time zone."""
-    return day_start(first), day_start(last + timedelta(days=1))
-
-
-def queue_report(session: Session, start: datetime, end: datetime, within: int) -> dict:
+def queue_report(session: Session, period: Period, within: int) -> dict:
     """Everything the queue report shows: per queue, totals, the funnel and where callers hung up."""
     return {
-        "queues": queue_statistics(session, start, end, within),
-        "totals": queue_totals(session, start, end, within),
-        "funnel": call_funnel(session, start, end),
-        "abandoned_by_stage": abandoned_by_stage(session, start, end),
+        "queues": queue_statistics(session, period, within),
+        "totals": queue_totals(session, period, within),
+        "funnel": call_funnel(session, period),
+        "abandoned_by_stage": abandoned_by_stage(session, period),
     }
 
 
@@ -78,11 +72,11 @@ def _queue_aggregates(within: int) -> list:
     ]
 
 
-def _entered_in(start: datetime, end: datetime):
-    return and_(QueueEntry.entered_at >= start, QueueEntry.entered_at < end)
+def _entered_in(period: Period):
+    return period.contains(QueueEntry.entered_at, QueueEntry.office_code)
 
 
-def queue_statistics(session: Session, start: datetime, end: datetime, within: int) -> list[dict]:
+def queue_statistics(session: Session, period: Period, within: int) -> list[dict]:
     """Per language x topic queue, the callers who entered it in the period: how many were bridged,
     abandoned (hung up), left otherwise or are still in it; the service level (share of those who
     entered that were bridged within `within` seconds, so callers still waiting count against it);
@@ -90,16 +84,16 @@ def queue_statistics(session: Session, start: datetime, end: datetime, within: i
     e = QueueEntry
     rows = session.execute(
         select(e.language_code, e.topic_code, *_queue_aggregates(within))
-        .where(_entered_in(start, end))
+        .where(_entered_in(period))
         .group_by(e.language_code, e.topic_code)
         .order_by(e.language_code, e.topic_code)
     ).all()
     return [{"language": row.language_code, "topic": row.topic_code, **_figures(row)} for row in rows]
 
 
-def queue_totals(session: Session, start: datetime, end: datetime, within: int) -> dict:
+def queue_totals(session: Session, period: Period, within: int) -> dict:
     """The figures of queue_statistics over all queues together."""
-    return _figures(session.execute(select(*_queue_aggregates(within)).where(_entered_in(start, end))).one())
+    return _figures(session.execute(select(*_queue_aggregates(within)).where(_entered_in(period))).one())
 
 
 def _figures(row) -> dict:
@@ -118,7 +112,7 @@ def _seconds(value) -> float | None:
     return None if value is None else round(float(value), 1)
 
 
-def call_funnel(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+def call_funnel(session: Session, period: Period) -> dict[str, int]:
     """Calls that started in the period, and how many of them reached each step: the topic menu
     (chose a language), chose a topic, were queued, had a consultant rung, were answered."""
     c, ev = Call, CallEvent
@@ -129,12 +123,12 @@ def call_funnel(session: Session, start: datetime, end: datetime) -> dict[str, i
                func.count(c.id.distinct()).filter(c.answered_at.is_not(None)).label("answered"))
         .select_from(c)
         .outerjoin(ev, and_(ev.call_id == c.id, ev.kind.in_(FUNNEL_KINDS.values())))
-        .where(c.started_at >= start, c.started_at < end)
+        .where(period.contains(c.started_at, c.office_code))
     ).one()
     return dict(row._mapping)
 
 
-def abandoned_by_stage(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+def abandoned_by_stage(session: Session, period: Period) -> dict[str, int]:
     """Calls that started in the period and were abandoned, by the stage the caller hung up at
     (the `abandoned` event's detail; "unknown" without one). Each call counts once, even if a
     retried webhook journalled its hangup twice."""
@@ -142,7 +136,7 @@ def abandoned_by_stage(session: Session, start: datetime, end: datetime) -> dict
     rows = session.execute(
         select(ev.detail, func.count(ev.call_id.distinct()))
         .join(Call, Call.id == ev.call_id)
-        .where(ev.kind == "abandoned", Call.started_at >= start, Call.started_at < end)
+        .where(ev.kind == "abandoned", period.contains(Call.started_at, Call.office_code))
         .group_by(ev.detail)
     ).all()
     stages: dict[str, int] = {}

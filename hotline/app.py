@@ -12,6 +12,9 @@ from hotline import services
 from hotline.catalogue import load_catalogue
 from hotline.db import Database
 from hotline.settings import Settings
+from hotline.twilio_sim import FakeTwilioApi
+
+log = logging.getLogger(__name__)
 
 
 def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
@@ -31,6 +34,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         catalogue=load_catalogue(settings.config_path),
         db=Database(settings.database_url),
         redis=services.connect_redis(settings),
+        twilio_http=_twilio_stand_in(settings),
     ))
     _register_audio(app)
 
@@ -45,13 +49,25 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     return app
 
 
+def _twilio_stand_in(settings: Settings) -> FakeTwilioApi | None:
+    """The built-in stand-in for Twilio's REST API when settings.twilio_stand_in (no credentials),
+    announced in the log, else None (Twilio's API at TWILIO_API_BASE_URL). Decided here, so the web
+    process, a separate worker and the CLI all agree."""
+    if not settings.twilio_stand_in:
+        return None
+    log.warning("no TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: Twilio's REST API is the built-in "
+                "stand-in; calls and SMS are recorded in memory, none is placed or sent")
+    return FakeTwilioApi()
+
+
 def _register_audio(app: Flask) -> None:
     """Serve the recorded prompts of voiceless languages to Twilio's <Play>."""
     from hotline import voice
 
     @app.get("/audio/<lang>/<name>.mp3", endpoint="audio.prompt")
     def prompt(lang: str, name: str):
-        path = voice.recording_for(lang, name) if lang.isalpha() and name.replace("-", "_").isidentifier() else None
+        safe = lang.isalpha() and name.replace("-", "_").isidentifier()
+        path = voice.recording_for(lang, name) if safe else None
         if path is None:
             abort(404)
         return send_file(path, mimetype="audio/mpeg")

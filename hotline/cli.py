@@ -1,7 +1,11 @@
 """The `hotline` command: database, service, staff accounts, demo data and a terminal phone."""
 from __future__ import annotations
 
+import logging
+import os
 import threading
+from collections.abc import Mapping
+from pathlib import Path
 
 import click
 from werkzeug.serving import make_server
@@ -17,9 +21,10 @@ def _services(app):
     return app.extensions["hotline"]
 
 
-def _prepared_app():
-    """The app with its database migrated and the configured offices, languages, topics in it."""
-    app = create_app()
+def _prepared_app(overrides: Mapping[str, str] | None = None):
+    """The app with its database migrated and the configured offices, languages, topics in it.
+    `overrides`: environment-style settings that win over os.environ (see create_app)."""
+    app = create_app(overrides)
     hotline = _services(app)
     upgrade(hotline.settings.database_url)
     with hotline.db.session() as session:
@@ -29,8 +34,11 @@ def _prepared_app():
 
 
 @click.group()
-def main() -> None:
+@click.option("-v", "--verbose", is_flag=True, help="log at INFO, Alembic's migration steps included")
+def main(verbose: bool) -> None:
     """Hotline: the telephony hotline and call routing of the information centres."""
+    # Alembic logs each migration it checks at INFO: noise on every command, unless asked for.
+    logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @main.group()
@@ -42,23 +50,58 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every migration, then add configured offices, languages and topics."""
     app = _prepared_app()
-    click.echo(f"database at {_services(app).db.engine.url.render_as_string(hide_password=True)} is up to date")
+    url = _services(app).db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"database at {url} is up to date")
+
+
+DEMO_CONFIG = str(Path(__file__).with_name("demo_config.toml"))
+# Hosts that mean "every interface": URLs cannot name them, so they name this machine's loopback.
+EVERY_INTERFACE = {"", "0.0.0.0", "::"}
+
+
+def run_settings(host: str, port: int, demo: bool, environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings `hotline run` puts over those of `environ` (environment-style names to values).
+
+    PUBLIC_BASE_URL, unless `environ` sets it: http://<host>:<port> (the loopback 127.0.0.1 for a
+    host of every interface), so the URLs built outside a request (a job ringing a consultant) name
+    the port served, not 5000. With `demo`, HOTLINE_CONFIG, unless set: demo_config.toml, both
+    packaged offices open around the clock.
+    """
+    overrides = {}
+    if not environ.get("PUBLIC_BASE_URL"):
+        name = "127.0.0.1" if host in EVERY_INTERFACE else host
+        overrides["PUBLIC_BASE_URL"] = f"http://{f'[{name}]' if ':' in name else name}:{port}"
+    if demo and not environ.get("HOTLINE_CONFIG"):
+        overrides["HOTLINE_CONFIG"] = DEMO_CONFIG
+    return overrides
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def run(host: str, port: int) -> None:
+@click.option("--demo", "with_demo", is_flag=True,
+              help="both offices open around the clock (unless HOTLINE_CONFIG is set), and the demo's "
+                   "consultants and history added as by `hotline demo`")
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(0, 52),
+              help="with --demo: weeks of past consultations to add")
+def run(host: str, port: int, with_demo: bool, weeks: int) -> None:
     """Run the service and an RQ worker in this process (embedded SQLite and Redis unless configured)."""
     from hotline.worker import run_in_process
 
-    app = _prepared_app()
-    settings = _services(app).settings
+    app = _prepared_app(run_settings(host, port, with_demo, os.environ))
+    hotline = _services(app)
+    settings = hotline.settings
     server = make_server(host, port, app, threaded=True)
     threading.Thread(target=server.serve_forever, name="web", daemon=True).start()
-    click.echo(f"Hotline on http://{host}:{port}  (Twilio Voice URL: {settings.public_base_url or f'http://{host}:{port}'}/ivr/voice)")
-    click.echo(f"database: {_services(app).db.engine.url.render_as_string(hide_password=True)}; "
-               f"redis: {settings.redis_url or 'embedded (fakeredis)'}; worker: in-process")
+    click.echo(f"Hotline on http://{host}:{port}  (Twilio Voice URL: {settings.public_base_url}/ivr/voice)")
+    twilio = "built-in stand-in (no credentials: no call or SMS leaves this machine)" \
+        if settings.twilio_stand_in else settings.twilio_api_base_url
+    click.echo(f"database: {hotline.db.engine.url.render_as_string(hide_password=True)}; "
+               f"redis: {settings.redis_url or 'embedded (fakeredis)'}; worker: in-process; "
+               f"Twilio REST API: {twilio}")
+    if with_demo:
+        for line in _demo_lines(app, weeks):
+            click.echo(line)
     stop = threading.Event()
     try:
         run_in_process(app, stop)
@@ -75,12 +118,14 @@ def staff() -> None:
 
 @staff.command("add")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["consultant", "supervisor", "admin"]), default="consultant", show_default=True)
+@click.option("--role", type=click.Choice(["consultant", "supervisor", "admin"]), default="consultant",
+              show_default=True)
 @click.option("--phone", help="the phone a routed call rings, e.g. +359888123456")
 @click.option("--languages", default="", help="comma-separated codes, e.g. bg,en")
 @click.option("--topics", default="", help="comma-separated codes, e.g. health,social")
 @click.option("--office", required=True)
-@click.option("--whisper-language", default=None, help="language of the whisper they hear (default: staff_language)")
+@click.option("--whisper-language", default=None,
+              help="language of the whisper they hear (default: staff_language)")
 def staff_add(name, role, phone, languages, topics, office, whisper_language) -> None:
     """Add a staff member; prints the new id."""
     app = _prepared_app()
@@ -111,26 +156,38 @@ def staff_token(name: str) -> None:
         click.echo(accounts.issue_token(session, member))
 
 
-@main.command()
-@click.option("--weeks", default=4, show_default=True, type=click.IntRange(0, 52),
-              help="weeks of past consultations to add")
-def demo(weeks: int) -> None:
-    """Fill the database with demo consultants, a supervisor and past consultations.
-
-    Safe to run again: existing staff are kept, and history is added only once."""
+def _demo_lines(app, weeks: int) -> list[str]:
+    """Add the demo data (hotline.demo.fill) with `weeks` weeks of history; returns what to print,
+    the supervisor's new API token last."""
     from hotline import demo as demo_data
 
-    app = _prepared_app()
     hotline = _services(app)
     try:
         with hotline.db.session() as session:
             summary = demo_data.fill(session, hotline.catalogue, weeks=weeks)
             lines = demo_data.report(summary, weeks)
-            lines.append(f"{summary.supervisor.name}'s API token (shown only this once): "
-                         f"{accounts.issue_token(session, summary.supervisor)}")
+            if all(demo_data.around_the_clock(office) for office in hotline.catalogue.offices):
+                lines.append("the offices are open around the clock")
+            else:
+                lines.append("the offices keep their configured hours: `hotline run --demo` opens them "
+                             "around the clock")
+            token = demo_data.supervisor_token(session, summary.supervisor)
+            lines.append(f"{summary.supervisor.name}'s API token (shown only this once; earlier ones "
+                         f"revoked): {token}")
     finally:
         hotline.db.dispose()
-    for line in lines:
+    return lines
+
+
+@main.command()
+@click.option("--weeks", default=4, show_default=True, type=click.IntRange(0, 52),
+              help="weeks of past consultations to add")
+def demo(weeks: int) -> None:
+    """Fill the database with demo consultants, a supervisor and past consultations, and print a
+    new API token of the supervisor (their earlier ones are revoked).
+
+    Safe to run again: existing staff are kept, and history is added only once."""
+    for line in _demo_lines(_prepared_app(), weeks):
         click.echo(line)
 
 

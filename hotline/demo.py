@@ -98,6 +98,20 @@ def add_supervisor(session: Session, catalogue: Catalogue) -> tuple[Staff, int]:
                                  languages=[], topics=[], office=office), 1
 
 
+def around_the_clock(office: Office) -> bool:
+    """True if `office` is open every hour of every day (00:00-24:00 all week, no holidays), as
+    `hotline run --demo` configures both demo offices."""
+    return not office.holidays and all(office.hours.get(day) == (("00:00", "24:00"),) for day in WEEKDAY_KEYS)
+
+
+def supervisor_token(session: Session, supervisor: Staff) -> str:
+    """A new API bearer token for the demo supervisor, replacing (revoking) their earlier ones: a
+    demo run again leaves one working token, not one more each time. Returns the token (str),
+    shown only this once; committed."""
+    accounts.revoke_tokens(session, supervisor)
+    return accounts.issue_token(session, supervisor)
+
+
 def has_history(session: Session, consultants: list[Staff]) -> bool:
     """True if any of `consultants` has a consultation record (a demo ran, or they took calls)."""
     ids = [staff.id for staff in consultants]

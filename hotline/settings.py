@@ -20,12 +20,21 @@ class Settings:
     twilio_api_base_url: str
     config_path: str | None
     instance_path: str
+    # True: Twilio's REST API is the built-in stand-in (hotline.twilio_sim.FakeTwilioApi), so no
+    # call or SMS leaves the machine. See from_env for when.
+    twilio_stand_in: bool = False
     extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, instance_path: str, environ: os._Environ | dict | None = None) -> "Settings":
-        """Read every setting from `environ` (default: os.environ); defaults suit a laptop."""
+        """Read every setting from `environ` (default: os.environ); defaults suit a laptop.
+
+        Without TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN both set (the development defaults would be
+        refused by Twilio, after the request had gone out) and without a TWILIO_API_BASE_URL of its
+        own (a mock such as Prism), Twilio's REST API is the built-in stand-in: twilio_stand_in.
+        """
         env = os.environ if environ is None else environ
+        credentials = bool(env.get("TWILIO_ACCOUNT_SID") and env.get("TWILIO_AUTH_TOKEN"))
         default_db = "sqlite:///" + str(Path(instance_path) / "hotline.sqlite3")
         return cls(
             database_url=env.get("DATABASE_URL") or default_db,
@@ -38,6 +47,7 @@ class Settings:
             twilio_api_base_url=(env.get("TWILIO_API_BASE_URL") or TWILIO_DEFAULT_API_BASE_URL).rstrip("/"),
             config_path=env.get("HOTLINE_CONFIG") or None,
             instance_path=instance_path,
+            twilio_stand_in=not credentials and not env.get("TWILIO_API_BASE_URL"),
         )
 
     @property

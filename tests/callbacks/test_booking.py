@@ -97,6 +97,10 @@ def confirmation(app, lang: str, digits: str = "4 5 6") -> list[str]:
     return [prompt(app, lang, "callback_confirm_number", digits=digits, confirm="1", change="2")]
 
 
+def read_back(app, lang: str, digits: str) -> str:
+    return prompt(app, lang, "callback_number_read_back", digits=digits)
+
+
 def booked_callbacks(db) -> list[Callback]:
     db.expire_all()
     return list(db.scalars(select(Callback).order_by(Callback.id)))
@@ -251,10 +255,35 @@ def test_a_withheld_or_uncallable_caller_id_is_not_offered_and_a_number_is_asked
     assert gather.attrib["finishOnKey"] == "#" and gather.attrib["timeout"] == "10"
     assert "numDigits" not in gather.attrib and gather.attrib["actionOnEmptyResult"] == "true"
     asked = call.press("0888765432")
-    assert texts(asked)[0] == prompt(app, "en", "callback_when")
+    assert texts(asked)[:2] == [read_back(app, "en", "0 8 8 8 7 6 5 4 3 2"),
+                                prompt(app, "en", "callback_when")]
     call.press("1")
     assert booked_callbacks(db)[0].number == "+359888765432"
     assert callback_events(db, call)[:2] == [("callback_offered", None), ("callback_number", "keyed")]
+
+
+@pytest.mark.parametrize(("keyed", "heard"), [
+    ("0888765432", "0 8 8 8 7 6 5 4 3 2"),  # a number of the office's country: as dialled there
+    ("359888765432", "0 8 8 8 7 6 5 4 3 2"),  # ... however it was keyed
+    ("00447911123456", "0 0 4 4 7 9 1 1 1 2 3 4 5 6"),  # abroad: with 00 and the country code
+])
+def test_a_keyed_number_is_read_back_digit_by_digit_before_the_windows(app, db, twilio, clock, keyed, heard):
+    call = asks_for_callback(app, twilio, caller="anonymous")
+    asked = call.press(keyed)
+    assert texts(asked) == [read_back(app, "en", heard)] + window_options(app, "en", *MONDAY_MORNING_WINDOWS)
+    assert verbs(asked) == ["Say", "Gather"]  # heard whole, before the choice (no barge-in)
+
+
+@pytest.mark.parametrize("language", ["bg", "ru", "uk", "ar", "tr", "fa"])
+def test_the_keyed_number_is_read_back_in_the_callers_language(app, db, twilio, clock, language):
+    call = asks_for_callback(app, twilio, language=language, caller="anonymous")
+    spoken = "en" if language == "fa" else language  # Farsi's prompts with fields: in its fallback
+    assert texts(call.press("0888765432"))[0] == read_back(app, spoken, "0 8 8 8 7 6 5 4 3 2")
+
+
+def test_the_confirmed_caller_id_is_not_read_back_again(app, db, twilio, clock):
+    call = asks_for_callback(app, twilio)
+    assert texts(call.press("1"))[0] == prompt(app, "en", "callback_when")
 
 
 @pytest.mark.parametrize(("keyed", "number"), [
@@ -283,7 +312,7 @@ def test_an_invalid_number_then_a_valid_one(app, db, twilio, clock):
     assert texts(wrong) == [prompt(app, "en", "callback_number_invalid"),
                             prompt(app, "en", "callback_key_number")]
     assert query_of(call.gather(), "attempt") == "1"
-    assert texts(call.press("0888765432"))[0] == prompt(app, "en", "callback_when")
+    assert texts(call.press("0888765432"))[1] == prompt(app, "en", "callback_when")
     call.press("3")
     assert booked_callbacks(db)[0].number == "+359888765432"
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from hotline import accounts, demo, hours
 from hotline.catalogue import load_catalogue
 from hotline.cli import main
-from hotline.models import Call, ConsultationRecord, Staff
+from hotline.models import ApiToken, Call, ConsultationRecord, Staff
 from hotline.phone_numbers import normalise
 from tests.conftest import services_of
 
@@ -123,3 +123,8 @@ def test_cli_demo_twice(app_config, app, db):
     assert "0 staff added by this run" in second.output and "no history added" in second.output
     assert (_count(db, Staff), _count(db, ConsultationRecord)) == (staff, records)
     assert accounts.staff_for_token(db, second.output.strip().rsplit(" ", 1)[-1]) is not None
+    # The new token replaces the first: running the demo again does not pile up working tokens.
+    assert accounts.staff_for_token(db, token) is None
+    supervisor = db.scalar(select(Staff).where(Staff.name == demo.SUPERVISOR[0]))
+    assert db.scalar(select(func.count()).select_from(ApiToken).where(
+        ApiToken.staff_id == supervisor.id, ApiToken.revoked_at.is_(None))) == 1

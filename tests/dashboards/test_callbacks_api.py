@@ -13,7 +13,7 @@ from rq.job import Job
 from sqlalchemy import select
 
 from callbacks import schedule
-from dashboards.queries import day_start
+from dashboards.days import day_start
 from hotline import accounts
 from hotline.models import Call, CallbackAttempt, CallEvent, ConsultationRecord, QueueEntry, Staff, utcnow
 from hotline.models.callback import Callback
@@ -262,7 +262,7 @@ def test_an_unassigned_callbacks_number_is_for_supervisors_only(client, db, supe
 
 def test_summary_of_the_backlog(client, db, supervisor, maria):
     now = utcnow()
-    yesterday = day_start(now.astimezone(SOFIA_TZ).date()) - timedelta(minutes=1)
+    yesterday = day_start(now.astimezone(SOFIA_TZ).date(), SOFIA_TZ) - timedelta(minutes=1)
     booked(db, due_in=timedelta(hours=2))
     overdue = booked(db, due_in=-timedelta(minutes=45))  # its wake-up job was lost: overdue
     booked(db, due_in=-timedelta(minutes=5), state="due")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event
 
-from dashboards import reports
+from dashboards import days, reports
 from hotline import accounts
 from hotline.models import Call, CallEvent, QueueEntry, utcnow
 from tests.conftest import services_of
@@ -80,9 +80,9 @@ def report_of(client, token: str, query: str) -> dict:
 
 # --- per queue ----------------------------------------------------------------------------------
 
-def test_queue_figures_of_a_day(db, a_day_of_queues):
-    start, end = reports.period_bounds(DAY, DAY)
-    assert reports.queue_statistics(db, start, end, 60) == [
+def test_queue_figures_of_a_day(app, db, a_day_of_queues):
+    period = days.local_days(services_of(app).catalogue, DAY, DAY)
+    assert reports.queue_statistics(db, period, 60) == [
         {"language": "ar", "topic": "residence", "entered": 2, "bridged": 1, "abandoned": 1, "left": 0,
          "in_queue": 0, "bridged_within": 1, "service_level": 0.5, "average_wait_seconds": 302.5,
          "longest_wait_seconds": 600.0, "abandoned_after_seconds": 600.0},
@@ -91,17 +91,17 @@ def test_queue_figures_of_a_day(db, a_day_of_queues):
          "average_wait_seconds": 51.7,  # (30 + 60 + 60.001 + 20 + 40 + 100) / 6; the waiting caller not
          "longest_wait_seconds": 100.0, "abandoned_after_seconds": 30.0},
     ]
-    assert reports.queue_totals(db, start, end, 60) == {
+    assert reports.queue_totals(db, period, 60) == {
         "entered": 9, "bridged": 4, "abandoned": 3, "left": 1, "in_queue": 1, "bridged_within": 3,
         "service_level": 0.3333, "average_wait_seconds": 114.4, "longest_wait_seconds": 600.0,
         "abandoned_after_seconds": 220.0}
 
 
-def test_service_level_follows_the_target(db, a_day_of_queues):
-    start, end = reports.period_bounds(DAY, DAY)
+def test_service_level_follows_the_target(app, db, a_day_of_queues):
+    period = days.local_days(services_of(app).catalogue, DAY, DAY)
 
     def within(seconds: int) -> dict:
-        return {q["language"]: q["bridged_within"] for q in reports.queue_statistics(db, start, end, seconds)}
+        return {q["language"]: q["bridged_within"] for q in reports.queue_statistics(db, period, seconds)}
 
     assert within(4) == {"ar": 0, "en": 0}
     assert within(5) == {"ar": 1, "en": 0}
@@ -111,16 +111,16 @@ def test_service_level_follows_the_target(db, a_day_of_queues):
     assert within(61) == {"ar": 1, "en": 3}
 
 
-def test_an_empty_period(db, a_day_of_queues):
-    start, end = reports.period_bounds(date(2026, 5, 1), date(2026, 5, 31))
-    assert reports.queue_statistics(db, start, end, 60) == []
-    assert reports.queue_totals(db, start, end, 60) == {
+def test_an_empty_period(app, db, a_day_of_queues):
+    period = days.local_days(services_of(app).catalogue, date(2026, 5, 1), date(2026, 5, 31))
+    assert reports.queue_statistics(db, period, 60) == []
+    assert reports.queue_totals(db, period, 60) == {
         "entered": 0, "bridged": 0, "abandoned": 0, "left": 0, "in_queue": 0, "bridged_within": 0,
         "service_level": None, "average_wait_seconds": None, "longest_wait_seconds": None,
         "abandoned_after_seconds": None}
-    assert reports.call_funnel(db, start, end) == {"calls": 0, "reached_topic_menu": 0, "chose_topic": 0,
+    assert reports.call_funnel(db, period) == {"calls": 0, "reached_topic_menu": 0, "chose_topic": 0,
                                                    "queued": 0, "offered": 0, "answered": 0}
-    assert reports.abandoned_by_stage(db, start, end) == {}
+    assert reports.abandoned_by_stage(db, period) == {}
 
 
 def test_days_are_sofia_days_across_the_change_to_summer_time(client, db, supervisor):
@@ -153,11 +153,11 @@ def a_day_of_calls(db):
              events=("incoming", "language", "topic", "queued", "offered", ("abandoned", "ringing")))
 
 
-def test_funnel_of_a_day(db, a_day_of_calls):
-    start, end = reports.period_bounds(DAY, DAY)
-    assert reports.call_funnel(db, start, end) == {
+def test_funnel_of_a_day(app, db, a_day_of_calls):
+    period = days.local_days(services_of(app).catalogue, DAY, DAY)
+    assert reports.call_funnel(db, period) == {
         "calls": 8, "reached_topic_menu": 6, "chose_topic": 5, "queued": 3, "offered": 3, "answered": 2}
-    assert reports.abandoned_by_stage(db, start, end) == {
+    assert reports.abandoned_by_stage(db, period) == {
         "language_menu": 1, "topic_menu": 1, "queued": 1, "ringing": 1, "unknown": 1}
 
 
@@ -168,16 +168,16 @@ def test_report_queries_do_not_grow_with_the_calls(app, db, a_day_of_queues, a_d
         statements.append(statement)
 
     engine = services_of(app).db.engine
-    start, end = reports.period_bounds(DAY, DAY)
+    period = days.local_days(services_of(app).catalogue, DAY, DAY)
     event.listen(engine, "before_cursor_execute", counted)
     try:
-        reports.queue_report(db, start, end, 60)
+        reports.queue_report(db, period, 60)
         few = len(statements)
         for _ in range(5):
             add_entry(db, "fa", "employment", NINE, "bridged", 15)
             add_call(db, NINE, events=("incoming", "language", "topic", ("abandoned", "topic_menu")))
         statements.clear()
-        report = reports.queue_report(db, start, end, 60)
+        report = reports.queue_report(db, period, 60)
     finally:
         event.remove(engine, "before_cursor_execute", counted)
     assert len(statements) == few == 4
