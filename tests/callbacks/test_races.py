@@ -231,3 +231,32 @@ def test_a_crash_between_dialling_the_caller_and_recording_it_loses_no_conversat
     assert (done.state, attempts_of(db, callback)) == ("completed", [(1, maria.id, "completed")])
     record = db.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == done.return_call_id))
     assert (record.outcome, record.consultant_id) == ("answered", maria.id)
+
+
+@pytest.mark.parametrize("order", ["as_sent", "reversed"])
+def test_every_callback_webhook_replayed_after_the_end_changes_nothing(app, db, twilio, twilio_api, order):
+    sent: list[tuple[str, dict]] = []
+    transport = twilio.transport
+
+    def recording(url, params, headers):
+        sent.append((url, dict(params)))
+        return transport(url, params, headers)
+
+    twilio.transport = recording
+    maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
+    caller.answer(AnsweredBy="human")
+    caller.ends("completed", duration=240)
+    consultant.ends("completed", duration=250)
+    twilio.transport = transport
+    before = (reread(db, callback).state, attempts_of(db, callback), len(placed(twilio, twilio_api)),
+              status_of(db, maria), db.scalar(select(func.count()).select_from(ConsultationRecord)))
+
+    for url, params in (sent if order == "as_sent" else sent[::-1]) * 2:
+        code, body = twilio.request(url, params)
+        assert code == 200 and ET.fromstring(body).tag == "Response", (url, body[:200])
+        assert ET.fromstring(body).find("Gather") is None, url
+    run_jobs(app)
+
+    after = (reread(db, callback).state, attempts_of(db, callback), len(placed(twilio, twilio_api)),
+             status_of(db, maria), db.scalar(select(func.count()).select_from(ConsultationRecord)))
+    assert after == before
