@@ -43,12 +43,16 @@ def requested_url() -> str:
 
 
 def signature_is_valid() -> bool:
+    """True if X-Twilio-Signature is Twilio's HMAC of this request's public URL and its form.
+
+    Twilio signs the URL followed by each POST parameter's name and value, names sorted, and for a
+    repeated name each of its values (https://www.twilio.com/docs/usage/security#validating-requests).
+    RequestValidator reads every value of a name from a MultiDict (getlist), so it is given the
+    form itself: flattened to a dict it keeps one value, or, given a list, cannot hash it."""
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    params = request.form.to_dict(flat=False) if request.method == "POST" else {}
-    # RequestValidator takes a dict of lists for repeated keys, or of single values.
-    params = {k: v if len(v) > 1 else v[0] for k, v in params.items()}
+    params = request.form if request.method == "POST" else {}
     validator = RequestValidator(services.settings().twilio_auth_token)
     return validator.validate(requested_url(), params, signature)
 
