@@ -25,10 +25,13 @@ from ivr import call_again, calls, offers, queue_exits
 log = logging.getLogger(__name__)
 
 IN_QUEUE = (QueueState.waiting.value, QueueState.offered.value)
-# Twilio's QueueResult values after which the call is driven elsewhere: nothing to say.
 # A caller still asking for the wait URL this long after being bridged was never redirected.
 BRIDGE_GRACE = timedelta(seconds=30)
+# Twilio's QueueResult values after which the call is driven elsewhere: nothing to say.
 TAKEN_ELSEWHERE = {"bridged", "bridging-in-process", "redirected", "redirected-from-bridged"}
+# Every QueueResult Twilio sends (https://www.twilio.com/docs/voice/twiml/enqueue#action); anything
+# else, or none, is taken as "error" (and never reaches the 40-character result column).
+QUEUE_RESULTS = TAKEN_ELSEWHERE | {"error", "hangup", "leave", "queue-full", "system-error"}
 
 
 def queue_name(call: Call) -> str:
@@ -161,7 +164,7 @@ def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
 def on_left(session: Session, call: Call, queue_result: str | None) -> VoiceResponse:
     """The Enqueue action: the caller is out of the queue. Say what comes next."""
     resp = VoiceResponse()
-    result = queue_result or "error"
+    result = queue_result if queue_result in QUEUE_RESULTS else "error"
     if result in TAKEN_ELSEWHERE:
         return resp
     if result == "hangup":

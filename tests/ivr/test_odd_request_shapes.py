@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from hotline.models import Call
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
 from tests.helpers import new_call
-from tests.journeys import prompt, texts
+from tests.journeys import prompt, route, stored_call, texts
 
 
 def _signed_post(client, path: str, params: MultiDict, token: str = AUTH_TOKEN):
@@ -71,3 +71,72 @@ def test_a_repeated_key_is_validated_on_every_blueprint(client, twilio, path):
     params.add("CallStatus", "busy")
     assert _signed_post(client, path, params).status_code == 200
     assert _signed_post(client, path, params, token="someone-elses-token").status_code == 403
+
+
+# -- NUL characters and over-long parameters -------------------------------------------------------
+
+def _calls(db) -> list[Call]:
+    db.expire_all()
+    return list(db.scalars(select(Call)))
+
+
+def test_a_nul_in_the_digits_is_dropped_and_the_choice_stands(app, twilio, caplog):
+    call = new_call(twilio)
+    call.ring()
+    answer = call.follow(call.gather().attrib["action"], Digits="2\x00")
+    assert prompt(app, "en", "topic_intro") in texts(answer)
+    _no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize("call_sid", ["CA" + "a" * 100, "CA" + "a" * 31 + "\x00", "CA\x00" + "a" * 32,
+                                      "callback-1-1", "CA" + "g" * 32, "x" * 10_000])
+def test_a_call_sid_not_of_twilios_shape_is_never_stored(app, db, twilio, caplog, call_sid):
+    answer = twilio.twiml(PUBLIC_BASE_URL + "/ivr/voice", new_call(twilio, call_sid=call_sid).base_params())
+    assert answer.find("Hangup") is not None  # the apology: a call we cannot keep track of
+    assert _calls(db) == []
+    _no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize("name, value", [("From", "+359888123456\x00"), ("To", "\x00+35924916000"),
+                                         ("Direction", "inbound" * 10), ("Direction", "in\x00bound"),
+                                         ("CallStatus", "ringing" * 10), ("CallerName", "\x00" * 5),
+                                         ("AccountSid", "AC" + "0" * 1000), ("Evil\x00Name", "1")])
+def test_nul_characters_and_over_long_values_are_cleaned_before_the_database(app, db, twilio, caplog,
+                                                                             name, value):
+    call = new_call(twilio)
+    answer = twilio.twiml(call.voice_url, call.base_params(**{name: value}))
+    assert prompt(app, "en", "technical_problem") not in texts(answer)
+    stored = stored_call(db, call)
+    assert stored.caller_number == "+359888123456" and stored.called_number == "+35924916000"
+    assert "\x00" not in stored.direction and len(stored.direction) <= 16
+    assert len(stored.twilio_status or "") <= 16
+    _no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize("queue_result", ["leave" * 20, "hangup\x00", "exploded", ""])
+def test_an_odd_queue_result_is_an_error_result_not_a_fault(app, db, twilio, caplog, queue_result):
+    call = route(twilio, "en", "health")  # nobody on duty for health: queued
+    answer = call.follow(call.last.find("Enqueue").attrib["action"], QueueResult=queue_result)
+    assert prompt(app, "en", "technical_problem") not in texts(answer)
+    _no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize("endpoint", ["/ivr/whisper", "/ivr/whisper/answer"])
+def test_a_nul_in_the_whisper_url_or_parent_call_sid_is_an_unknown_call(twilio, caplog, endpoint):
+    call = route(twilio)
+    answer = twilio.twiml(f"{PUBLIC_BASE_URL}{endpoint}?call=CA%00{call.call_sid[3:]}&staff=1",
+                          {"CallSid": "CA" + "9" * 32, "ParentCallSid": "\x00", "Digits": "1\x00"})
+    assert [child.tag for child in answer] == ["Hangup"]
+    _no_errors_logged(caplog)
+
+
+@pytest.mark.parametrize("path", ["/ivr/status", "/ivr/queue/offer-status?entry=1&staff=1",
+                                  "/callbacks/caller-status?attempt=1",
+                                  "/callbacks/consultant-status?attempt=1", "/callbacks/answered?attempt=1",
+                                  "/callbacks/booking/keyed?attempt=0"])
+def test_status_callbacks_with_nuls_and_long_values_are_answered(twilio, caplog, path):
+    call = route(twilio)
+    params = call.base_params(CallStatus="completed\x00", CallDuration="1" * 5000, AnsweredBy="human\x00",
+                              Digits="0888123456\x00" * 50)
+    twilio.twiml(PUBLIC_BASE_URL + path, params)
+    _no_errors_logged(caplog)
