@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask_httpauth import HTTPTokenAuth
 from sqlalchemy import select
-from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, NotFound
+from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, NotFound, UnsupportedMediaType
 
 import routing
 from callbacks import schedule
@@ -113,16 +113,18 @@ def _call_json(call: Call) -> dict:
             "topic": call.topic_code, "stage": call.stage, "outcome": call.outcome,
             "consultant_id": call.consultant_id, "started_at": call.started_at.isoformat(),
             "answered_at": call.answered_at and call.answered_at.isoformat(),
-            "ended_at": call.ended_at and call.ended_at.isoformat(), "duration_seconds": call.duration_seconds,
-            "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail, "consultant_id": e.consultant_id}
-                       for e in call.events]}
+            "ended_at": call.ended_at and call.ended_at.isoformat(),
+            "duration_seconds": call.duration_seconds,
+            "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail,
+                        "consultant_id": e.consultant_id} for e in call.events]}
     if _may_see_personal(call.consultant_id):
         data["caller_number"] = call.caller_number
     return data
 
 
 def _record_json(record: ConsultationRecord) -> dict:
-    data = {"id": record.id, "call_sid": record.call.call_sid if record.call else None, "channel": record.channel,
+    data = {"id": record.id, "call_sid": record.call.call_sid if record.call else None,
+            "channel": record.channel,
             "language": record.language_code, "topic": record.topic_code, "office": record.office_code,
             "consultant_id": record.consultant_id, "outcome": record.outcome,
             "duration_seconds": record.duration_seconds, "started_at": record.started_at.isoformat(),
@@ -141,8 +143,48 @@ def list_consultants():
     return jsonify(consultants=[_consultant_json(s) for s in queries.consultants(services.session(), office)])
 
 
+def _json_body() -> object:
+    """The request's body parsed as JSON (RFC 8259), the one place the API reads a body from.
+
+    415 unless it is sent as Content-Type: application/json; 400 if it is not JSON, is nested
+    deeper than the parser can follow (a RecursionError otherwise), or holds text that could not be
+    stored: a NUL (PostgreSQL refuses it) or a lone surrogate, which is no Unicode character
+    (RFC 8259 section 8.2) and which no database encoding takes."""
+    if not request.is_json:
+        raise UnsupportedMediaType("send the body as JSON, with Content-Type: application/json")
+    try:
+        body = request.get_json()  # invalid JSON: BadRequest
+    except RecursionError:
+        raise BadRequest("the JSON body is nested too deeply") from None
+    if not _storable_text(body):
+        raise BadRequest("the JSON body holds a NUL character or a lone surrogate (not Unicode text)")
+    return body
+
+
+def _storable_text(body: object) -> bool:
+    """True if every string in `body`, keys included, is Unicode text without NUL. Walked with a
+    stack, not recursion: the body may be nested nearly as deep as the parser allows."""
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
 def _json_object() -> dict:
-    body = request.get_json(silent=True)
+    """The JSON body if it is an object, else {} (each caller says which fields it needs)."""
+    body = _json_body()
     return body if isinstance(body, dict) else {}
 
 
@@ -238,7 +280,7 @@ def complete_consultation(record_id: int):
         raise NotFound(f"no consultation {record_id}")
     if not _may_see_personal(record.consultant_id):
         raise Forbidden("only the consultant who handled it, or a supervisor, may write it up")
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict) or not ({"notes", "outcome"} & body.keys()):
         raise BadRequest("send a JSON object with notes and/or outcome")
     for field, max_length in (("notes", NOTES_LENGTH), ("outcome", OUTCOME_LENGTH)):
@@ -509,7 +551,7 @@ def change_callback(callback_id: int):
     callback = session.get(Callback, _known_id(callback_id))
     if callback is None:
         raise NotFound(f"no callback {callback_id}")
-    body = request.get_json(silent=True)
+    body = _json_body()
     if not isinstance(body, dict) or not body or not body.keys() <= CALLBACK_CHANGES:
         raise BadRequest('send a JSON object with "assigned_staff_id" and/or "due_at", '
                          'or with "state": "canceled"')

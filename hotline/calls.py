@@ -32,11 +32,11 @@ def open_call(session: Session, catalogue: Catalogue, form: dict[str, str]) -> C
     office = catalogue.office_for_number(normalise(form.get("To")))
     call = Call(
         call_sid=form["CallSid"],
-        direction=form.get("Direction") or "inbound",
+        direction=_fit(form.get("Direction"), Call.direction) or "inbound",
         caller_number=normalise(form.get("From")),
         called_number=normalise(form.get("To")),
         office_code=office.code,
-        twilio_status=form.get("CallStatus"),
+        twilio_status=_fit(form.get("CallStatus"), Call.twilio_status),
     )
     call.events.append(CallEvent(kind="incoming", detail=office.code))
     session.add(call)
@@ -45,8 +45,15 @@ def open_call(session: Session, catalogue: Catalogue, form: dict[str, str]) -> C
     except IntegrityError:  # the same webhook, retried concurrently, got there first
         session.rollback()
         return find_call(session, form["CallSid"])
-    log.info("call %s from %s to office %s", call.call_sid, mask(call.caller_number, services.settings().secret_key), office.code)
+    log.info("call %s from %s to office %s", call.call_sid,
+             mask(call.caller_number, services.settings().secret_key), office.code)
     return call
+
+
+def _fit(value: str | None, column) -> str | None:
+    """`value` cut to the length of its String column: Twilio's documented values all fit, and
+    PostgreSQL refuses a longer one (the webhook then fails) where SQLite would store it."""
+    return value[:column.type.length] if value else value
 
 
 def record_event(session: Session, call: Call, kind: str, detail: str | None = None,
@@ -91,8 +98,9 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
         # arriving at once, one closes the call and journals it; the other only reads the record.
         closed = session.execute(
             update(Call).where(Call.id == call.id, Call.ended_at.is_(None))
-            .values(ended_at=ended_at, twilio_status=twilio_status, duration_seconds=duration, outcome=outcome,
-                    talk_seconds=talk if talk is not None else Call.talk_seconds, stage="ended")
+            .values(ended_at=ended_at, twilio_status=_fit(twilio_status, Call.twilio_status),
+                    duration_seconds=duration, outcome=outcome, stage="ended",
+                    talk_seconds=talk if talk is not None else Call.talk_seconds)
             .execution_options(synchronize_session=False)
         ).rowcount == 1
         if closed:

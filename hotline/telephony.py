@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from typing import Callable
 
 from flask import Blueprint, Response, abort, current_app, has_request_context, request, url_for
@@ -12,11 +13,20 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
 
 from hotline import services
 
 log = logging.getLogger(__name__)
+
+# A call's sid: "CA" and 32 hexadecimal digits (https://www.twilio.com/docs/glossary/what-is-a-sid).
+CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
+# The parameters that name a call (https://www.twilio.com/docs/voice/twiml#request-parameters,
+# .../twiml/dial#dial-action-url-parameters): one not of that shape is not Twilio's, and is dropped.
+CALL_SID_PARAMETERS = frozenset({"CallSid", "ParentCallSid", "DialCallSid"})
+# Longer than any parameter Twilio sends (the longest, SpeechResult, transcribes one utterance).
+MAX_PARAMETER_LENGTH = 4096
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -43,27 +53,57 @@ def requested_url() -> str:
 
 
 def signature_is_valid() -> bool:
+    """True if X-Twilio-Signature is Twilio's HMAC of this request's public URL and its form.
+
+    Twilio signs the URL followed by each POST parameter's name and value, names sorted, and for a
+    repeated name each of its values (https://www.twilio.com/docs/usage/security#validating-requests).
+    RequestValidator reads every value of a name from a MultiDict (getlist), so it is given the
+    form itself: flattened to a dict it keeps one value, or, given a list, cannot hash it."""
     signature = request.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    params = request.form.to_dict(flat=False) if request.method == "POST" else {}
-    # RequestValidator takes a dict of lists for repeated keys, or of single values.
-    params = {k: v if len(v) > 1 else v[0] for k, v in params.items()}
+    params = request.form if request.method == "POST" else {}
     validator = RequestValidator(services.settings().twilio_auth_token)
     return validator.validate(requested_url(), params, signature)
 
 
 def twilio_webhook(view: Callable) -> Callable:
-    """Refuse (403) any request not signed by Twilio with our auth token."""
+    """Refuse (403) any request not signed by Twilio with our auth token; give the view a request
+    whose parameters the database can store (see clean_parameters)."""
 
     @functools.wraps(view)
     def checked(*args, **kwargs):
         if not signature_is_valid():
             log.warning("refused unsigned or forged request to %s", request.path)
             abort(403)
+        clean_parameters()
         return view(*args, **kwargs)
 
     return checked
+
+
+def clean_parameters() -> None:
+    """Replace the request's args, form and values by cleaned copies, after the signature was
+    checked over what Twilio sent. PostgreSQL refuses a NUL in text and a value longer than its
+    column, so: a call sid (CallSid, ParentCallSid, DialCallSid) not of Twilio's shape is dropped,
+    and the view answers as for a request without it; NULs are removed from every other name and
+    value, and each value is cut to MAX_PARAMETER_LENGTH. Columns shorter than that are fitted
+    where the value is stored."""
+    request.args = _cleaned(request.args)
+    request.form = _cleaned(request.form)
+    # As werkzeug builds values: a GET's body is ignored.
+    sources = [request.args] if request.method == "GET" else [request.args, request.form]
+    request.values = CombinedMultiDict(sources)
+
+
+def _cleaned(params: MultiDict) -> ImmutableMultiDict:
+    cleaned = []
+    for name, value in params.items(multi=True):
+        if name in CALL_SID_PARAMETERS and not CALL_SID.fullmatch(value):
+            log.warning("dropped %s of %d characters from %s: not a call sid", name, len(value), request.path)
+            continue
+        cleaned.append((name.replace("\x00", ""), value.replace("\x00", "")[:MAX_PARAMETER_LENGTH]))
+    return ImmutableMultiDict(cleaned)
 
 
 def answer_faults_with_twiml(blueprint: Blueprint, answer: Callable[[], VoiceResponse]) -> None:

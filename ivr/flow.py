@@ -124,7 +124,11 @@ def on_topic(session: Session, call: Call, digits: str | None, speech: str | Non
 
 
 def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
-    """Ring the best free consultant, or queue the caller until one is free."""
+    """Ring the best free consultant, or queue the caller until one is free (or, for a call without
+    a language or topic yet, ask for it)."""
+    asked = queue_flow.ask_for_missing_choice(call, resp)
+    if asked is not None:
+        return asked
     catalogue = services.catalogue()
     tried = calls.offered_consultants(session, call)
     staff = None
@@ -164,6 +168,9 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
     missed = routing.holders(session, call.call_sid)
     routing.release(session, call.call_sid, to_status=services.catalogue().queue.missed_offer_status)
     calls.record_event(session, call, "not_accepted", dial_status, consultant_id=missed[0] if missed else None)
+    asked = queue_flow.ask_for_missing_choice(call, resp)
+    if asked is not None:  # never dialled by us: nobody to try next
+        return asked
     speak(resp, lang, "trying_next")
     return connect(session, call, resp)
 

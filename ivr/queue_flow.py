@@ -23,14 +23,18 @@ from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
 from hotline.webhooks import join_conference as conference
 from ivr import call_again, queue_exits
+from ivr.menus import language_menu, topic_menu
 
 log = logging.getLogger(__name__)
 
 IN_QUEUE = (QueueState.waiting.value, QueueState.offered.value)
-# Twilio's QueueResult values after which the call is driven elsewhere: nothing to say.
 # A caller still asking for the wait URL this long after being bridged was never redirected.
 BRIDGE_GRACE = timedelta(seconds=30)
+# Twilio's QueueResult values after which the call is driven elsewhere: nothing to say.
 TAKEN_ELSEWHERE = {"bridged", "bridging-in-process", "redirected", "redirected-from-bridged"}
+# Every QueueResult Twilio sends (https://www.twilio.com/docs/voice/twiml/enqueue#action); anything
+# else, or none, is taken as "error" (and never reaches the 40-character result column).
+QUEUE_RESULTS = TAKEN_ELSEWHERE | {"error", "hangup", "leave", "queue-full", "system-error"}
 
 
 def queue_name(call: Call) -> str:
@@ -41,8 +45,28 @@ def conference_name(call_sid: str) -> str:
     return f"hotline-{call_sid}"
 
 
+def ask_for_missing_choice(call: Call, resp: VoiceResponse) -> VoiceResponse | None:
+    """What to answer instead of routing or queuing a call that cannot be: a hangup for a call that
+    has ended (nobody is on the line to put through); the menu that asks for what the call lacks,
+    its language or its topic. None when it can be routed. For a webhook that comes late, retried
+    or out of order: the caller is asked, not hung up on with an apology."""
+    if call.ended_at is not None:
+        resp.hangup()
+        return resp
+    if call.language_code is None:
+        language_menu(resp, attempt=0)
+        return resp
+    if call.topic_code is None:
+        topic_menu(resp, call.language_code, attempt=0)
+        return resp
+    return None
+
+
 def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     """Nobody suitable is free: queue the caller, or, if their queue is full, offer the ways out."""
+    asked = ask_for_missing_choice(call, resp)
+    if asked is not None:
+        return asked
     rules = services.catalogue().queue
     lang = call.language_code
     existing = routing.entry_for_call(session, call.call_sid)
@@ -163,12 +187,15 @@ def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
 def on_left(session: Session, call: Call, queue_result: str | None) -> VoiceResponse:
     """The Enqueue action: the caller is out of the queue. Say what comes next."""
     resp = VoiceResponse()
-    result = queue_result or "error"
+    result = queue_result if queue_result in QUEUE_RESULTS else "error"
     if result in TAKEN_ELSEWHERE:
         return resp
     if result == "hangup":
         routing.call_ended(session, call.call_sid)
         return resp
+    asked = ask_for_missing_choice(call, resp)
+    if asked is not None:
+        return asked
     entry = routing.entry_for_call(session, call.call_sid)
     if entry is None:  # the row was lost: queue the caller again
         return enter(session, call, resp)
@@ -202,6 +229,9 @@ def ways_out(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse
 def on_way_out(session: Session, call: Call, digits: str | None) -> VoiceResponse:
     """The caller's answer to ways_out(): the way they chose, or when to call again."""
     resp = VoiceResponse()
+    asked = ask_for_missing_choice(call, resp)
+    if asked is not None:
+        return asked
     way = queue_exits.by_key(digits)
     if way is not None:
         calls.record_event(session, call, "way_out", way.name)
@@ -277,7 +307,9 @@ def bridge(session: Session, call: Call) -> VoiceResponse:
     (goodbye, wrap-up) when the consultant leaves."""
     resp = VoiceResponse()
     entry = routing.entry_for_call(session, call.call_sid)
-    if entry is not None and call.call_sid not in _talking_on(session, entry):
+    if entry is None:  # its row is lost (or it never queued): queued afresh, not into an empty room
+        return enter(session, call, resp)
+    if call.call_sid not in _talking_on(session, entry):
         # The consultant hung up while the caller was being redirected: not into an empty room,
         # back to waiting, in their place.
         if routing.unbridge(session, entry.id, entry.offered_staff_id):

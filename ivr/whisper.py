@@ -25,8 +25,11 @@ def whisper(call: Call | None, staff: Staff | None) -> VoiceResponse:
     lang = staff_language(staff)
     gather = Gather(num_digits=1, timeout=WHISPER_TIMEOUT, action_on_empty_result=True, method="POST",
                     action=external_url("ivr.whisper_answer", call=call.call_sid, staff=staff.id))
-    language = lambda spoken: catalogue.term(spoken, "languages", call.language_code)  # noqa: E731
-    topic = lambda spoken: catalogue.term(spoken, "topics", call.topic_code)  # noqa: E731
+    # A call without a language or topic (a whisper out of turn) is announced with the defaults.
+    caller_language = call.language_code or catalogue.default_language
+    caller_topic = call.topic_code or catalogue.default_topic
+    language = lambda spoken: catalogue.term(spoken, "languages", caller_language)  # noqa: E731
+    topic = lambda spoken: catalogue.term(spoken, "topics", caller_topic)  # noqa: E731
     other = _language_agreed_for(call, staff)
     if other:
         speak(gather, lang, "whisper_other_language", language=language, topic=topic,

@@ -228,7 +228,7 @@ def test_bad_status_is_400_json(client, db, maria):
         assert "available, busy, wrap_up, break, offline" in error["error"]
     form = client.put(path, data="status=busy", headers=bearer(token),
                       content_type="application/x-www-form-urlencoded")
-    assert_json_error(form, 400)
+    assert_json_error(form, 415)
     db.expire_all()
     assert db.get(Staff, staff.id).status == "available"
 
@@ -402,10 +402,16 @@ def test_supervisor_may_write_it_up(client, db, supervisor, maria):
 def test_bad_write_up_is_400_json(client, db, maria):
     record = add_record(db, utcnow(), call_sid="CAbad", consultant=maria[0], notes="original")
     # An outcome longer than its column and a NUL character would fail in PostgreSQL with a 500.
-    for body in (None, [], {}, {"colour": "red"}, {"notes": 42}, {"notes": None}, {"notes": "x" * 20001},
+    for body in ([], {}, {"colour": "red"}, {"notes": 42}, {"notes": None}, {"notes": "x" * 20001},
                  {"outcome": "x" * 25}, {"notes": "a\x00b"}, {"notes": "fine", "outcome": "x" * 25}):
         response = client.patch(f"/api/consultations/{record.id}", headers=bearer(maria[1]), json=body)
         assert_json_error(response, 400)
+    for data in ("null", ""):
+        response = client.patch(f"/api/consultations/{record.id}", headers=bearer(maria[1]), data=data,
+                                content_type="application/json")
+        assert_json_error(response, 400)
+    no_body = client.patch(f"/api/consultations/{record.id}", headers=bearer(maria[1]))
+    assert_json_error(no_body, 415)
     db.expire_all()
     stored = db.get(ConsultationRecord, record.id)
     assert (stored.notes, stored.outcome, stored.completed_at) == ("original", "answered", None)

@@ -511,16 +511,20 @@ def test_moved_and_given_at_once(app, client, db, supervisor, maria):
 def test_bad_changes_are_400_json_and_change_nothing(client, db, supervisor, maria):
     callback = booked(db)
     later = (utcnow() + timedelta(days=1)).isoformat()
-    for body in (None, [], "canceled", {}, {"colour": "red"}, {"state": "completed"}, {"state": "scheduled"},
+    for body in ([], "canceled", {}, {"colour": "red"}, {"state": "completed"}, {"state": "scheduled"},
                  {"state": None}, {"state": ["canceled"]}, {"state": "canceled", "due_at": later},
                  {"state": "canceled", "assigned_staff_id": maria[0].id},
                  {"due_at": later, "assigned_staff_id": maria[0].id, "note": "x"},
                  {"due_at": later, "assigned_staff_id": "Maria"},  # nothing moved when one part is bad
                  {"due_at": "soon", "assigned_staff_id": maria[0].id}):
         assert_json_error(patch(client, supervisor[1], callback, body), 400)
+    path = f"/api/callbacks/{callback.id}"
+    assert_json_error(client.patch(path, headers=bearer(supervisor[1]), data="null",
+                                   content_type="application/json"), 400)
+    assert_json_error(client.patch(path, headers=bearer(supervisor[1])), 415)  # no body
     form = client.patch(f"/api/callbacks/{callback.id}", headers=bearer(supervisor[1]), data="state=canceled",
                         content_type="application/x-www-form-urlencoded")
-    assert_json_error(form, 400)
+    assert_json_error(form, 415)
     stored = reread(db, callback)
     assert (stored.state, stored.due_at, stored.assigned_staff_id) == ("scheduled", callback.due_at, None)
     assert scheduled_wake_ups(client.application) == {}

@@ -206,7 +206,7 @@ def test_urgent_must_be_a_boolean(client, db, supervisor):
         assert_json_error(client.patch(path, json=body, headers=bearer(supervisor[1])), 400)
     form = client.patch(path, data="urgent=true", headers=bearer(supervisor[1]),
                         content_type="application/x-www-form-urlencoded")
-    assert_json_error(form, 400)
+    assert_json_error(form, 415)
     assert reread(db, entry).urgent is False
     assert journal(db, entry) == []
 

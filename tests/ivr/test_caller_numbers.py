@@ -64,10 +64,12 @@ def test_a_failing_webhook_does_not_log_the_caller_number(app, twilio, caplog, m
     assert [form for form in FORMS if form in caplog.text] == []
 
 
-def test_a_database_error_does_not_log_the_caller_number(app, backend, twilio, caplog):
+def test_a_database_error_does_not_log_the_caller_number(app, backend, twilio, caplog, monkeypatch):
     """A database error's message carries the statement's parameters unless the engine hides them."""
     caplog.set_level(logging.DEBUG)
-    call = new_call(twilio, caller=FORMS[0], call_sid="CA" + "f" * 98)  # longer than the column
+    # A call sid longer than the column, let through to the database (the webhooks drop it otherwise).
+    monkeypatch.setattr("hotline.telephony.CALL_SID", re.compile(".*"))
+    call = new_call(twilio, caller=FORMS[0], call_sid="CA" + "f" * 98)
     status, body = twilio.request(call.voice_url, call.base_params())
     assert status == 200 and "<Response" in body
     if backend == "real":  # PostgreSQL enforces the column's length; SQLite does not

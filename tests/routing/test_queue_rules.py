@@ -448,14 +448,20 @@ def _twiml(twilio, url: str, params: dict[str, str]) -> ET.Element:
 
 
 @pytest.mark.parametrize("result", ["leave", "error", None])
-@pytest.mark.parametrize("has_sid", [True, False], ids=["unknown-callsid", "no-callsid"])
-def test_the_enqueue_action_for_a_call_it_does_not_know_still_ends_the_call_in_words(
-        app, db, twilio, twilio_api, result, has_sid):
-    """Never a 500 or an empty body (the caller would hear "an application error"), and no queue
-    entry for a call without a language and topic."""
-    sid = new_sid() if has_sid else None
-    root = _twiml(twilio, QUEUE_LEFT_URL, _unknown_call_params(twilio, sid, QueueResult=result))
+def test_the_enqueue_action_without_a_call_sid_still_ends_the_call_in_words(app, db, twilio, twilio_api,
+                                                                           result):
+    """Never a 500 or an empty body (the caller would hear "an application error")."""
+    root = _twiml(twilio, QUEUE_LEFT_URL, _unknown_call_params(twilio, None, QueueResult=result))
     assert texts(root) and _ends_call(root)
+
+
+@pytest.mark.parametrize("result", ["leave", "error", None])
+def test_the_enqueue_action_for_a_call_it_does_not_know_asks_for_the_language(app, db, twilio, twilio_api,
+                                                                             result):
+    """A call without a language and topic is asked for them, not queued (nor apologised to)."""
+    sid = new_sid()
+    root = _twiml(twilio, QUEUE_LEFT_URL, _unknown_call_params(twilio, sid, QueueResult=result))
+    assert root.find("Gather").attrib["action"].endswith("/ivr/language?attempt=0")
     assert db.scalar(select(QueueEntry).where(QueueEntry.call_sid == sid)) is None
 
 
