@@ -3,6 +3,7 @@ exactly as one with Redis up (the same TwiML, the same rows), and once Redis is 
 the work the lost jobs would have done (the consultant is rung, and freed after the call)."""
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -11,7 +12,7 @@ from hotline.models import Staff
 from routing import jobs
 from tests.helpers import add_consultant, add_staff_with_token, new_call
 from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, hang_up, journal, record_of, status_of, stored_call
-from tests.outage import redis_down
+from tests.outage import redis_down, redis_hung
 from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
 
 STEPS = ("greeting", "language", "topic_queued", "consultant_available", "wait", "accept", "conversation",
@@ -137,3 +138,25 @@ def test_a_final_status_that_meets_a_dead_redis_still_closes_the_call_and_frees_
     without = journey(app, client, twilio, twilio_api, db, maria, token, down_at, HANGS_UP_FIRST)
     assert_same(without, with_redis)
 
+
+def test_a_hung_redis_costs_a_webhook_a_second_not_twilios_whole_budget(app, db, client, twilio, twilio_api):
+    """Twilio waits 15 s for a whole answer; a Redis that takes connections and never answers must
+    not use it up. The caller is queued all the same, and the sweep rings the consultant after."""
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+    _, token = add_staff_with_token(app, db, "Supervisor")
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    with redis_hung(app):
+        started = time.monotonic()
+        call.press(TOPIC_KEYS["health"])  # queued: one job (look for a consultant) to enqueue
+        queued_in = time.monotonic() - started
+        started = time.monotonic()
+        response = client.put(f"/api/consultants/{maria.id}/status", json={"status": "available"},
+                              headers={"Authorization": f"Bearer {token}"})
+        freed_in = time.monotonic() - started
+    assert enqueued(call).text == "en-health" and response.status_code == 200
+    assert queued_in < 2.5 and freed_in < 2.5, (queued_in, freed_in)
+    settle(app)
+    [leg] = rung(twilio, twilio_api)
+    assert leg.staff_id == maria.id and status_of(db, maria) == ("offered", call.call_sid)
