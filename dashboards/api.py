@@ -113,16 +113,18 @@ def _call_json(call: Call) -> dict:
             "topic": call.topic_code, "stage": call.stage, "outcome": call.outcome,
             "consultant_id": call.consultant_id, "started_at": call.started_at.isoformat(),
             "answered_at": call.answered_at and call.answered_at.isoformat(),
-            "ended_at": call.ended_at and call.ended_at.isoformat(), "duration_seconds": call.duration_seconds,
-            "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail, "consultant_id": e.consultant_id}
-                       for e in call.events]}
+            "ended_at": call.ended_at and call.ended_at.isoformat(),
+            "duration_seconds": call.duration_seconds,
+            "events": [{"at": e.at.isoformat(), "kind": e.kind, "detail": e.detail,
+                        "consultant_id": e.consultant_id} for e in call.events]}
     if _may_see_personal(call.consultant_id):
         data["caller_number"] = call.caller_number
     return data
 
 
 def _record_json(record: ConsultationRecord) -> dict:
-    data = {"id": record.id, "call_sid": record.call.call_sid if record.call else None, "channel": record.channel,
+    data = {"id": record.id, "call_sid": record.call.call_sid if record.call else None,
+            "channel": record.channel,
             "language": record.language_code, "topic": record.topic_code, "office": record.office_code,
             "consultant_id": record.consultant_id, "outcome": record.outcome,
             "duration_seconds": record.duration_seconds, "started_at": record.started_at.isoformat(),
@@ -149,7 +151,9 @@ def _json_object() -> dict:
 @blueprint.route(f"/consultants/<int(max={MAX_ID}):staff_id>/status", methods=["PUT", "POST"])
 @auth.login_required
 def set_consultant_status(staff_id: int):
-    """Consultants set their own status; supervisors and admins anyone's."""
+    """Consultants set their own status; supervisors and admins anyone's. 409 (JSON, with the
+    status that won) when the consultant's status changed between our read and our write, say a
+    caller was put through to them: the client shows it, and the user chooses again."""
     session = services.session()
     staff = session.get(Staff, staff_id)
     if staff is None:
@@ -160,7 +164,10 @@ def set_consultant_status(staff_id: int):
     if status not in SETTABLE_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(SETTABLE_STATUSES)}")
     was_offered = staff.current_call_sid if staff.status == Status.offered.value else None
-    routing.set_status(session, staff, status)
+    if not routing.set_status(session, staff, status):
+        return jsonify(error="the consultant's status changed meanwhile; it is now "
+                             f"{routing.effective_status(staff)}",
+                       status=routing.effective_status(staff)), 409
     # Ringing for a waiting caller: that caller goes to the next consultant; now available: the
     # longest-waiting caller this consultant can serve is put through.
     routing.consultant_status_changed(session, staff, was_offered)
