@@ -134,10 +134,12 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
 
 def reconcile(session: Session, now: datetime) -> int:
     """Wake every callback that is due and not in flight (its job was lost with Redis, or a
-    worker died), and fail attempts Twilio never told us the end of. Returns how many were woken."""
+    worker died), fail attempts Twilio never told us the end of, and send the SMS whose job was
+    lost. Returns how many were woken."""
     from callbacks import placing  # placing imports this module
 
     placing.fail_stuck_attempts(session, now)
+    sms.send_missing(session, now)
     queued = exists().where(QueueEntry.callback_id == Callback.id,
                             QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value)))
     # Those already in the queue are left out in SQL, so each run's batch is all callbacks to wake.

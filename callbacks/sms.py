@@ -4,20 +4,29 @@ row, set by compare-and-set before sending), and only if configured."""
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
 from rq import Retry
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callbacks.rules import rules
 from hotline import services
-from hotline.models import Callback
+from hotline.models import OPEN_STATES, Callback, CallbackState
 from hotline.phone_numbers import mask
 from hotline.telephony import TWILIO_ERRORS, rest_client
 
 log = logging.getLogger(__name__)
+
+# An SMS whose job has not sent it this long after the change it tells of was lost (with Redis, or
+# a worker): the reconciliation sends it (send_missing).
+JOB_GRACE = timedelta(minutes=1)
+# Unreachable callbacks closed longer ago than this are not texted any more: news that late helps
+# nobody (nor is one texted about, say, when SMS is switched on in the configuration).
+UNREACHABLE_NEWS = timedelta(days=1)
+MISSING_BATCH = 200  # per reconciliation run; the next run (a minute later) sends the rest
 
 SMS_CAPABLE = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
@@ -47,11 +56,11 @@ def send(session: Session, callback_id: int, kind: str) -> bool:
         return False  # sent already (the job ran twice)
     body = _body(callback, kind)
     try:
-        rest_client().messages.create(to=callback.number, from_=rules().sms_from or services.settings().twilio_phone_number,
-                                      body=body)
+        rest_client().messages.create(
+            to=callback.number, from_=rules().sms_from or services.settings().twilio_phone_number, body=body)
     except TWILIO_ERRORS as error:
-        log.warning("SMS to %s for callback %s failed: Twilio error %s",
-                    mask(callback.number, services.settings().secret_key), callback_id, getattr(error, "code", "?"))
+        log.warning("SMS to %s for callback %s failed: Twilio error %s", mask(callback.number,
+                    services.settings().secret_key), callback_id, getattr(error, "code", "?"))
         # Not sent: the flag goes back, and the job fails so that RQ tries it again later.
         session.execute(update(Callback).where(Callback.id == callback_id).values({flag: False})
                         .execution_options(synchronize_session=False))
@@ -72,6 +81,31 @@ def enqueue(kind: str, callback_id: int) -> None:
     """Send a callback's SMS ("booked" or "unreachable") from a job, after the change it tells of
     is committed. Best effort: an SMS whose job was lost is sent by the reconciliation."""
     services.enqueue_hint("callbacks.jobs.send_sms_job", callback_id, kind, retry=RETRY)
+
+
+def send_missing(session: Session, now: datetime) -> int:
+    """Send the SMS a lost job did not: "booked" for open callbacks made more than JOB_GRACE before
+    `now` (UTC), "unreachable" for callbacks closed unreachable between UNREACHABLE_NEWS and
+    JOB_GRACE before it; only when SMS is on, and to numbers that can receive one. Each is sent
+    once (send()'s flag), so a job that is merely late sends nothing more. Returns how many were
+    sent; one Twilio refused is logged and left for the next run."""
+    if not rules().sms:
+        return 0
+    settled = now - JOB_GRACE
+    booked = select(Callback.id).where(Callback.state.in_(OPEN_STATES), Callback.sms_booked.is_(False),
+                                       Callback.created_at <= settled)
+    unreachable = select(Callback.id).where(
+        Callback.state == CallbackState.unreachable.value, Callback.sms_unreachable.is_(False),
+        Callback.closed_at <= settled, Callback.closed_at > now - UNREACHABLE_NEWS)
+    missing = [(callback_id, kind) for kind, query in (("booked", booked), ("unreachable", unreachable))
+               for callback_id in session.scalars(query.limit(MISSING_BATCH))]
+    sent = 0
+    for callback_id, kind in missing:
+        try:
+            sent += send(session, callback_id, kind)
+        except SmsNotSent:
+            continue  # logged by send(); its flag is back, so the next run tries again
+    return sent
 
 
 def _body(callback: Callback, kind: str) -> str:

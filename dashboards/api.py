@@ -191,7 +191,9 @@ def _json_object() -> dict:
 @blueprint.route(f"/consultants/<int(max={MAX_ID}):staff_id>/status", methods=["PUT", "POST"])
 @auth.login_required
 def set_consultant_status(staff_id: int):
-    """Consultants set their own status; supervisors and admins anyone's."""
+    """Consultants set their own status; supervisors and admins anyone's. 409 (JSON, with the
+    status that won) when the consultant's status changed between our read and our write, say a
+    caller was put through to them: the client shows it, and the user chooses again."""
     session = services.session()
     staff = session.get(Staff, staff_id)
     if staff is None:
@@ -202,7 +204,10 @@ def set_consultant_status(staff_id: int):
     if status not in SETTABLE_STATUSES:
         raise BadRequest(f"status must be one of {', '.join(SETTABLE_STATUSES)}")
     was_offered = staff.current_call_sid if staff.status == Status.offered.value else None
-    routing.set_status(session, staff, status)
+    if not routing.set_status(session, staff, status):
+        return jsonify(error="the consultant's status changed meanwhile; it is now "
+                             f"{routing.effective_status(staff)}",
+                       status=routing.effective_status(staff)), 409
     # Ringing for a waiting caller: that caller goes to the next consultant; now available: the
     # longest-waiting caller this consultant can serve is put through.
     routing.consultant_status_changed(session, staff, was_offered)

@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 import fakeredis
 import redis
 from flask import Flask, current_app, g
+from redis.backoff import NoBackoff
+from redis.retry import Retry as RedisRetry
 from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 from sqlalchemy.orm import Session
@@ -19,6 +21,10 @@ from hotline.db import Database
 from hotline.settings import Settings
 
 QUEUE_NAME = "hotline"
+# Seconds a Redis command may take to connect, and then to be answered. Jobs are hints (see
+# enqueue_hint): a webhook that meets a hung Redis gives up on one after this long, well within
+# Twilio's 15 s for the whole answer, rather than after redis-py's default of 5 s per command.
+REDIS_TIMEOUT = 1.0
 log = logging.getLogger(__name__)
 
 
@@ -42,9 +48,14 @@ class Services:
 
 
 def connect_redis(settings: Settings) -> redis.Redis:
-    """The real Redis at REDIS_URL, or a fakeredis server private to this process."""
+    """The real Redis at REDIS_URL, or a fakeredis server private to this process.
+
+    A command to the real one fails with a RedisError after REDIS_TIMEOUT seconds without an
+    answer, and is not retried (a connection dropped by a restarted Redis is replaced when taken
+    from the pool, before the command is sent)."""
     if settings.redis_url:
-        return redis.Redis.from_url(settings.redis_url)
+        return redis.Redis.from_url(settings.redis_url, socket_connect_timeout=REDIS_TIMEOUT,
+                                    socket_timeout=REDIS_TIMEOUT, retry=RedisRetry(NoBackoff(), 0))
     return fakeredis.FakeRedis(server=fakeredis.FakeServer())
 
 

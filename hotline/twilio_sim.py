@@ -190,15 +190,28 @@ _CALLS = re.compile(r"/Accounts/(?P<account>AC\w+)/Calls(?:/(?P<sid>CA\w+))?\.js
 
 
 class FakeTwilioApi(HttpClient):
-    """Twilio's REST API as far as Hotline uses it (creating and updating calls, sending SMS), answering as
-    Twilio does and keeping every request for the test to read and act on. `refuse` makes the
-    next requests fail with Twilio's error for a call that cannot be changed."""
+    """Twilio's REST API as far as Hotline uses it (creating, updating and fetching calls, sending
+    SMS), answering as Twilio does and keeping every request for the test to read and act on.
+    `refuse` makes the next requests fail with Twilio's error for a call that cannot be changed.
+    A call fetched is in progress unless ended() said otherwise."""
 
     def __init__(self) -> None:
         super().__init__(logging.getLogger("twilio_sim.api"), is_async=False)
         self.requests: list[ApiRequest] = []
         self.refuse = 0
+        self.call_states: dict[str, tuple[str, int | None]] = {}  # sid -> (status, duration seconds)
         self._lock = threading.Lock()
+
+    def ended(self, call_sid: str, status: str = "completed", duration: int | None = 0) -> None:
+        """From now on Twilio says call `call_sid` ended with `status` after `duration` seconds."""
+        self.call_states[call_sid] = (status, duration)
+
+    def _fetched(self, account: str, sid: str) -> ApiResponse:
+        status, duration = self.call_states.get(sid, ("in-progress", None))
+        return ApiResponse(200, json.dumps({
+            "sid": sid, "account_sid": account, "status": status, "api_version": "2010-04-01",
+            "duration": None if duration is None else str(duration),
+            "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}))
 
     def request(self, method, uri, params=None, data=None, headers=None, auth=None, timeout=None,
                 allow_redirects=False) -> ApiResponse:
@@ -216,6 +229,8 @@ class FakeTwilioApi(HttpClient):
             return ApiResponse(201, json.dumps({"sid": new_sid("SM"), "status": "queued", "to": data.get("To"),
                                                 "from": data.get("From"), "body": data.get("Body"),
                                                 "api_version": "2010-04-01"}))
+        if method == "GET" and match is not None and match["sid"]:
+            return self._fetched(match["account"], match["sid"])
         if method != "POST" or match is None:
             return ApiResponse(404, json.dumps({"code": 20404, "message": "The requested resource was not found",
                                                 "status": 404}))

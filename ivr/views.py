@@ -132,9 +132,7 @@ def status():
     call_status = values.get("CallStatus", "")
     call = calls.find_call(services.session(), values.get("CallSid"))
     if call is not None and call_status in calls.FINAL_STATUSES:
-        session = services.session()
-        routing.call_ended(session, call.call_sid)
-        calls.close_call(session, call, call_status, whole_number(values.get("CallDuration")))
+        routing.end_call(services.session(), call, call_status, whole_number(values.get("CallDuration")))
     return twiml(VoiceResponse())
 
 

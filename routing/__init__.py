@@ -10,6 +10,8 @@ these functions and never import routing's modules.
 - Offers: caller_may_be_served, consultant_may_be_free, find_consultant, offer_not_taken,
   on_offer_status, call_ended, consultant_status_changed, cancel_leg, office_rule,
   register_ringer; its RQ jobs are in routing.jobs.
+- Calls: end_call (what a final status callback does); the sweep also ends calls whose final
+  status was lost (routing.stale_calls).
 """
 from __future__ import annotations
 
@@ -48,13 +50,15 @@ from routing.queues import (
     widen_entry,
 )
 from routing.reservation import accept, effective_status, finish, holders, release, reserve, set_status
+from routing.stale_calls import end_call
 
 __all__ = [
-    "CALLBACK", "OfficeRule", "accept", "accept_languages", "call_ended", "caller_for", "caller_may_be_served",
-    "candidates", "cancel_leg", "claim", "consultant_for", "consultant_may_be_free", "consultant_status_changed",
-    "effective_status", "enqueue", "enqueue_waiting", "entry_for_call", "estimated_wait", "find_consultant",
-    "finish", "free_consultants", "holders", "language_on_duty", "leave", "mark_bridged", "mark_left",
-    "next_caller_for", "offer_call", "offer_not_taken", "office_rule", "on_offer_status", "position",
-    "queue_figures", "queue_length", "register_ringer", "release", "reserve", "set_status", "unbridge", "unclaim",
-    "unclaim_stale", "widen_entry",
+    "CALLBACK", "OfficeRule", "accept", "accept_languages", "call_ended", "caller_for",
+    "caller_may_be_served", "candidates", "cancel_leg", "claim", "consultant_for", "consultant_may_be_free",
+    "consultant_status_changed", "effective_status", "end_call", "enqueue", "enqueue_waiting",
+    "entry_for_call", "estimated_wait", "find_consultant", "finish", "free_consultants", "holders",
+    "language_on_duty", "leave", "mark_bridged", "mark_left", "next_caller_for", "offer_call",
+    "offer_not_taken", "office_rule", "on_offer_status", "position", "queue_figures", "queue_length",
+    "register_ringer", "release", "reserve", "set_status", "unbridge", "unclaim", "unclaim_stale",
+    "widen_entry",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hotline import services
 from hotline.models import utcnow
 from hotline.worker import job_context
-from routing import offers
+from routing import offers, stale_calls
 
 
 def offer_next_caller_job(staff_id: int) -> None:
@@ -21,5 +21,8 @@ def find_consultant_job(entry_id: int) -> None:
 
 
 def sweep_job() -> None:
-    """Periodic (hotline.periodic): routing.offers.sweep at the current time."""
-    offers.sweep(services.session(), utcnow())
+    """Periodic (hotline.periodic): routing.offers.sweep, then routing.stale_calls.sweep (calls
+    whose final status was lost), at the current time."""
+    now = utcnow()
+    offers.sweep(services.session(), now)
+    stale_calls.sweep(services.session(), now)

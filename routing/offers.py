@@ -33,6 +33,8 @@ from routing.reservation import effective_status, finish, holders, release
 log = logging.getLogger(__name__)
 
 OFFERED = QueueState.offered.value
+# Why an offer was not taken when Twilio's REST API failed to ring the consultant's phone.
+OFFER_FAILED = "offer_failed"
 # Twilio call statuses of a consultant's leg that end it without a conversation.
 UNANSWERED = {"no-answer", "busy", "failed", "canceled"}
 
@@ -165,11 +167,12 @@ def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
         # Twilio's message may quote the consultant's number: log the code only.
         log.warning("could not ring consultant %s for call %s: Twilio error %s", staff.id, entry.call_sid,
                     getattr(error, "code", type(error).__name__))
-        offer_not_taken(session, entry.id, staff.id, "offer_failed")
+        offer_not_taken(session, entry.id, staff.id, OFFER_FAILED)
         return False
     kept = session.execute(
         update(QueueEntry)
-        .where(QueueEntry.id == entry.id, QueueEntry.offered_staff_id == staff.id, QueueEntry.state == OFFERED)
+        .where(QueueEntry.id == entry.id, QueueEntry.offered_staff_id == staff.id,
+               QueueEntry.state == OFFERED)
         .values(offer_leg_sid=leg.sid)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -183,20 +186,27 @@ def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
 
 
 def offer_not_taken(session: Session, entry_id: int, staff_id: int, why: str) -> bool:
-    """The consultant did not take the caller (rang out, declined, phone failed): the caller waits
-    again with their place kept, the consultant goes on break if so configured, and the caller is
-    offered to the next consultant. False if the offer was no longer theirs (a late webhook)."""
+    """The consultant did not take the caller (`why`: rang out, declined, their phone failed, or
+    OFFER_FAILED: Twilio's API did not ring it): the caller waits again with their place kept. A
+    consultant who let it ring goes on break if so configured, and the caller is offered to the
+    next consultant. After OFFER_FAILED the consultant stays available (Twilio's failure is not
+    theirs), and nobody is asked at once to pair a callback's entry again: it has no journal to
+    leave them out by, so with Twilio failing each job would ring them and start the next; the
+    next trigger or the sweep tries. False if the offer was no longer theirs (a late webhook)."""
     entry = session.get(QueueEntry, entry_id)
     if entry is None or not unclaim(session, entry_id, staff_id):
         return False
-    rules = services.catalogue().queue
-    release(session, entry.call_sid, staff_id, to_status=rules.missed_offer_status)
+    failed = why == OFFER_FAILED
+    missed_status = None if failed else services.catalogue().queue.missed_offer_status
+    release(session, entry.call_sid, staff_id, to_status=missed_status)
     call = session.get(Call, entry.call_id) if entry.call_id is not None else None
     if call is not None:  # a callback's entry has no call yet: its attempt row says it
         if call.stage == "ringing":
             call.stage = "queued"
+        # Also what keeps find_consultant from ringing them for this caller again.
         calls.record_event(session, call, "not_accepted", why, consultant_id=staff_id)
-    caller_may_be_served(entry_id)
+    if call is not None or not failed:
+        caller_may_be_served(entry_id)
     return True
 
 

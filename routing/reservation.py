@@ -69,7 +69,8 @@ def accept(session: Session, staff_id: int, call_sid: str) -> bool:
     return result.rowcount == 1
 
 
-def release(session: Session, call_sid: str, staff_id: int | None = None, to_status: str | None = None) -> int:
+def release(session: Session, call_sid: str, staff_id: int | None = None,
+            to_status: str | None = None) -> int:
     """An offer of `call_sid` that was not taken: the consultant is available again, still
     keeping their place in the idle order, or goes to `to_status` (break, for a consultant who let
     the phone ring out: the next caller should not ring at an empty desk). With `staff_id`, only
@@ -106,16 +107,28 @@ def finish(session: Session, call_sid: str, wrap_up_seconds: int) -> int:
     return result.rowcount + release(session, call_sid)
 
 
-def set_status(session: Session, staff: Staff, status: str) -> None:
-    """A status chosen by the consultant (or a supervisor). Becoming available starts idle time."""
+def set_status(session: Session, staff: Staff, status: str) -> bool:
+    """A status chosen by the consultant (or a supervisor), written only if the consultant still has
+    the status and call read into `staff` (one compare-and-set, as every other change here): a
+    reservation, an accept or the end of a call that landed since is kept, not wiped. Becoming
+    available starts idle time. Returns whether the status was set; either way `staff` is re-read
+    and holds what is stored now (the status that won, after a False)."""
     now = utcnow()
+    seen_status, seen_call = staff.status, staff.current_call_sid
+    values = {"status": status, "status_since": now, "wrap_up_until": None}
     if status == Status.available.value and effective_status(staff, now) != Status.available.value:
-        staff.idle_since = now
-    staff.status = status
-    staff.status_since = now
-    staff.wrap_up_until = None
+        values["idle_since"] = now
     if status in (Status.available.value, Status.break_.value, Status.offline.value):
         # Leaving a call's states ends any claim on the call; a ringing offer is then refused
         # by accept(), which requires "offered".
-        staff.current_call_sid = None
+        values["current_call_sid"] = None
+    changed = session.execute(
+        update(Staff)
+        .where(Staff.id == staff.id, Staff.status == seen_status,
+               Staff.current_call_sid.is_not_distinct_from(seen_call))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     session.commit()
+    session.refresh(staff)
+    return changed == 1

@@ -342,7 +342,10 @@ def test_twilio_out_of_reach_loses_nothing(app, db, twilio, twilio_api, monkeypa
 
     monkeypatch.setattr(twilio_api, "request", unreachable)
     _wake(app, callback)
-    assert status_of(db, maria) == ("break", None)  # a phone that cannot be rung is not rung again
+    # Twilio's failure is not hers: available (not on break), and not rung again for the callback
+    # at once (the sweep tries again).
+    assert status_of(db, maria) == ("available", None)
+    assert attempts_of(db, callback) == [(1, maria.id, "failed")]
     from hotline.models import QueueEntry
     from tests.queueing import entry_of as _  # noqa: F401
 

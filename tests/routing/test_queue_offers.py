@@ -133,15 +133,40 @@ def test_twilio_refusing_to_ring_a_consultant_passes_the_caller_on(app, db, clie
     second.status = "busy"
     db.commit()
     call = route(twilio, "en", "health")
+    run_jobs(app)  # nobody free yet
     _set_status(client, token, second.id, "available")
     twilio_api.refuse = 1
     run_jobs(app)
     assert ("not_accepted", "offer_failed", second.id) in journal(db, call)
-    assert status_of(db, second) == ("break", None)
+    # Twilio's failure is not the consultant's: no break for them (see the test below).
+    assert status_of(db, second) == ("available", None)
     assert entry_of(db, call).state == "waiting"
     _set_status(client, token, first.id, "available")
     run_jobs(app)
     assert status_of(db, first) == ("offered", call.call_sid)
+
+
+def test_a_consultant_twilio_failed_to_ring_stays_available_and_the_sweep_tries_again(
+        app, db, client, twilio, twilio_api, token):
+    """Not on break as if they had let it ring out; not rung again for the caller at once (with
+    Twilio failing, that would be a loop of jobs); the sweep, a few seconds on, rings them again."""
+    from routing import jobs
+
+    maria = add_consultant(app, db, "Maria", status="busy", idle_minutes=30)
+    call = route(twilio, "en", "health")
+    enqueued(call)
+    run_jobs(app)  # nobody free yet
+    twilio_api.refuse = 1
+    _set_status(client, token, maria.id, "available")
+    run_jobs(app)
+    assert len(twilio_api.created_calls()) == 1  # one try, then nothing more from the jobs
+    assert status_of(db, maria) == ("available", None)
+    assert entry_of(db, call).state == "waiting"
+    assert ("not_accepted", "offer_failed", maria.id) in journal(db, call)
+    with app.app_context():
+        jobs.sweep_job()
+    [_, again] = rung(twilio, twilio_api)
+    assert again.staff_id == maria.id and status_of(db, maria) == ("offered", call.call_sid)
 
 
 def test_running_the_same_pairing_job_again_rings_nobody_twice(app, db, client, twilio, twilio_api, token):
