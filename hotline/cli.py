@@ -10,7 +10,7 @@ from hotline import accounts
 from hotline.app import create_app
 from hotline.migrate import upgrade
 from hotline.models import sync_reference
-from hotline.periodic import arm
+from hotline.periodic import arm, intervals
 
 
 def _services(app):
@@ -24,7 +24,7 @@ def _prepared_app():
     upgrade(hotline.settings.database_url)
     with hotline.db.session() as session:
         sync_reference(session, hotline.catalogue)
-    arm(hotline.queue())
+    arm(hotline.queue(), every=intervals(hotline.settings))
     return app
 
 
@@ -42,7 +42,8 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every migration, then add configured offices, languages and topics."""
     app = _prepared_app()
-    click.echo(f"database at {_services(app).db.engine.url.render_as_string(hide_password=True)} is up to date")
+    url = _services(app).db.engine.url.render_as_string(hide_password=True)
+    click.echo(f"database at {url} is up to date")
 
 
 @main.command()
@@ -68,6 +69,36 @@ def run(host: str, port: int) -> None:
         server.shutdown()
 
 
+@main.command()
+@click.option("--tick", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),
+              help="seconds between the scheduler's rounds (due jobs moved, its lock refreshed)")
+@click.option("--arm-every", default=5.0, show_default=True, type=click.FloatRange(0.05, 600),
+              help="seconds between re-arming the periodic jobs")
+@click.option("--lock-ttl", default=15, show_default=True, type=click.IntRange(1, 600),
+              help="seconds the scheduler lock outlives a worker that stopped refreshing it")
+def worker(tick: float, arm_every: float, lock_ttl: int) -> None:
+    """Run RQ jobs of queue `hotline` (REDIS_URL), the scheduler and the periodic jobs, in this process.
+
+    Any number may run: one at a time holds the scheduler lock, and another takes it over within
+    --lock-ttl seconds of that one's death."""
+    from hotline.worker import describe, process_name, serve
+
+    app = create_app()
+    settings = _services(app).settings
+    if settings.embedded:
+        raise click.UsageError("REDIS_URL is not set: a separate worker cannot reach the embedded Redis "
+                               "(`hotline run` has its worker in-process)")
+    name = process_name()
+    for line in describe(app, settings.redis_url, name):
+        click.echo(line)
+    try:
+        serve(app, name, tick=tick, arm_every=arm_every, lock_ttl=lock_ttl)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        _services(app).db.dispose()
+
+
 @main.group()
 def staff() -> None:
     """Staff accounts."""
@@ -75,12 +106,14 @@ def staff() -> None:
 
 @staff.command("add")
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["consultant", "supervisor", "admin"]), default="consultant", show_default=True)
+@click.option("--role", type=click.Choice(["consultant", "supervisor", "admin"]), default="consultant",
+              show_default=True)
 @click.option("--phone", help="the phone a routed call rings, e.g. +359888123456")
 @click.option("--languages", default="", help="comma-separated codes, e.g. bg,en")
 @click.option("--topics", default="", help="comma-separated codes, e.g. health,social")
 @click.option("--office", required=True)
-@click.option("--whisper-language", default=None, help="language of the whisper they hear (default: staff_language)")
+@click.option("--whisper-language", default=None,
+              help="language of the whisper they hear (default: staff_language)")
 def staff_add(name, role, phone, languages, topics, office, whisper_language) -> None:
     """Add a staff member; prints the new id."""
     app = _prepared_app()
