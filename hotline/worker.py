@@ -95,7 +95,8 @@ class Upkeep(threading.Thread):
     """The scheduler of one worker process, as a thread: every `tick` seconds it holds RQ's
     scheduler lock of the queue (takes it when free, refreshes it while its own; it expires
     `lock_ttl` seconds after its holder stops) and, while holding it, moves due scheduled jobs to
-    the queue; every `arm_every` seconds it arms the periodic jobs (harmless when armed already).
+    the queue; every `arm_every` seconds, and whenever it takes the lock, it arms the periodic
+    jobs (harmless when armed already).
     A Redis error is logged and the work tried again at the next tick."""
 
     def __init__(self, app: Flask, name: str, stop: threading.Event, tick: float = 1.0,
@@ -130,11 +131,13 @@ class Upkeep(threading.Thread):
         from hotline.periodic import arm, intervals
 
         try:
-            held = acquire_or_refresh_lock(self.redis, self.lock_key, self.owner, self.lock_ttl) != "taken"
+            outcome = acquire_or_refresh_lock(self.redis, self.lock_key, self.owner, self.lock_ttl)
+            held = outcome != "taken"
             if held:
                 self._scheduler.prepare_registries([self.queue.name])
                 self._scheduler.enqueue_scheduled_jobs()
-            if now >= self._next_arm:
+            # A lock newly taken: at start, or its holder (or Redis's data) gone. Arm at once.
+            if outcome == "acquired" or now >= self._next_arm:
                 arm(self.queue, every=intervals(self.app.extensions["hotline"].settings))
                 self._next_arm = now + self.arm_every
         except redis.RedisError as error:
