@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, abort, send_file
 
-from hotline import services
+from hotline import health, services
 from hotline.catalogue import load_catalogue
 from hotline.db import Database
 from hotline.settings import Settings
@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     from dashboards import api
     from ivr import views as ivr_views
 
+    health.init_app(app)
     app.register_blueprint(ivr_views.blueprint)
     callbacks.init_app(app)
     api.init_app(app)
@@ -51,7 +52,8 @@ def _register_audio(app: Flask) -> None:
 
     @app.get("/audio/<lang>/<name>.mp3", endpoint="audio.prompt")
     def prompt(lang: str, name: str):
-        path = voice.recording_for(lang, name) if lang.isalpha() and name.replace("-", "_").isidentifier() else None
+        known_shape = lang.isalpha() and name.replace("-", "_").isidentifier()
+        path = voice.recording_for(lang, name) if known_shape else None
         if path is None:
             abort(404)
         return send_file(path, mimetype="audio/mpeg")
