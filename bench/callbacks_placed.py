@@ -8,7 +8,7 @@
 (a) Placing. N callbacks are due and N consultants, each with the language and topic of one of
 them, are free (always-open offices). One worker then does what placing them takes: each
 callback's wake-up job (callbacks.schedule.wake: into the queue, keeping the caller's place) and
-the pairing job it enqueues (ivr.offers.find_consultant: routing picks and reserves a consultant,
+the pairing job it enqueues (routing.offers.find_consultant: routing picks and reserves a consultant,
 callbacks.placing.ring_consultant numbers an attempt and rings them through Twilio's REST API,
 calls.create, here against Prism's mock of it: tests/contract/prism.py, npm ci first). Timed:
   worker    the jobs in Redis, run by an in-process rq SimpleWorker in one burst, as
@@ -56,7 +56,7 @@ from sqlalchemy import delete, event, insert, select, text, update  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 from twilio.http.http_client import TwilioHttpClient  # noqa: E402
 
-from callbacks import schedule  # noqa: E402
+from callbacks import jobs, schedule  # noqa: E402
 from hotline.app import create_app  # noqa: E402
 from hotline.migrate import upgrade  # noqa: E402
 from hotline.models import (  # noqa: E402
@@ -69,7 +69,7 @@ from hotline.models import (  # noqa: E402
     sync_reference,
     utcnow,
 )
-from ivr import offers  # noqa: E402
+from routing import offers  # noqa: E402
 from tests.contract import prism as prism_mock  # noqa: E402
 
 ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
@@ -243,7 +243,7 @@ def place(app, ids: list[int], mode: str) -> tuple[float, int]:
         if mode == "worker":
             queue = hotline.queue()
             for callback_id in ids:  # what RQ's scheduler does when they are due (not timed)
-                queue.enqueue(schedule.wake_job, callback_id)
+                queue.enqueue(jobs.wake_job, callback_id)
             worker = SimpleWorker([queue], connection=hotline.redis)
             start = time.perf_counter()
             worker.work(burst=True, logging_level="WARNING")

@@ -12,14 +12,15 @@ from flask import Flask
 def init_app(app: Flask) -> None:
     """Validate the [callbacks] configuration, serve the webhooks, and, when enabled, offer a
     callback as a way out of the queue."""
+    import routing
     from callbacks import booking, placing, rules, views
-    from ivr import offers, queue_exits
+    from ivr import queue_exits
 
     settings = rules.parse(app.extensions["hotline"].catalogue.raw.get("callbacks", {}))
     app.register_blueprint(views.blueprint)
     app.register_blueprint(booking.blueprint)
-    offers.register_ringer("callback", placing.ring_consultant)
+    routing.register_ringer(app, routing.CALLBACK, placing.ring_consultant)
     if settings.enabled:
-        queue_exits.register("callback", "queue_exit_callback", booking.offer)
+        queue_exits.register(app, "callback", "queue_exit_callback", booking.offer)
     else:
-        queue_exits.unregister("callback")
+        queue_exits.unregister(app, "callback")

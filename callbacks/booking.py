@@ -12,7 +12,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 import phonenumbers
-from flask import Blueprint, request
+from flask import Blueprint
 from phonenumbers import PhoneNumberType
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,12 +20,11 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from callbacks import schedule, windows
 from callbacks.rules import rules
-from hotline import services
+from hotline import calls, services
 from hotline.models import Call, Callback, CallbackState, CallEvent, utcnow
-from hotline.telephony import answer_faults_with_twiml, external_url, twilio_webhook, twiml
+from hotline.telephony import answer_faults_with_twiml, external_url
 from hotline.voice import speak
-from ivr import calls
-from ivr.menus import speak_to_unknown_language
+from hotline.webhooks import apology, caller_webhook, menu_attempt, query_number
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("callback_booking", __name__, url_prefix="/callbacks/booking")
@@ -269,63 +268,31 @@ def _journal(session: Session, call: Call, kind: str, detail: str | None = None)
 
 # -- webhooks --------------------------------------------------------------------------------------
 
-def _call() -> Call | None:
-    params = {key: value for key, value in request.values.items()}
-    if not params.get("CallSid"):
-        return None
-    return calls.open_call(services.session(), services.catalogue(), params)
-
-
-def _whole_number(name: str) -> int | None:
-    raw = request.args.get(name) or ""
-    return int(raw) if raw.isdecimal() and raw.isascii() and len(raw) <= 10 else None
-
-
-def _attempt() -> int:
-    return min(_whole_number("attempt") or 0, 99)
-
-
 def _asked_at() -> datetime:
     """When the windows were offered (from the action URL); now, if that is missing or odd."""
     now = utcnow()
-    seconds = _whole_number("at")
+    seconds = query_number("at")
     asked = datetime.fromtimestamp(seconds, timezone.utc) if seconds is not None else None
     return asked if asked is not None and abs(now - asked) <= timedelta(hours=1) else now
 
 
-def _apology() -> VoiceResponse:
-    resp = VoiceResponse()
-    speak_to_unknown_language(resp, "technical_problem")
-    resp.hangup()
-    return resp
-
-
 @blueprint.route("/number", methods=["GET", "POST"], endpoint="number")
-@twilio_webhook
-def number_choice():
-    call = _call()
-    if call is None:
-        return twiml(_apology())
-    return twiml(on_number_choice(services.session(), call, request.values.get("Digits"), _attempt()))
+@caller_webhook
+def number_choice(session, call, params):
+    return on_number_choice(session, call, params.get("Digits"), menu_attempt())
 
 
 @blueprint.route("/keyed", methods=["GET", "POST"], endpoint="keyed")
-@twilio_webhook
-def keyed():
-    call = _call()
-    if call is None:
-        return twiml(_apology())
-    return twiml(on_keyed_number(services.session(), call, request.values.get("Digits"), _attempt()))
+@caller_webhook
+def keyed(session, call, params):
+    return on_keyed_number(session, call, params.get("Digits"), menu_attempt())
 
 
 @blueprint.route("/window", methods=["GET", "POST"], endpoint="window")
-@twilio_webhook
-def window():
-    call = _call()
-    if call is None:
-        return twiml(_apology())
-    return twiml(on_window(services.session(), call, request.values.get("Digits"), _attempt(), _asked_at()))
+@caller_webhook
+def window(session, call, params):
+    return on_window(session, call, params.get("Digits"), menu_attempt(), _asked_at())
 
 
 # Whatever goes wrong, the caller hears an apology, not Twilio's "application error".
-answer_faults_with_twiml(blueprint, _apology)
+answer_faults_with_twiml(blueprint, apology)

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -21,13 +21,14 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 import routing
 from callbacks import schedule
 from callbacks.rules import rules
-from hotline import services
+from hotline import calls, services
 from hotline.models import (
     AttemptOutcome,
     Call,
     Callback,
     CallbackAttempt,
     CallbackState,
+    CallEvent,
     QueueEntry,
     QueueState,
     Staff,
@@ -35,7 +36,7 @@ from hotline.models import (
 )
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
-from ivr import calls, offers
+from hotline.webhooks import join_conference
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +64,14 @@ def _entry(session: Session, entry_sid: str | None) -> QueueEntry | None:
 # -- ringing the consultant ------------------------------------------------------------------------
 
 def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
-    """ivr.offers' ringer for a callback's queue entry (already claimed for `staff`, who is
+    """Routing's ringer for a callback's queue entry (already claimed for `staff`, who is
     reserved): a new attempt row, and the consultant's phone rung with the whisper."""
     callback = session.get(Callback, entry.callback_id)
     if callback is None or callback.state != CallbackState.due.value:  # canceled meanwhile
         routing.unclaim(session, entry.id, staff.id)
         routing.leave(session, entry.id, "canceled", utcnow())
         routing.release(session, entry.call_sid, staff.id)
-        offers.consultant_may_be_free(staff.id)
+        routing.consultant_may_be_free(staff.id)
         return False
     attempt = _new_attempt(session, callback, staff)
     try:
@@ -84,10 +85,22 @@ def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
         log.warning("could not ring consultant %s for callback %s: Twilio error %s", staff.id, callback.id,
                     getattr(error, "code", type(error).__name__))
         _end_attempt(session, attempt, AttemptOutcome.failed.value)
-        offers.offer_not_taken(session, entry.id, staff.id, "offer_failed")
+        routing.offer_not_taken(session, entry.id, staff.id, "offer_failed")
         return False
-    attempt.consultant_leg_sid = leg.sid
-    entry.offer_leg_sid = leg.sid
+    # Compare-and-set, as for a live caller: a cancel (or the consultant going offline) that landed
+    # while Twilio placed the call finds no leg to stop, so the leg is stopped here.
+    kept = session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.id == entry.id, QueueEntry.offered_staff_id == staff.id,
+               QueueEntry.state == QueueState.offered.value)
+        .values(offer_leg_sid=leg.sid).execution_options(synchronize_session=False)
+    ).rowcount
+    session.execute(update(CallbackAttempt).where(CallbackAttempt.id == attempt.id)
+                    .values(consultant_leg_sid=leg.sid).execution_options(synchronize_session=False))
+    if not kept:
+        _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)  # commits both
+        routing.cancel_leg(leg.sid)
+        return False
     session.commit()
     return True
 
@@ -108,14 +121,18 @@ def _new_attempt(session: Session, callback: Callback, staff: Staff) -> Callback
     raise RuntimeError(f"could not number an attempt of callback {callback.id}")
 
 
-def _end_attempt(session: Session, attempt: CallbackAttempt, outcome: str) -> bool:
-    """Record the attempt's outcome once; False if it had one already (a retried webhook)."""
-    if attempt.outcome is not None:
-        return False
-    attempt.outcome = outcome
-    attempt.ended_at = utcnow()
-    session.commit()
-    return True
+def _end_attempt(session: Session, attempt: CallbackAttempt, outcome: str, commit: bool = True) -> bool:
+    """Record the attempt's outcome once (compare-and-set on an attempt without one); False if it
+    had one already (a retried or twin webhook). With commit=False the caller commits it with
+    what it changes next, in one transaction."""
+    ended = session.execute(
+        update(CallbackAttempt).where(CallbackAttempt.id == attempt.id, CallbackAttempt.outcome.is_(None))
+        .values(outcome=outcome, ended_at=utcnow()).execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if commit:
+        session.commit()
+    session.expire(attempt, ["outcome", "ended_at"])
+    return ended
 
 
 def whisper(session: Session, attempt: CallbackAttempt | None) -> VoiceResponse:
@@ -133,15 +150,16 @@ def whisper(session: Session, attempt: CallbackAttempt | None) -> VoiceResponse:
     speak(gather, staff_language(staff), "callback_whisper",
           language=lambda spoken: catalogue.term(spoken, "languages", callback.language_code),
           topic=lambda spoken: catalogue.term(spoken, "topics", callback.topic_code),
-          when=lambda spoken: _when_rang(spoken, callback.first_rang_at))
+          when=lambda spoken: _when_rang(spoken, callback.first_rang_at, callback.office_code))
     resp.append(gather)
     return resp
 
 
-def _when_rang(lang: str, at: datetime) -> str:
-    """'today at 10:15' or 'on Monday at 10:15', in the office's time zone."""
+def _when_rang(lang: str, at: datetime, office_code: str) -> str:
+    """'today at 10:15' or 'on Monday at 10:15', in the time zone of the callback's office."""
     catalogue = services.catalogue()
-    zone = ZoneInfo(catalogue.offices[0].timezone)
+    office = catalogue.office(office_code) or catalogue.offices[0]
+    zone = ZoneInfo(office.timezone)
     local, today = at.astimezone(zone), utcnow().astimezone(zone).date()
     time = local.strftime("%H:%M")
     if local.date() == today:
@@ -159,11 +177,14 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
     if attempt.caller_leg_sid:  # a retried webhook: the caller is being dialled already
         return _join(resp, attempt)
     entry = _entry(session, _held_entry_sid(session, staff))
-    if (digits or "").strip() != ACCEPT_KEY or entry is None or entry.callback_id != callback.id \
+    accepting = (digits or "").strip() == ACCEPT_KEY
+    if not accepting or entry is None or entry.callback_id != callback.id \
             or callback.state != CallbackState.due.value or not routing.accept(session, staff.id, entry.call_sid):
+        if accepting and _accepted_by_twin(session, attempt, staff):
+            return _join(resp, attempt)  # the same answer the twin that won got
         if entry is not None and entry.callback_id == callback.id:
             _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)
-            offers.offer_not_taken(session, entry.id, staff.id, "declined")
+            routing.offer_not_taken(session, entry.id, staff.id, "declined")
         speak(resp, staff_language(staff), "whisper_declined")
         resp.hangup()
         return resp
@@ -172,6 +193,17 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
         resp.hangup()
         return resp
     return _dial_caller(session, resp, callback, attempt, staff, entry)
+
+
+def _accepted_by_twin(session: Session, attempt: CallbackAttempt, staff: Staff | None) -> bool:
+    """Whether this attempt's consultant has accepted it already: a twin of this webhook (Twilio
+    retries; both copies can arrive at once) won the compare-and-set and is dialling the caller."""
+    if staff is None:
+        return False
+    session.refresh(staff)
+    session.refresh(attempt)
+    held = _entry(session, staff.current_call_sid) if staff.status == "busy" else None
+    return held is not None and held.callback_id == attempt.callback_id and attempt.outcome is None
 
 
 def _held_entry_sid(session: Session, staff: Staff | None) -> str | None:
@@ -194,7 +226,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
     if not started:
         _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)
         routing.finish(session, entry.call_sid, 0)
-        offers.consultant_may_be_free(staff.id)
+        routing.consultant_may_be_free(staff.id)
         speak(resp, staff_language(staff), "whisper_declined")
         resp.hangup()
         return resp
@@ -208,10 +240,10 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
     except TWILIO_ERRORS as error:
         log.warning("could not dial the caller of callback %s: Twilio error %s", callback.id,
                     getattr(error, "code", type(error).__name__))
-        _end_attempt(session, attempt, AttemptOutcome.failed.value)
+        _end_attempt(session, attempt, AttemptOutcome.failed.value, commit=False)
+        schedule.retry_or_close(session, callback, utcnow())  # one transaction with the attempt's end
         routing.finish(session, entry.call_sid, 0)
-        offers.consultant_may_be_free(staff.id)
-        schedule.retry_or_close(session, callback, utcnow())
+        routing.consultant_may_be_free(staff.id)
         speak(resp, staff_language(staff), "callback_not_reached")
         resp.hangup()
         return resp
@@ -228,10 +260,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
 
 
 def _join(resp: VoiceResponse, attempt: CallbackAttempt) -> VoiceResponse:
-    dial = resp.dial()
-    dial.conference(conference_name(attempt), start_conference_on_enter=True, end_conference_on_exit=True,
-                    beep=False, wait_url="")
-    return resp
+    return join_conference(resp, conference_name(attempt))
 
 
 # -- the caller's side -----------------------------------------------------------------------------
@@ -254,43 +283,64 @@ def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str
         session.commit()
         calls.record_event(session, returned, "accepted", consultant_id=attempt.staff_id)
     speak(resp, attempt.callback.language_code, "callback_greeting")
-    dial = resp.dial()
-    dial.conference(conference_name(attempt), start_conference_on_enter=True, end_conference_on_exit=True,
-                    beep=False, wait_url="")
-    return resp
+    return _join(resp, attempt)
 
 
 def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_status: str,
                      duration: int | None) -> None:
-    """The caller's leg ended: completed after a conversation, or an outcome to retry."""
+    """The caller's leg ended (Twilio's final CallStatus; `duration` in seconds): completed after a
+    conversation, or an outcome to retry.
+
+    Whether they talked is what Twilio reported of the call (a person answered it), not whether the
+    attempt was still open, so a retried status callback decides the same. The attempt's outcome,
+    the callback's state and the journal entry are one transaction; freeing the consultant and
+    closing the returned call come after, and are safe to run again."""
     if attempt is None or call_status not in calls.FINAL_STATUSES:
         return
     callback = attempt.callback
     returned = calls.find_call(session, attempt.caller_leg_sid)
-    talked = returned is not None and returned.answered_at is not None and attempt.outcome is None
-    if talked:
-        _end_attempt(session, attempt, AttemptOutcome.completed.value)
-    else:
-        _end_attempt(session, attempt, UNANSWERED_OUTCOMES.get(call_status, AttemptOutcome.caller_no_answer.value))
-        _tell_consultant_not_reached(attempt)
-    entry_sid = _attempt_entry_sid(session, attempt)
-    if entry_sid:
-        held = routing.holders(session, entry_sid)
-        routing.finish(session, entry_sid, services.catalogue().wrap_up_seconds if talked else 0)
-        for staff_id in held:
-            staff = session.get(Staff, staff_id)
-            session.refresh(staff)
-            offers.consultant_may_be_free(staff_id, staff.wrap_up_until)
-    if returned is not None:
-        calls.close_call(session, returned, call_status, duration)
+    talked = returned is not None and returned.answered_at is not None
+    outcome = (AttemptOutcome.completed.value if talked
+               else UNANSWERED_OUTCOMES.get(call_status, AttemptOutcome.caller_no_answer.value))
     now = utcnow()
-    if talked and callback.state != CallbackState.completed.value:
-        callback.state = CallbackState.completed.value
-        callback.closed_at = now
-        callback.return_call_id = returned.id if returned else None
+    ended_now = _end_attempt(session, attempt, outcome, commit=False)
+    if ended_now:
+        session.add(CallEvent(call_id=callback.call_id, kind="callback_attempt", detail=outcome,
+                              consultant_id=attempt.staff_id))
+    if talked:
+        session.execute(update(Callback).where(Callback.id == callback.id,
+                                               Callback.state == CallbackState.in_progress.value)
+                        .values(state=CallbackState.completed.value, closed_at=now, return_call_id=returned.id)
+                        .execution_options(synchronize_session=False))
         session.commit()
-    elif not talked and callback.state == CallbackState.in_progress.value:
-        schedule.retry_or_close(session, callback, now)
+    elif ended_now or _is_latest(session, attempt):  # not a late retry after the next attempt began
+        schedule.retry_or_close(session, callback, now)  # commits the attempt's end with it
+        if ended_now:
+            _tell_consultant_not_reached(attempt)
+    else:
+        session.commit()
+    _free_consultant(session, attempt, services.catalogue().wrap_up_seconds if talked else 0)
+    if returned is not None:
+        calls.close_call(session, returned, call_status, duration, record=talked)
+
+
+def _is_latest(session: Session, attempt: CallbackAttempt) -> bool:
+    """Whether no later attempt of the same callback exists."""
+    return session.scalar(select(func.max(CallbackAttempt.number))
+                          .where(CallbackAttempt.callback_id == attempt.callback_id)) == attempt.number
+
+
+def _free_consultant(session: Session, attempt: CallbackAttempt, wrap_up_seconds: int) -> None:
+    """The attempt's consultant is done with it: wrap-up (or free at once), then the next caller."""
+    entry_sid = _attempt_entry_sid(session, attempt)
+    if not entry_sid:
+        return
+    held = routing.holders(session, entry_sid)
+    routing.finish(session, entry_sid, wrap_up_seconds)
+    for staff_id in held:
+        staff = session.get(Staff, staff_id)
+        session.refresh(staff)
+        routing.consultant_may_be_free(staff_id, staff.wrap_up_until)
 
 
 def _attempt_entry_sid(session: Session, attempt: CallbackAttempt) -> str | None:
@@ -330,13 +380,13 @@ def on_consultant_status(session: Session, attempt: CallbackAttempt | None, call
     if attempt.caller_leg_sid:
         returned = calls.find_call(session, attempt.caller_leg_sid)
         if attempt.outcome is None and (returned is None or returned.answered_at is None):
-            offers.cancel_leg(attempt.caller_leg_sid)  # the caller would pick up to nobody: ring off
+            routing.cancel_leg(attempt.caller_leg_sid)  # the caller would pick up to nobody: ring off
         return
     entry = session.scalar(select(QueueEntry).where(
         QueueEntry.callback_id == attempt.callback_id, QueueEntry.offered_staff_id == attempt.staff_id,
         QueueEntry.state == QueueState.offered.value))
     if _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value) and entry is not None:
-        offers.offer_not_taken(session, entry.id, attempt.staff_id, call_status)
+        routing.offer_not_taken(session, entry.id, attempt.staff_id, call_status)
 
 
 # A conversation longer than this is taken for a lost status callback, not a conversation.
@@ -358,7 +408,7 @@ def fail_stuck_attempts(session: Session, now: datetime) -> int:
     ))
     for attempt in stuck:
         on_caller_status(session, attempt, "failed", None)
-    return len(stuck) + _fail_undialled(session, now)
+    return len(stuck) + _fail_undialled(session, now) + _close_orphaned(session, now)
 
 
 def _fail_undialled(session: Session, now: datetime) -> int:
@@ -370,10 +420,29 @@ def _fail_undialled(session: Session, now: datetime) -> int:
                CallbackAttempt.caller_leg_sid.is_(None), CallbackAttempt.started_at <= now - rules().stuck_after)
     ))
     for attempt in undialled:
-        _end_attempt(session, attempt, AttemptOutcome.failed.value)
-        entry_sid = _attempt_entry_sid(session, attempt)
-        if entry_sid:
-            routing.finish(session, entry_sid, 0)
-            offers.consultant_may_be_free(attempt.staff_id)
-        schedule.retry_or_close(session, attempt.callback, now)
+        _end_attempt(session, attempt, AttemptOutcome.failed.value, commit=False)
+        schedule.retry_or_close(session, attempt.callback, now)  # one transaction with the attempt's end
+        _free_consultant(session, attempt, 0)
     return len(undialled)
+
+
+def _close_orphaned(session: Session, now: datetime) -> int:
+    """Callbacks still in progress although all their attempts have ended (a process died between
+    the two, before both were one transaction): completed if an attempt was, else retried or
+    closed. Returns how many were closed or retried."""
+    open_attempt = exists().where(CallbackAttempt.callback_id == Callback.id, CallbackAttempt.outcome.is_(None))
+    orphans = list(session.scalars(
+        select(Callback).where(Callback.state == CallbackState.in_progress.value, ~open_attempt)))
+    for callback in orphans:
+        talked = session.scalar(select(CallbackAttempt.id).where(
+            CallbackAttempt.callback_id == callback.id,
+            CallbackAttempt.outcome == AttemptOutcome.completed.value).limit(1))
+        if talked is None:
+            schedule.retry_or_close(session, callback, now)
+            continue
+        session.execute(update(Callback).where(Callback.id == callback.id,
+                                               Callback.state == CallbackState.in_progress.value)
+                        .values(state=CallbackState.completed.value, closed_at=now)
+                        .execution_options(synchronize_session=False))
+        session.commit()
+    return len(orphans)

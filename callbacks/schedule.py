@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from rq.exceptions import DuplicateJobError
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -20,9 +19,7 @@ import routing
 from callbacks import sms
 from callbacks.rules import rules
 from hotline import hours, services
-from hotline.models import OPEN_STATES, Call, Callback, CallbackState, QueueEntry, QueueState, utcnow
-from hotline.worker import job_context
-from ivr import offers
+from hotline.models import Call, Callback, CallbackState, CallEvent, QueueEntry, QueueState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +62,17 @@ def draft(session: Session, call: Call, number: str | None) -> Callback:
 
 
 def confirm(session: Session, callback: Callback, window_start: datetime, window_end: datetime) -> Callback:
-    """Book the draft for its window: scheduled for the window's start (or the office's next
-    opening after it), then its wake-up job and the confirmation SMS. A second confirm changes
-    nothing."""
-    if callback.state != CallbackState.draft.value:
+    """Book the draft for its window (aware datetimes): scheduled for the window's start (or the
+    office's next opening after it), then its wake-up job and the confirmation SMS. A compare-and-set
+    on the draft: a second confirm (a retried webhook) changes nothing and returns the booking."""
+    due_at = next_allowed(callback.office_code, window_start)
+    if not _transition(session, callback.id, (CallbackState.draft.value,), state=SCHEDULED,
+                       window_start=window_start, window_end=window_end, due_at=due_at):
+        session.rollback()
+        session.refresh(callback)
         return callback
-    callback.window_start, callback.window_end = window_start, window_end
-    callback.due_at = next_allowed(callback.office_code, window_start)
-    callback.state = SCHEDULED
     session.commit()
+    session.refresh(callback)
     schedule_wake(callback)
     if rules().sms:
         sms.enqueue("booked", callback.id)
@@ -93,60 +92,44 @@ def schedule_wake(callback: Callback) -> None:
     arming it again is harmless)."""
     attempt = callback.attempts + 1
     job_id = f"callback_{callback.id}_{attempt}_{int(callback.due_at.timestamp())}"
-    try:
-        services.current().queue().enqueue_at(callback.due_at, wake_job, callback.id, job_id=job_id, unique=True)
-    except DuplicateJobError:
-        pass
+    services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at, job_id=job_id)
 
 
 # -- waking -----------------------------------------------------------------------------------------
 
-def wake_job(callback_id: int) -> None:
-    with job_context():
-        wake(services.session(), callback_id, utcnow())
-
-
 def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None:
-    """A callback whose time has come goes into the queue of its language and topic, with the
-    caller's first ring as its place. Idempotent: not yet due, closed, or queued already: nothing."""
+    """A callback whose time has come (`now`, UTC) goes into the queue of its language and topic,
+    with the caller's first ring as its place, and is paired at once. Idempotent: not yet due,
+    closed, or queued already: nothing. The move to due is a compare-and-set committed with the
+    queue entry, so a cancel that commits first is never undone."""
     callback = session.get(Callback, callback_id)
     if callback is None or callback.state not in (SCHEDULED, DUE) or callback.due_at > now:
         return None
     allowed = next_allowed(callback.office_code, now)
     if allowed > now:  # the office has closed since: the next opening
-        callback.due_at, callback.state = allowed, SCHEDULED
-        session.commit()
-        schedule_wake(callback)
+        if _transition(session, callback_id, (SCHEDULED, DUE), state=SCHEDULED, due_at=allowed):
+            session.commit()
+            session.refresh(callback)
+            schedule_wake(callback)
+        else:
+            _lost_race(session, callback, "wake")
         return None
-    sid = entry_sid(callback)
-    # Due in the same commit as its new queue entry: one commit, not two, and never one without
-    # the other.
-    was_due = callback.state == DUE
-    callback.state = DUE
-    entry = routing.enqueue_waiting(
-        session, call_sid=sid, language=callback.language_code,
+    if not _transition(session, callback_id, (SCHEDULED, DUE), state=DUE):
+        _lost_race(session, callback, "wake")
+        return None
+    entry = routing.enqueue_waiting(  # commits the callback's move to due with its new entry
+        session, call_sid=entry_sid(callback), language=callback.language_code,
         topic=callback.topic_code, office=callback.office_code, first_rang_at=callback.first_rang_at, now=now,
         callback_id=callback.id, assigned_staff_id=callback.assigned_staff_id,
     )
     if entry.state not in (QueueState.waiting.value, QueueState.offered.value):
         session.rollback()  # queued before and out of the queue since: the callback stays as it was
         return entry
-    if not was_due and session.in_transaction():  # the entry was there already: no commit yet
-        session.commit()
-    if callback.state != DUE:  # a concurrent wake inserted the entry first (rolled back here)
-        callback.state = DUE
-        session.commit()
+    session.commit()  # the entry was there already (woken twice): the move to due alone
     # Pair it now, in this job, rather than in a job of its own; if this worker dies first,
     # the entry waits and the queue's sweep pairs it.
-    offers.find_consultant(session, entry.id)
+    routing.find_consultant(session, entry.id)
     return entry
-
-
-def reconcile_job() -> None:
-    """Periodic (hotline.periodic): see reconcile()."""
-    woken = reconcile(services.session(), utcnow())
-    if woken:
-        log.info("reconciliation woke %d callbacks", woken)
 
 
 def reconcile(session: Session, now: datetime) -> int:
@@ -167,23 +150,47 @@ def reconcile(session: Session, now: datetime) -> int:
 
 # -- after an attempt ------------------------------------------------------------------------------
 
-def retry_or_close(session: Session, callback: Callback, now: datetime) -> None:
+def retry_or_close(session: Session, callback: Callback, now: datetime) -> bool:
     """An attempt did not reach the caller: try again after the configured delay, within office
-    hours, or, after the last attempt, close the callback as unreachable (and tell the caller)."""
-    if callback.state not in OPEN_STATES:
-        return
+    hours, or, after the last attempt, close the callback as unreachable (and tell the caller).
+
+    A compare-and-set from in_progress, committed with whatever the session holds already (the
+    attempt's outcome, its journal entry): one transaction. False if the callback was no longer in
+    progress (a twin webhook moved it first): nothing else changes."""
     settings = rules()
-    if callback.attempts >= settings.max_attempts:
-        callback.state = CallbackState.unreachable.value
-        callback.closed_at = now
-        session.commit()
-        if settings.sms:
-            sms.enqueue("unreachable", callback.id)
-        return
-    callback.due_at = next_allowed(callback.office_code, now + settings.retry_delay(callback.attempts))
-    callback.state = SCHEDULED
+    closing = callback.attempts >= settings.max_attempts
+    if closing:
+        changed = _transition(session, callback.id, (CallbackState.in_progress.value,),
+                              state=CallbackState.unreachable.value, closed_at=now)
+    else:
+        changed = _transition(session, callback.id, (CallbackState.in_progress.value,), state=SCHEDULED,
+                              due_at=next_allowed(callback.office_code, now + settings.retry_delay(callback.attempts)))
     session.commit()
-    schedule_wake(callback)
+    if not changed:
+        return False
+    session.refresh(callback)
+    if not closing:
+        schedule_wake(callback)
+    elif settings.sms:
+        sms.enqueue("unreachable", callback.id)
+    return True
+
+
+def _transition(session: Session, callback_id: int, from_states: tuple[str, ...], **values) -> bool:
+    """Compare-and-set, not committed: change the callback only if its state is one of
+    `from_states`. True if it changed (its row is then locked until the transaction ends); the
+    callback in the session then holds the new values ("fetch": the rows the UPDATE returned)."""
+    return session.execute(
+        update(Callback).where(Callback.id == callback_id, Callback.state.in_(from_states))
+        .values(**values).execution_options(synchronize_session="fetch")
+    ).rowcount == 1
+
+
+def _lost_race(session: Session, callback: Callback, what: str) -> None:
+    """A transition lost to a concurrent one (a cancel, say): nothing changes but the journal."""
+    session.rollback()
+    session.add(CallEvent(call_id=callback.call_id, kind="callback_race_lost", detail=what))
+    session.commit()
 
 
 # -- staff actions ---------------------------------------------------------------------------------
@@ -191,12 +198,8 @@ def retry_or_close(session: Session, callback: Callback, now: datetime) -> None:
 def cancel(session: Session, callback_id: int, now: datetime) -> bool:
     """Cancel an open callback (not one whose caller is being called right now); its queue entry,
     if any, leaves the queue. False if it was not open."""
-    changed = session.execute(
-        update(Callback).where(Callback.id == callback_id, Callback.state.in_((SCHEDULED, DUE,
-                                                                                CallbackState.draft.value)))
-        .values(state=CallbackState.canceled.value, closed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    changed = _transition(session, callback_id, (SCHEDULED, DUE, CallbackState.draft.value),
+                          state=CallbackState.canceled.value, closed_at=now)
     session.commit()
     if changed:
         _leave_queue(session, callback_id, "canceled", now, even_if_offered=True)
@@ -204,33 +207,41 @@ def cancel(session: Session, callback_id: int, now: datetime) -> bool:
 
 
 def reschedule(session: Session, callback_id: int, due_at: datetime, now: datetime) -> bool:
-    """Move an open callback that is not being placed to `due_at` (the office's next opening if
-    closed then). False if it is not scheduled or due."""
+    """Move an open callback that is not being placed to `due_at` (UTC; the office's next opening
+    if closed then). False if it is not scheduled or due, or a concurrent change came first."""
     callback = session.get(Callback, callback_id)
     if callback is None or callback.state not in (SCHEDULED, DUE):
         return False
     if callback.state == DUE and not _leave_queue(session, callback_id, "rescheduled", now):
         return False  # its consultant is being rung: too late to move it
-    callback.due_at = next_allowed(callback.office_code, due_at)
-    callback.state = SCHEDULED
+    if not _transition(session, callback_id, (SCHEDULED, DUE), state=SCHEDULED,
+                       due_at=next_allowed(callback.office_code, due_at)):
+        _lost_race(session, callback, "reschedule")
+        return False
     session.commit()
+    session.refresh(callback)
     schedule_wake(callback)
     return True
 
 
 def reassign(session: Session, callback_id: int, staff_id: int | None, now: datetime) -> bool:
     """Give an open callback to one consultant (None: anyone suitable). A callback already in the
-    queue is queued again for them, keeping its place."""
+    queue is queued again for them, keeping its place. False if it is not open and not being
+    placed, or a concurrent change came first."""
     callback = session.get(Callback, callback_id)
     if callback is None or callback.state not in (SCHEDULED, DUE, CallbackState.draft.value):
         return False
-    if callback.state == DUE and not _leave_queue(session, callback_id, "reassigned", now):
+    seen = callback.state
+    if seen == DUE and not _leave_queue(session, callback_id, "reassigned", now):
         return False
-    callback.assigned_staff_id = staff_id
-    if callback.state == DUE:  # queued again at once, for them, keeping the caller's place
-        callback.state = SCHEDULED
-        callback.due_at = max(now, callback.due_at)
+    values = {"assigned_staff_id": staff_id}
+    if seen == DUE:  # queued again at once, for them, keeping the caller's place
+        values.update(state=SCHEDULED, due_at=max(now, callback.due_at))
+    if not _transition(session, callback_id, (seen,), **values):
+        _lost_race(session, callback, "reassign")
+        return False
     session.commit()
+    session.refresh(callback)
     if callback.due_at <= now:
         wake(session, callback.id, now)
     return True
@@ -248,7 +259,7 @@ def _leave_queue(session: Session, callback_id: int, reason: str, now: datetime,
         return True
     staff_id = entry.offered_staff_id
     if entry.state == QueueState.offered.value and even_if_offered and routing.unclaim(session, entry.id, staff_id):
-        offers.cancel_leg(entry.offer_leg_sid)
+        routing.cancel_leg(entry.offer_leg_sid)
         routing.release(session, entry.call_sid, staff_id)
-        offers.consultant_may_be_free(staff_id)
+        routing.consultant_may_be_free(staff_id)
     return routing.leave(session, entry.id, reason, now)

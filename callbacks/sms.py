@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session
 from callbacks.rules import rules
 from hotline import services
 from hotline.models import Callback
-from hotline.phones import mask
+from hotline.phone_numbers import mask
 from hotline.telephony import TWILIO_ERRORS, rest_client
-from hotline.worker import job_context
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +30,6 @@ def can_receive_sms(number: str | None) -> bool:
     except phonenumbers.NumberParseException:
         return False
     return phonenumbers.is_valid_number(parsed) and phonenumbers.number_type(parsed) in SMS_CAPABLE
-
-
-def booked_job(callback_id: int) -> None:
-    with job_context():
-        send(services.session(), callback_id, "booked")
-
-
-def unreachable_job(callback_id: int) -> None:
-    with job_context():
-        send(services.session(), callback_id, "unreachable")
 
 
 def send(session: Session, callback_id: int, kind: str) -> bool:
@@ -80,9 +69,9 @@ RETRY = Retry(max=3, interval=[60, 300, 900])
 
 
 def enqueue(kind: str, callback_id: int) -> None:
-    """Send a callback's SMS from a job, after the change it tells of is committed."""
-    job = booked_job if kind == "booked" else unreachable_job
-    services.current().queue().enqueue(job, callback_id, retry=RETRY)
+    """Send a callback's SMS ("booked" or "unreachable") from a job, after the change it tells of
+    is committed. Best effort: an SMS whose job was lost is sent by the reconciliation."""
+    services.enqueue_hint("callbacks.jobs.send_sms_job", callback_id, kind, retry=RETRY)
 
 
 def _body(callback: Callback, kind: str) -> str:

@@ -10,13 +10,14 @@ from callbacks import placing
 from hotline import services
 from hotline.models import CallbackAttempt
 from hotline.telephony import answer_faults_with_twiml, twilio_webhook, twiml
+from hotline.webhooks import query_number, whole_number
 
 blueprint = Blueprint("callbacks", __name__, url_prefix="/callbacks")
 
 
 def _attempt() -> CallbackAttempt | None:
-    raw = request.args.get("attempt", "")
-    attempt_id = int(raw) if raw.isdecimal() and len(raw) <= 9 else None
+    """The attempt the URL names (None for garbage or one that does not exist)."""
+    attempt_id = query_number("attempt")
     return services.session().get(CallbackAttempt, attempt_id) if attempt_id is not None else None
 
 
@@ -52,9 +53,8 @@ def not_reached():
 @blueprint.route("/caller-status", methods=["GET", "POST"])
 @twilio_webhook
 def caller_status():
-    raw = _param("CallDuration") or ""
-    duration = int(raw) if raw.isdecimal() and len(raw) <= 9 else None
-    placing.on_caller_status(services.session(), _attempt(), _param("CallStatus") or "", duration)
+    placing.on_caller_status(services.session(), _attempt(), _param("CallStatus") or "",
+                             whole_number(_param("CallDuration")))
     return twiml(VoiceResponse())
 
 

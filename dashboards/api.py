@@ -31,7 +31,6 @@ from hotline.models import (
     Status,
     utcnow,
 )
-from ivr import offers
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api")
@@ -164,7 +163,7 @@ def set_consultant_status(staff_id: int):
     routing.set_status(session, staff, status)
     # Ringing for a waiting caller: that caller goes to the next consultant; now available: the
     # longest-waiting caller this consultant can serve is put through.
-    offers.consultant_status_changed(session, staff, was_offered)
+    routing.consultant_status_changed(session, staff, was_offered)
     return jsonify(_consultant_json(staff))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from hotline.catalogue import Catalogue
 from hotline.models import ApiToken, Role, Staff, StaffSkill, utcnow
-from hotline.phones import normalise
+from hotline.phone_numbers import normalise
 
 
 class AccountError(ValueError):

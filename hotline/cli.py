@@ -171,7 +171,7 @@ def _from_env(setting: str, fallback: str | None = None):
     """An option default read from the environment the way the service reads its settings."""
 
     def default() -> str | None:
-        from hotline.phone import env_defaults
+        from hotline.terminal_phone import env_defaults
 
         return getattr(env_defaults(), setting) or fallback
 
@@ -188,7 +188,7 @@ def _from_env(setting: str, fallback: str | None = None):
               show_default="TWILIO_AUTH_TOKEN, else the development default", help="signs requests as Twilio")
 def phone(url: str, caller: str, called: str, auth_token: str) -> None:
     """A terminal telephone: call the running service as Twilio would (no Twilio account needed)."""
-    from hotline.phone import PhoneError, call_service
+    from hotline.terminal_phone import PhoneError, call_service
 
     try:
         call_service(url, caller, called, auth_token)

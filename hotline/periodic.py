@@ -26,9 +26,9 @@ PERIODIC: dict[str, tuple[str, timedelta]] = {
     "purge-personal-data": ("hotline.retention:purge_job", timedelta(hours=1)),
     # Offers whose answer was lost go back to waiting; free consultants meet waiting callers even
     # if the job that should have paired them was lost.
-    "queue-sweep": ("ivr.offers:sweep_job", timedelta(seconds=15)),
+    "queue-sweep": ("routing.jobs:sweep_job", timedelta(seconds=15)),
     # Callbacks due and not in flight (their job lost with Redis, a worker died) are woken.
-    "callback-reconciliation": ("callbacks.schedule:reconcile_job", timedelta(minutes=1)),
+    "callback-reconciliation": ("callbacks.jobs:reconcile_job", timedelta(minutes=1)),
 }
 
 

@@ -1,12 +1,16 @@
 """What every area shares at run time: settings, catalogue, database and Redis, per app."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import fakeredis
 import redis
 from flask import Flask, current_app, g
-from rq import Queue
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError
 from sqlalchemy.orm import Session
 from twilio.http import HttpClient
 
@@ -15,6 +19,7 @@ from hotline.db import Database
 from hotline.settings import Settings
 
 QUEUE_NAME = "hotline"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -26,6 +31,11 @@ class Services:
     # Twilio's REST API is reached through this client when set (a stand-in, in tests and the
     # demo); None for Twilio's real API at TWILIO_API_BASE_URL.
     twilio_http: HttpClient | None = None
+    # Plug-in points an area fills in for another, per app (never per process): entry kind ->
+    # the function that rings a consultant for a queue entry of that kind (routing.offers).
+    ringers: dict[str, Callable] = field(default_factory=dict)
+    # Ways out of the queue other areas offer (ivr.queue_exits): name -> WayOut.
+    ways_out: dict[str, object] = field(default_factory=dict)
 
     def queue(self) -> Queue:
         return Queue(QUEUE_NAME, connection=self.redis)
@@ -65,3 +75,28 @@ def catalogue() -> Catalogue:
 
 def settings() -> Settings:
     return current().settings
+
+
+def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str | None = None,
+                 retry: Retry | None = None) -> bool:
+    """Enqueue RQ job `function` (a dotted path) with `args` now, or at `at` (UTC) if that is in
+    the future; with `job_id`, at most one job of that id is queued at once; `retry`: RQ's retries
+    of a job that fails.
+
+    A job is a hint to act sooner, never the only record of work to do: the database holds that,
+    and a periodic sweep or reconciliation finds what a lost job leaves. So this is called after
+    the commit, and a Redis that does not answer is logged, not raised: what was committed stands
+    and the caller's answer does not change. Returns whether the job was queued (or already was).
+    """
+    try:
+        queue = current().queue()
+        if at is not None and at > datetime.now(timezone.utc):
+            queue.enqueue_at(at, function, *args, job_id=job_id, unique=job_id is not None, retry=retry)
+        else:
+            queue.enqueue(function, *args, job_id=job_id, unique=job_id is not None, retry=retry)
+    except DuplicateJobError:
+        return True
+    except redis.RedisError as error:
+        log.warning("could not enqueue %s (%s): the sweep will do it", function, type(error).__name__)
+        return False
+    return True

@@ -62,3 +62,10 @@ def staff_language(staff) -> str:
     offered, else the configured staff_language."""
     catalogue = services.catalogue()
     return staff.whisper_language if catalogue.language(staff.whisper_language) else catalogue.staff_language
+
+
+def speak_to_unknown_language(resp: TwiML, key: str) -> None:
+    """Speak prompt `key` (no fields) before the caller has chosen a language: in each of the
+    catalogue's greeting languages, in their order."""
+    for lang in services.catalogue().greeting_languages:
+        speak(resp, lang, key)

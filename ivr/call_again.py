@@ -7,11 +7,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline import hours, services
+from hotline import calls, hours, services
 from hotline.catalogue import Office
 from hotline.models import Call, utcnow
 from hotline.voice import speak
-from ivr import calls
 
 
 def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:

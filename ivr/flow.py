@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
-from hotline import hours, services
+from hotline import calls, hours, services
 from hotline.models import Call, utcnow
 from hotline.telephony import external_url
-from hotline.voice import speak
-from ivr import call_again, calls, choices, offers, queue_exits, queue_flow
-from ivr.menus import language_menu, speak_to_unknown_language, topic_menu
+from hotline.voice import speak, speak_to_unknown_language
+from ivr import call_again, choices, queue_exits, queue_flow
+from ivr.menus import language_menu, topic_menu
 
 # The stage of a call that asked for a callback before choosing a topic: the topic menu then books it.
 CALLBACK_TOPIC = "callback_topic"
@@ -131,7 +131,7 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     if len(tried) < catalogue.max_consultant_attempts:
         # The caller's own language first, then any they agreed to when theirs was not staffed;
         # their own office only, if so configured (the queue widens to the other office later).
-        rule = offers.office_rule(utcnow())
+        rule = routing.office_rule(utcnow())
         own_office = rule is not None and rule.restricts(call.office_code, timedelta(0))
         for language in [call.language_code, *(call.accepts_languages or "").split(",")]:
             if language and staff is None:
@@ -155,7 +155,7 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
         return resp
     lang = call.language_code or services.catalogue().default_language
     if call.answered_at is not None:
-        offers.call_ended(session, call.call_sid)
+        routing.call_ended(session, call.call_sid)
         speak(resp, lang, "goodbye")
         resp.hangup()
         return resp

@@ -37,9 +37,3 @@ def topic_menu(resp: VoiceResponse, lang: str, attempt: int) -> None:
     for topic in catalogue.topics:
         speak(gather, lang, "topic_option", recording=f"topic_option-{topic.code}", digit=topic.digit,
               topic=lambda spoken, code=topic.code: catalogue.term(spoken, "topics", code))
-
-
-def speak_to_unknown_language(resp: VoiceResponse, key: str) -> None:
-    """Before the caller has chosen a language: in each greeting language."""
-    for lang in services.catalogue().greeting_languages:
-        speak(resp, lang, key)

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
-from hotline import services
+from hotline import calls, services
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
-from ivr import call_again, calls, offers, queue_exits
+from hotline.webhooks import join_conference as conference
+from ivr import call_again, queue_exits
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     resp.enqueue(queue_name(call), wait_url=external_url("ivr.queue_wait"), wait_url_method="POST",
                  action=external_url("ivr.queue_left"), method="POST")
     # A consultant may have become free since routing looked: pair now rather than at the sweep.
-    offers.caller_may_be_served(entry.id)
+    routing.caller_may_be_served(entry.id)
     return resp
 
 
@@ -81,7 +82,7 @@ def wait(session: Session, call: Call) -> VoiceResponse:
         # Still asking for the wait URL long after: the redirect never happened. Waits again.
         session.refresh(entry)
         calls.record_event(session, call, "bridge_failed")
-        offers.caller_may_be_served(entry.id)
+        routing.caller_may_be_served(entry.id)
     if entry.state not in IN_QUEUE:
         resp.leave()  # left already (a retried request): on to the Enqueue action
         return resp
@@ -97,13 +98,13 @@ def wait(session: Session, call: Call) -> VoiceResponse:
     if waited >= rules.widen_after and routing.widen_entry(session, entry.id):
         calls.record_event(session, call, "widened", call.language_code)
         speak(gather, lang, "queue_widened")
-        offers.caller_may_be_served(entry.id)
-    rule = offers.office_rule(now)
+        routing.caller_may_be_served(entry.id)
+    rule = routing.office_rule(now)
     if (rule is not None and waited >= rule.after and entry.office_code in rule.open_offices
             and routing.widen_entry(session, entry.id, 2)):
         calls.record_event(session, call, "widened", "other_office")
         speak(gather, lang, "queue_widened_office")
-        offers.caller_may_be_served(entry.id)
+        routing.caller_may_be_served(entry.id)
     _announce_position(session, gather, lang, entry, now)
     if _may_offer_languages(entry, waited, rules):
         speak(gather, lang, "queue_offer_languages", digit=rules.keys["other_languages"])
@@ -153,7 +154,7 @@ def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
             routing.accept_languages(session, entry.id, others)
             calls.record_event(session, call, "languages_accepted", ",".join(others))
             speak(resp, call.language_code, "queue_languages_accepted")
-            offers.caller_may_be_served(entry.id)
+            routing.caller_may_be_served(entry.id)
     resp.redirect(external_url("ivr.queue_wait"), method="POST")
     return resp
 
@@ -165,7 +166,7 @@ def on_left(session: Session, call: Call, queue_result: str | None) -> VoiceResp
     if result in TAKEN_ELSEWHERE:
         return resp
     if result == "hangup":
-        offers.call_ended(session, call.call_sid)
+        routing.call_ended(session, call.call_sid)
         return resp
     entry = routing.entry_for_call(session, call.call_sid)
     if entry is None:  # the row was lost: queue the caller again
@@ -223,7 +224,7 @@ def consultant_accepted(session: Session, call: Call, staff: Staff, entry: Queue
                  getattr(error, "code", "?"))
         # The caller waits again with their place (if they hung up, their status callback says so).
         if routing.unbridge(session, entry.id, staff.id):
-            offers.caller_may_be_served(entry.id)
+            routing.caller_may_be_served(entry.id)
         return _caller_gone(session, call, staff, resp)
     call.consultant_id = staff.id
     call.answered_at = now
@@ -243,15 +244,12 @@ def _talking_on(session: Session, entry: QueueEntry) -> set[str]:
 
 def join_conference(resp: VoiceResponse, call: Call) -> VoiceResponse:
     """The consultant's way into the conference their caller is redirected to."""
-    dial = resp.dial()
-    dial.conference(conference_name(call.call_sid), start_conference_on_enter=True, end_conference_on_exit=True,
-                    beep=False, wait_url="")
-    return resp
+    return conference(resp, conference_name(call.call_sid))
 
 
 def _caller_gone(session: Session, call: Call, staff: Staff, resp: VoiceResponse) -> VoiceResponse:
     routing.finish(session, call.call_sid, 0)  # no conversation: no wrap-up
-    offers.consultant_may_be_free(staff.id)
+    routing.consultant_may_be_free(staff.id)
     speak(resp, staff_language(staff), "caller_gone")
     resp.hangup()
     return resp
@@ -270,7 +268,4 @@ def bridge(session: Session, call: Call) -> VoiceResponse:
             session.refresh(entry)
         return enter(session, call, resp)
     speak(resp, call.language_code, "queue_connecting")
-    dial = resp.dial(action=external_url("ivr.dial_result"), method="POST")
-    dial.conference(conference_name(call.call_sid), start_conference_on_enter=True, end_conference_on_exit=True,
-                    beep=False, wait_url="")
-    return resp
+    return conference(resp, conference_name(call.call_sid), action=external_url("ivr.dial_result"))

@@ -5,11 +5,11 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
-from hotline import services
+from hotline import calls, services
 from hotline.models import Call, Staff, utcnow
 from hotline.telephony import external_url
 from hotline.voice import speak, staff_language
-from ivr import calls, offers, queue_flow
+from ivr import queue_flow
 
 ACCEPT_KEY = "1"
 WHISPER_TIMEOUT = 8
@@ -56,9 +56,12 @@ def _language_agreed_for(call: Call, staff: Staff) -> str | None:
 
 
 def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, digits: str | None) -> VoiceResponse:
-    """Bridge the call (an empty response) if the consultant accepted and it is still theirs."""
+    """Bridge the call (an empty response) if the consultant accepted and it is still theirs. A
+    caller whose call is over (a late or replayed answer) is nobody's: hang up, change nothing."""
     resp = VoiceResponse()
-    if call is None or staff is None:
+    if call is not None and staff is not None and call.ended_at is not None:
+        speak(resp, staff_language(staff), "caller_gone")
+    if call is None or staff is None or call.ended_at is not None:
         resp.hangup()
         return resp
     entry = routing.entry_for_call(session, call.call_sid)
@@ -76,7 +79,7 @@ def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, 
         return resp
     calls.record_event(session, call, "declined", consultant_id=staff.id)
     if queued:  # rung from the queue: the caller goes to the next consultant
-        offers.offer_not_taken(session, entry.id, staff.id, "declined")
+        routing.offer_not_taken(session, entry.id, staff.id, "declined")
     speak(resp, staff_language(staff), "whisper_declined")
     resp.hangup()
     return resp

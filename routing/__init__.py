@@ -1,21 +1,33 @@
-"""Routing: which consultant takes a call, and the reservation that keeps it to one at a time.
+"""Routing: which consultant takes a call, the queues callers wait in, and the offer lifecycle that
+rings a consultant for a caller. This facade is routing's whole public surface; other areas call
+these functions and never import routing's modules.
 
-Public surface: offer_call, accept, release, finish, set_status, effective_status, candidates;
-queues (routing.queues, routing.queue_pick): enqueue, position, estimated_wait, widen_entry,
-accept_languages, next_caller_for, claim, unclaim, unclaim_stale, mark_bridged, mark_left,
-queue_figures; pairing a waiting caller with a free consultant (routing.pairing): caller_for,
-consultant_for, holders.
+- Live calls: offer_call, accept, release, finish, set_status, effective_status,
+  candidates, language_on_duty.
+- Queues: enqueue, enqueue_waiting, entry_for_call, position, estimated_wait, queue_length,
+  queue_figures, accept_languages, widen_entry, claim, unclaim, mark_bridged, unbridge, leave,
+  mark_left.
+- Offers: caller_may_be_served, consultant_may_be_free, find_consultant, offer_not_taken,
+  on_offer_status, call_ended, consultant_status_changed, cancel_leg, office_rule,
+  register_ringer; its RQ jobs are in routing.jobs.
 """
 from __future__ import annotations
 
-from collections.abc import Collection
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from hotline.models import Staff, Status
 from routing.candidates import candidates, free_consultants, language_on_duty
-from routing.pairing import caller_for, consultant_for
+from routing.offers import (
+    CALLBACK,
+    call_ended,
+    caller_may_be_served,
+    cancel_leg,
+    consultant_may_be_free,
+    consultant_status_changed,
+    find_consultant,
+    offer_not_taken,
+    office_rule,
+    on_offer_status,
+    register_ringer,
+)
+from routing.pairing import caller_for, consultant_for, offer_call
 from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import (
     accept_languages,
@@ -37,32 +49,12 @@ from routing.queues import (
 )
 from routing.reservation import accept, effective_status, finish, holders, release, reserve, set_status
 
-
-def offer_call(session: Session, call_sid: str, language: str, topic: str, office: str,
-               exclude: Collection[int] = (), only_office: bool = False) -> Staff | None:
-    """Reserve the best free consultant for the call, or None if nobody suitable is free.
-
-    Candidates are tried in order; one taken by a concurrent call since the query is skipped.
-    A retried webhook finds the consultant already ringing for this call and gets them again,
-    rather than a second consultant.
-    """
-    held = session.scalar(select(Staff).where(Staff.current_call_sid == call_sid,
-                                              Staff.status == Status.offered.value))
-    if held is not None:
-        return held
-    while True:
-        found = candidates(session, language, topic, office, exclude, only_office=only_office)
-        if not found:
-            return None
-        for staff in found:
-            if reserve(session, staff.id, call_sid):
-                session.refresh(staff)
-                return staff
-        exclude = [*exclude, *(staff.id for staff in found)]
-
-
-__all__ = ["offer_call", "accept", "release", "finish", "set_status", "effective_status", "candidates",
-           "enqueue", "position", "estimated_wait", "accept_languages", "next_caller_for", "claim",
-           "unclaim", "unclaim_stale", "mark_bridged", "mark_left", "queue_figures", "caller_for", "consultant_for",
-           "holders", "reserve", "OfficeRule", "enqueue_waiting", "free_consultants", "language_on_duty", "entry_for_call", "leave",
-           "queue_length", "widen_entry", "unbridge"]
+__all__ = [
+    "CALLBACK", "OfficeRule", "accept", "accept_languages", "call_ended", "caller_for", "caller_may_be_served",
+    "candidates", "cancel_leg", "claim", "consultant_for", "consultant_may_be_free", "consultant_status_changed",
+    "effective_status", "enqueue", "enqueue_waiting", "entry_for_call", "estimated_wait", "find_consultant",
+    "finish", "free_consultants", "holders", "language_on_duty", "leave", "mark_bridged", "mark_left",
+    "next_caller_for", "offer_call", "offer_not_taken", "office_rule", "on_offer_status", "position",
+    "queue_figures", "queue_length", "register_ringer", "release", "reserve", "set_status", "unbridge", "unclaim",
+    "unclaim_stale", "widen_entry",
+]

@@ -7,16 +7,18 @@ consultants, whatever number of web processes and workers try at once.
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hotline.models import QueueEntry, QueueState, Staff
+from hotline.models import QueueEntry, QueueState, Staff, Status
 from routing.candidates import candidates
 from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import claim
-from routing.reservation import release, reserve
+from routing.reservation import reserve
 
 # A pick can lose its race to another worker; after this many lost races the job gives up and
 # the next trigger (or the periodic sweep) tries again.
@@ -29,16 +31,17 @@ def caller_for(session: Session, staff: Staff, now: datetime, widen_after: timed
     them; None if nobody suitable waits or the consultant is no longer free."""
     # The consultant is reserved first: two jobs for the same consultant then cannot each claim a
     # caller (the loser would put the head of the queue back after the winner took the next one).
+    # Both in one transaction, as in consultant_for: a fault between them leaves neither.
     for _ in range(ATTEMPTS):
         entry = next_caller_for(session, staff, now, widen_after, office_rule)
         if entry is None:
             return None
-        if not reserve(session, staff.id, entry.call_sid):
+        if not reserve(session, staff.id, entry.call_sid, commit=False):
+            session.rollback()
             return None  # the consultant was taken meanwhile
-        if claim(session, entry.id, staff.id, now):
-            session.refresh(entry)
+        if _claim_for(session, entry, staff, now):
             return entry
-        release(session, entry.call_sid, staff.id)  # another consultant took this caller first
+        # Another consultant took this caller first: the reservation was rolled back; next caller.
     return None
 
 
@@ -112,3 +115,26 @@ def _paired(session: Session, entry: QueueEntry, staff: Staff, now: datetime) ->
     set_committed_value(entry, "offered_staff_id", staff.id)
     set_committed_value(entry, "offered_at", now)
     session.expire(staff, ["status", "current_call_sid", "status_since", "wrap_up_until"])
+
+
+def offer_call(session: Session, call_sid: str, language: str, topic: str, office: str,
+               exclude: Collection[int] = (), only_office: bool = False) -> Staff | None:
+    """Reserve the best free consultant for the call, or None if nobody suitable is free.
+
+    Candidates are tried in order; one taken by a concurrent call since the query is skipped.
+    A retried webhook finds the consultant already ringing for this call and gets them again,
+    rather than a second consultant.
+    """
+    held = session.scalar(select(Staff).where(Staff.current_call_sid == call_sid,
+                                              Staff.status == Status.offered.value))
+    if held is not None:
+        return held
+    while True:
+        found = candidates(session, language, topic, office, exclude, only_office=only_office)
+        if not found:
+            return None
+        for staff in found:
+            if reserve(session, staff.id, call_sid):
+                session.refresh(staff)
+                return staff
+        exclude = [*exclude, *(staff.id for staff in found)]

@@ -18,10 +18,9 @@ from sqlalchemy import text
 
 from hotline import services
 from hotline.app import create_app
-from hotline.twilio_sim import FakeTwilioApi
 from hotline.migrate import upgrade
 from hotline.models import Base, sync_reference
-from hotline.twilio_sim import Twilio
+from hotline.twilio_sim import FakeTwilioApi, Twilio
 
 PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/13")

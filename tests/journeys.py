@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff
 from hotline.twilio_sim import CallerLeg, ConsultantLeg, Twilio, spoken
-
 from tests.conftest import services_of
 from tests.helpers import STATUS_URL, new_call
 

@@ -16,7 +16,7 @@ from hotline.twilio_sim import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
 from tests.conftest import services_of
 
 # Every module of the queue that reads the clock.
-CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "ivr.offers")
+CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "routing.offers", "routing.jobs")
 
 
 def run_jobs(app) -> None:

@@ -12,7 +12,7 @@ from hotline.models import Call, Callback, CallbackAttempt, utcnow
 from hotline.twilio_sim import ApiRequest, FakeTwilioApi, Twilio
 
 CALLER = "+359888765432"  # a Bulgarian mobile: SMS-capable
-CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "ivr.offers", "callbacks.schedule",
+CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "routing.offers", "routing.jobs", "callbacks.schedule",
            "callbacks.placing")
 
 

@@ -204,7 +204,7 @@ def test_a_worker_dying_after_queueing_the_callback_loses_nothing(app, db, twili
     def dies(*_args):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr("ivr.offers.find_consultant", dies)  # killed after queueing, before pairing
+    monkeypatch.setattr("routing.find_consultant", dies)  # killed after queueing, before pairing
     with app.app_context(), services_of(app).db.session() as session:
         try:
             schedule.wake(session, callback.id, utcnow())
@@ -212,7 +212,7 @@ def test_a_worker_dying_after_queueing_the_callback_loses_nothing(app, db, twili
             pass
     monkeypatch.undo()
     assert placed(twilio, twilio_api) == []
-    from ivr import offers
+    from routing import offers
 
     with app.app_context(), services_of(app).db.session() as session:
         assert offers.sweep(session, utcnow()) == 1  # the periodic sweep

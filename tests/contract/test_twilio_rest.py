@@ -19,7 +19,7 @@ from twilio.rest import Client
 
 from callbacks import schedule, sms
 from hotline.models import Call, CallbackAttempt, Staff, utcnow
-from ivr import offers
+from routing import offers
 from tests.callbacks.placing_helpers import CALLER, Leg, attempts_of, booked, reread
 from tests.conftest import PUBLIC_BASE_URL, services_of
 from tests.contract.recording import RecordingHttpClient

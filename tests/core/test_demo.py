@@ -13,7 +13,7 @@ from hotline import accounts, demo, hours
 from hotline.catalogue import load_catalogue
 from hotline.cli import main
 from hotline.models import Call, ConsultationRecord, Staff
-from hotline.phones import normalise
+from hotline.phone_numbers import normalise
 from tests.conftest import services_of
 
 SOFIA = ZoneInfo("Europe/Sofia")

@@ -60,7 +60,7 @@ def journal(db, callback: Callback) -> list[tuple[str, int | None, str | None]]:
 def in_queue(app, db, callback: Callback) -> QueueEntry:
     """Its time has come: the callback waits in the queue, as the wake-up job leaves it when nobody
     is free (pairing, which the job then tries, is left out here: these tests hold it still)."""
-    with app.app_context(), mock.patch("ivr.offers.find_consultant", lambda *_args: None):
+    with app.app_context(), mock.patch("routing.find_consultant", lambda *_args: None):
         entry = schedule.wake(db, callback.id, utcnow())
     assert entry is not None and entry.state == "waiting"
     assert reread(db, callback).state == "due"
@@ -73,7 +73,7 @@ def scheduled_wake_ups(app) -> dict[str, datetime]:
     jobs = {}
     for job_id in registry.get_job_ids():
         job = Job.fetch(job_id, connection=services_of(app).redis)
-        if job.func_name == "callbacks.schedule.wake_job":
+        if job.func_name == "callbacks.jobs.wake_job":
             jobs[job_id] = registry.get_scheduled_time(job)
     return jobs
 

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from hotline.twilio_sim import ConsultantLeg
 from tests.helpers import add_consultant, new_call
-from tests.journeys import (dialled, hang_up, journal, offered_to, record_of, route, status_of, stored_call,
-                            texts, verbs)
+from tests.journeys import (
+    dialled,
+    hang_up,
+    journal,
+    offered_to,
+    prompt,
+    record_of,
+    route,
+    status_of,
+    stored_call,
+    texts,
+    verbs,
+)
 
 
 def _ringing(app, db, twilio):
@@ -38,7 +49,7 @@ def test_a_whisper_accepted_after_the_caller_left_does_not_make_the_consultant_b
     hang_up(call)  # ...while the caller gives up
     late = leg.press("1")
     assert verbs(late)[-1] == "Hangup"
-    assert texts(late) == ["Обаждането не е прието."]
+    assert texts(late) == [prompt(app, "bg", "caller_gone")]  # told why, in their language
     _expect_abandoned(db, call, consultant)
     assert "accepted" not in [kind for kind, _, _ in journal(db, call)]
 

@@ -10,8 +10,19 @@ import pytest
 
 from hotline import hours
 from tests.helpers import new_call
-from tests.journeys import (BURGAS_NUMBER, LANGUAGE_KEYS, hang_up, journal, prompt, record_of, record_prompt,
-                            set_clock, stored_call, texts, verbs)
+from tests.journeys import (
+    BURGAS_NUMBER,
+    LANGUAGE_KEYS,
+    hang_up,
+    journal,
+    prompt,
+    record_of,
+    record_prompt,
+    set_clock,
+    stored_call,
+    texts,
+    verbs,
+)
 
 SOFIA = ZoneInfo("Europe/Sofia")
 

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import add_consultant, to_topic_menu
-from tests.journeys import (LANGUAGE_KEYS, TOPIC_KEYS, attempt_of, dialled, journal, prompt, stored_call,
-                            texts, verbs)
+from tests.journeys import (
+    LANGUAGE_KEYS,
+    TOPIC_KEYS,
+    attempt_of,
+    dialled,
+    journal,
+    prompt,
+    stored_call,
+    texts,
+    verbs,
+)
 
 
 def _term(app, lang: str, topic: str) -> str:

@@ -13,4 +13,4 @@ def _callbacks_not_offered(app):
     false: no callback is offered as a way out (tests/callbacks covers it being offered)."""
     from ivr import queue_exits
 
-    queue_exits.unregister("callback")
+    queue_exits.unregister(app, "callback")

@@ -10,8 +10,21 @@ import pytest
 
 from tests.conftest import config_with
 from tests.helpers import add_consultant, new_call
-from tests.journeys import (BURGAS_NUMBER, LANGUAGE_KEYS, TOPIC_KEYS, hang_up, journal, offered_to, prompt,
-                            record_of, route, set_clock, stored_call, texts, verbs)
+from tests.journeys import (
+    BURGAS_NUMBER,
+    LANGUAGE_KEYS,
+    TOPIC_KEYS,
+    hang_up,
+    journal,
+    offered_to,
+    prompt,
+    record_of,
+    route,
+    set_clock,
+    stored_call,
+    texts,
+    verbs,
+)
 
 SOFIA = ZoneInfo("Europe/Sofia")
 

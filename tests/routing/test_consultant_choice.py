@@ -2,8 +2,6 @@
 number's office first, then the longest idle; anyone not free right now is skipped."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from dataclasses import replace
 from datetime import timedelta
 

@@ -12,8 +12,18 @@ import pytest
 from hotline.twilio_sim import ConsultantLeg
 from tests.conftest import config_with
 from tests.helpers import add_consultant
-from tests.journeys import (answer_and_press, dialled, journal, offered_to, prompt, route, status_of,
-                            stored_call, texts, verbs)
+from tests.journeys import (
+    answer_and_press,
+    dialled,
+    journal,
+    offered_to,
+    prompt,
+    route,
+    status_of,
+    stored_call,
+    texts,
+    verbs,
+)
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ def test_a_free_consultant_of_the_other_office_takes_a_caller_past_the_office_wa
     run_jobs(app)
     assert rung(twilio, twilio_api) == []
     set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=181))
-    from ivr import offers
+    from routing import offers
 
     with app.app_context():
         from hotline import services

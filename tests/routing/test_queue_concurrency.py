@@ -14,8 +14,7 @@ import pytest
 from sqlalchemy import select, update
 
 from hotline.models import CallEvent, QueueEntry, Staff, utcnow
-from ivr import offers
-from routing import pairing
+from routing import offers, pairing
 from tests.conftest import services_of
 from tests.helpers import add_consultant
 from tests.journeys import route
@@ -150,12 +149,12 @@ def test_two_jobs_for_one_consultant_at_once_still_give_them_the_head_of_the_que
     real_reserve = pairing.reserve
     interleaved: list[str | None] = []
 
-    def reserve_after_another_job(session, staff_id, call_sid):
+    def reserve_after_another_job(session, staff_id, call_sid, **kwargs):
         if not interleaved:
             interleaved.append(None)
             with services_of(app).db.session() as other:
                 interleaved.append(_offer_next_caller(staff_id)(other))
-        return real_reserve(session, staff_id, call_sid)
+        return real_reserve(session, staff_id, call_sid, **kwargs)
 
     monkeypatch.setattr(pairing, "reserve", reserve_after_another_job)
     with app.app_context(), services_of(app).db.session() as session:

@@ -102,7 +102,7 @@ def test_the_end_of_a_wrap_up_puts_the_next_waiting_caller_through(app, db, clie
     them for the next caller."""
     from rq.job import Job
 
-    from ivr import offers
+    from routing import jobs
     from tests.conftest import services_of
 
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
@@ -124,7 +124,7 @@ def test_the_end_of_a_wrap_up_puts_the_next_waiting_caller_through(app, db, clie
     registry = queue.scheduled_job_registry
     [job_id] = registry.get_job_ids()
     job = Job.fetch(job_id, connection=services_of(app).redis)
-    assert job.func is offers.offer_next_caller_job and job.args == (maria.id,)
+    assert job.func is jobs.offer_next_caller_job and job.args == (maria.id,)
     assert abs((registry.get_scheduled_time(job) - wrap_up_until).total_seconds()) < 1
     run_jobs(app)
     assert len(rung(twilio, twilio_api)) == 1  # not due yet: still scheduled
@@ -133,6 +133,6 @@ def test_the_end_of_a_wrap_up_puts_the_next_waiting_caller_through(app, db, clie
     db.get(type(maria), maria.id).wrap_up_until = utcnow()
     db.commit()
     with app.app_context():
-        offers.offer_next_caller_job(maria.id)
+        jobs.offer_next_caller_job(maria.id)
     second_leg = rung(twilio, twilio_api)[-1]
     assert second_leg.staff_id == maria.id and status_of(db, maria) == ("offered", second.call_sid)

@@ -150,7 +150,7 @@ def test_running_the_same_pairing_job_again_rings_nobody_twice(app, db, client, 
     _set_status(client, token, maria.id, "available")
     _set_status(client, token, maria.id, "available")  # a double click: two jobs
     run_jobs(app)
-    from ivr import offers
+    from routing import offers
 
     with app.app_context():
         from hotline import services

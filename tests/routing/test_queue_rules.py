@@ -240,7 +240,7 @@ def test_a_caller_whose_consultant_is_ringing_is_not_sent_away_at_the_longest_wa
 # -- ways out other areas register -------------------------------------------------------------------
 
 @pytest.fixture
-def callback_way_out():
+def callback_way_out(app):
     """A callback way out, as the callbacks area would register it: the calls it was given."""
     taken: list[str] = []
 
@@ -250,9 +250,9 @@ def callback_way_out():
         resp.hangup()
         return resp
 
-    queue_exits.register("callback", "queue_exit_callback", handler)
+    queue_exits.register(app, "callback", "queue_exit_callback", handler)
     yield taken
-    queue_exits.unregister("callback")
+    queue_exits.unregister(app, "callback")
 
 
 def test_without_a_registered_way_out_the_wait_offers_none_and_its_key_does_nothing(

@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 19:46:13.453810
 """
-from alembic import op
 import sqlalchemy as sa
-import hotline.models.base
+from alembic import op
 
+import hotline.models.base
 
 revision = '0001'
 down_revision = None

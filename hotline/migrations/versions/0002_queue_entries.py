@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 20:08:38.058402
 """
-from alembic import op
 import sqlalchemy as sa
-import hotline.models.base
+from alembic import op
 
+import hotline.models.base
 
 revision = '0002'
 down_revision = '0001'

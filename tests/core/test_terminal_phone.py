@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 from hotline.app import create_app
 from hotline.cli import main
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff
-from hotline.phone import run_call
+from hotline.terminal_phone import run_call
 from tests.conftest import AUTH_TOKEN, services_of
 from tests.helpers import STATUS_URL, VOICE_URL, add_consultant
 

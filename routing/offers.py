@@ -1,10 +1,15 @@
-"""Offering waiting callers to consultants: the jobs that pair them (routing.pairing decides who),
-and ringing the consultant's phone through Twilio's REST API.
+"""The offer lifecycle: pairing a waiting caller with a consultant (routing.pairing decides who),
+ringing the consultant's phone through Twilio's REST API, and what follows when the offer is taken,
+not taken, or its caller is gone.
 
 A pairing is tried whenever one side may have become possible: a consultant becomes free (a status
 they set, the end of a wrap-up, a released offer), a caller enters the queue or is widened, an offer
-is not taken. Each trigger is an RQ job; a periodic sweep catches any trigger that was lost. Jobs
-re-read the database, so running one twice, or late, is harmless.
+is not taken. Each trigger enqueues an RQ job (routing.jobs) after the change that allows it was
+committed, best effort: a periodic sweep catches any trigger that was lost. Jobs re-read the
+database, so running one twice, or late, is harmless.
+
+Queue entries that are not live callers (a callback that is due) are rung by the area that owns
+them, through a ringer registered per app (register_ringer).
 """
 from __future__ import annotations
 
@@ -12,15 +17,18 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
+from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-import routing
-from hotline import hours, services
+from hotline import calls, hours, services
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
-from hotline.worker import job_context
-from ivr import calls
+from routing.candidates import free_consultants
+from routing.pairing import caller_for, consultant_for
+from routing.queue_pick import OfficeRule
+from routing.queues import mark_left, unclaim, unclaim_stale
+from routing.reservation import effective_status, finish, holders, release
 
 log = logging.getLogger(__name__)
 
@@ -29,30 +37,27 @@ OFFERED = QueueState.offered.value
 UNANSWERED = {"no-answer", "busy", "failed", "canceled"}
 
 
-def office_rule(now: datetime) -> routing.OfficeRule | None:
+def office_rule(now: datetime) -> OfficeRule | None:
     """Callers stay with their own office's consultants for other_office_after (unless their
     office is closed now); None when both offices serve every caller from the start."""
     catalogue = services.catalogue()
     after = catalogue.queue.other_office_after
     if not after:
         return None
-    return routing.OfficeRule(after, frozenset(o.code for o in catalogue.offices if hours.is_open(o, now)))
+    return OfficeRule(after, frozenset(o.code for o in catalogue.offices if hours.is_open(o, now)))
 
 
 # -- triggers: enqueue a job; called after the change that allows a pairing is committed ---------
 
 def consultant_may_be_free(staff_id: int, at: datetime | None = None) -> None:
-    """Look for a waiting caller for this consultant now, or at `at` (the end of a wrap-up)."""
-    queue = services.current().queue()
-    if at is not None and at > utcnow():
-        queue.enqueue_at(at, offer_next_caller_job, staff_id)
-    else:
-        queue.enqueue(offer_next_caller_job, staff_id)
+    """Look for a waiting caller for this consultant now, or at `at` (UTC: the end of a wrap-up).
+    Best effort (services.enqueue_hint): with Redis down, the sweep pairs them."""
+    services.enqueue_hint("routing.jobs.offer_next_caller_job", staff_id, at=at)
 
 
 def caller_may_be_served(entry_id: int) -> None:
-    """Look for a free consultant for this waiting caller."""
-    services.current().queue().enqueue(find_consultant_job, entry_id)
+    """Look for a free consultant for this waiting caller. Best effort, like consultant_may_be_free."""
+    services.enqueue_hint("routing.jobs.find_consultant_job", entry_id)
 
 
 def call_ended(session: Session, call_sid: str) -> None:
@@ -61,10 +66,10 @@ def call_ended(session: Session, call_sid: str) -> None:
     entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
     if entry is not None and entry.state == OFFERED:
         cancel_leg(entry.offer_leg_sid)
-    held = routing.holders(session, call_sid)
-    routing.finish(session, call_sid, services.catalogue().wrap_up_seconds)
+    held = holders(session, call_sid)
+    finish(session, call_sid, services.catalogue().wrap_up_seconds)
     if entry is not None:
-        routing.mark_left(session, call_sid, "hangup", utcnow())
+        mark_left(session, call_sid, "hangup", utcnow())
     for staff_id in held:
         staff = session.get(Staff, staff_id)
         session.refresh(staff)
@@ -77,30 +82,14 @@ def consultant_status_changed(session: Session, staff: Staff, was_offered: str |
     if was_offered:
         entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == was_offered,
                                                         QueueEntry.offered_staff_id == staff.id))
-        if entry is not None and routing.unclaim(session, entry.id, staff.id):
+        if entry is not None and unclaim(session, entry.id, staff.id):
             cancel_leg(entry.offer_leg_sid)
             caller_may_be_served(entry.id)
-    if routing.effective_status(staff) == "available":
+    if effective_status(staff) == "available":
         consultant_may_be_free(staff.id)
 
 
-# -- jobs ------------------------------------------------------------------------------------------
-
-def offer_next_caller_job(staff_id: int) -> None:
-    with job_context():
-        offer_next_caller(services.session(), staff_id)
-
-
-def find_consultant_job(entry_id: int) -> None:
-    with job_context():
-        find_consultant(services.session(), entry_id)
-
-
-def sweep_job() -> None:
-    """Periodic: offers whose answer never came go back to waiting, and every free consultant who
-    could serve a waiting caller is paired (a safety net under the event-driven jobs)."""
-    sweep(services.session(), utcnow())
-
+# -- pairing (run by routing.jobs) -----------------------------------------------------------------
 
 def offer_next_caller(session: Session, staff_id: int) -> QueueEntry | None:
     """Pair a free consultant with the caller they should take next, and ring them."""
@@ -108,7 +97,7 @@ def offer_next_caller(session: Session, staff_id: int) -> QueueEntry | None:
     if staff is None or not staff.active or not staff.phone:
         return None
     now = utcnow()
-    entry = routing.caller_for(session, staff, now, services.catalogue().queue.widen_after, office_rule(now))
+    entry = caller_for(session, staff, now, services.catalogue().queue.widen_after, office_rule(now))
     if entry is None:
         return None
     return entry if ring(session, entry, staff) else None
@@ -122,7 +111,7 @@ def find_consultant(session: Session, entry_id: int) -> Staff | None:
     # Whoever let this caller ring out already is not rung for them again.
     missed = tuple(calls.consultants_with(session, entry.call_id, "not_accepted")) if entry.call_id else ()
     now = utcnow()
-    staff = routing.consultant_for(session, entry, now, services.catalogue().queue.widen_after, missed,
+    staff = consultant_for(session, entry, now, services.catalogue().queue.widen_after, missed,
                                    office_rule(now))
     if staff is None:
         return None
@@ -131,14 +120,16 @@ def find_consultant(session: Session, entry_id: int) -> Staff | None:
 
 
 def sweep(session: Session, now: datetime) -> int:
-    """Returns how many pairs were made."""
-    routing.unclaim_stale(session, now)
+    """Offers whose answer never came go back to waiting, and every free consultant who could serve
+    a waiting caller is paired (a safety net under the event-driven jobs). Returns how many pairs
+    were made."""
+    unclaim_stale(session, now)
     waiting_languages = set(session.scalars(
         select(QueueEntry.language_code).where(QueueEntry.state == QueueState.waiting.value).distinct()))
     if not waiting_languages:
         return 0
     made = 0
-    for staff in routing.free_consultants(session, waiting_languages, now):
+    for staff in free_consultants(session, waiting_languages, now):
         if offer_next_caller(session, staff.id) is not None:
             made += 1
     return made
@@ -146,20 +137,21 @@ def sweep(session: Session, now: datetime) -> int:
 
 # -- the consultant's phone ------------------------------------------------------------------------
 
-# Queue entries that are not live callers (a callback that is due) are rung by the area that
-# owns them: entry kind -> ring(session, entry, staff) -> bool.
-_ringers: dict[str, Callable[[Session, QueueEntry, Staff], bool]] = {}
+Ringer = Callable[[Session, QueueEntry, Staff], bool]
+CALLBACK = "callback"  # the kind of a queue entry with a callback_id
 
 
-def register_ringer(kind: str, ring_entry: Callable[[Session, QueueEntry, Staff], bool]) -> None:
-    _ringers[kind] = ring_entry
+def register_ringer(app: Flask, kind: str, ring_entry: Ringer) -> None:
+    """Ring the consultant for queue entries of `kind` (only "callback" so far) with
+    `ring_entry(session, entry, staff) -> bool` (True: their phone rings), in this app."""
+    app.extensions["hotline"].ringers[kind] = ring_entry
 
 
 def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
     """Ring the consultant reserved for this caller, with the whisper, through the REST API.
     If Twilio refuses, the pairing is undone and the caller goes to the next consultant."""
     if entry.callback_id is not None:
-        return _ringers["callback"](session, entry, staff)
+        return services.current().ringers[CALLBACK](session, entry, staff)
     call = session.get(Call, entry.call_id)
     catalogue = services.catalogue()
     try:
@@ -195,10 +187,10 @@ def offer_not_taken(session: Session, entry_id: int, staff_id: int, why: str) ->
     again with their place kept, the consultant goes on break if so configured, and the caller is
     offered to the next consultant. False if the offer was no longer theirs (a late webhook)."""
     entry = session.get(QueueEntry, entry_id)
-    if entry is None or not routing.unclaim(session, entry_id, staff_id):
+    if entry is None or not unclaim(session, entry_id, staff_id):
         return False
     rules = services.catalogue().queue
-    routing.release(session, entry.call_sid, staff_id, to_status=rules.missed_offer_status)
+    release(session, entry.call_sid, staff_id, to_status=rules.missed_offer_status)
     call = session.get(Call, entry.call_id) if entry.call_id is not None else None
     if call is not None:  # a callback's entry has no call yet: its attempt row says it
         if call.stage == "ringing":
@@ -219,7 +211,7 @@ def on_offer_status(session: Session, entry_id: int | None, staff_id: int | None
     if entry is not None and entry.state == QueueState.bridged.value and entry.offered_staff_id == staff_id:
         # The consultant hung up after accepting: their part is over (a caller still being put
         # through then goes back to waiting, see queue_flow.bridge), and wrap-up starts now.
-        routing.finish(session, entry.call_sid, services.catalogue().wrap_up_seconds)
+        finish(session, entry.call_sid, services.catalogue().wrap_up_seconds)
         staff = session.get(Staff, staff_id)
         session.refresh(staff)
         consultant_may_be_free(staff_id, staff.wrap_up_until)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hotline import services
 from hotline.catalogue import Catalogue
 from hotline.models import Call, CallEvent, ConsultationRecord, utcnow
-from hotline.phones import mask, normalise
+from hotline.phone_numbers import mask, normalise
 
 log = logging.getLogger(__name__)
 
@@ -77,13 +77,17 @@ def _outcome(call: Call, twilio_status: str) -> str:
     return "abandoned"
 
 
-def close_call(session: Session, call: Call, twilio_status: str, duration: int | None) -> ConsultationRecord:
-    """End the call and make its consultation record; a second call returns the same record."""
+def close_call(session: Session, call: Call, twilio_status: str, duration: int | None,
+               record: bool = True) -> ConsultationRecord | None:
+    """End the call (Twilio's final CallStatus; `duration` in seconds) and make its consultation
+    record; a second call returns the same record. record=False for a call the service placed that
+    reached no one (a callback's caller who did not answer): it is journalled as ended, with no
+    record and no abandonment, since nobody called and nobody hung up."""
     if call.ended_at is None:
         call.ended_at = utcnow()
         call.twilio_status = twilio_status
         call.duration_seconds = duration
-        call.outcome = _outcome(call, twilio_status)
+        call.outcome = _outcome(call, twilio_status) if record else "not_reached"
         if call.answered_at:
             call.talk_seconds = max(0, int((call.ended_at - call.answered_at).total_seconds()))
         if call.outcome == "abandoned":  # where the caller gave up: the abandonment funnel
@@ -92,7 +96,7 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
         # A plain add: appending to call.events would first load every event of the call.
         session.add(CallEvent(call_id=call.id, kind="ended", detail=call.outcome, consultant_id=call.consultant_id))
         session.commit()
-    return _ensure_record(session, call)
+    return _ensure_record(session, call) if record else None
 
 
 def _ensure_record(session: Session, call: Call) -> ConsultationRecord:

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from hotline.phones import mask, normalise
+from hotline.phone_numbers import mask, normalise
 
 KEY = "test-secret"
 

@@ -1,0 +1,25 @@
+"""Routing's RQ jobs. Each takes ids, re-reads the rows and checks their state first, so running
+one twice, or late, is harmless; the triggers that enqueue them are in routing.offers."""
+from __future__ import annotations
+
+from hotline import services
+from hotline.models import utcnow
+from hotline.worker import job_context
+from routing import offers
+
+
+def offer_next_caller_job(staff_id: int) -> None:
+    """Pair consultant `staff_id` with the caller they should take next, if they are free."""
+    with job_context():
+        offers.offer_next_caller(services.session(), staff_id)
+
+
+def find_consultant_job(entry_id: int) -> None:
+    """Pair queue entry `entry_id` with the best free consultant, if it is still waiting."""
+    with job_context():
+        offers.find_consultant(services.session(), entry_id)
+
+
+def sweep_job() -> None:
+    """Periodic (hotline.periodic): routing.offers.sweep at the current time."""
+    offers.sweep(services.session(), utcnow())
