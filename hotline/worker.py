@@ -169,10 +169,22 @@ class HotlineWorker(SimpleWorker):
         self.stopping.set()
         super().request_stop(signum, frame)
 
+    def _install_signal_handlers(self):
+        super()._install_signal_handlers()
+        if self.stopping.is_set():  # the signal came before RQ's handlers were in place
+            self._stop_requested = True
+
 
 def process_name() -> str:
     """A name for this worker process, unique across machines and restarts."""
     return f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    # Until RQ installs its own handlers in work(), SIGTERM or SIGINT only asks for a stop (the
+    # default SIGTERM would end the process without releasing the scheduler lock).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
 
 
 def serve(app: Flask, name: str, tick: float = 1.0, arm_every: float = 5.0, lock_ttl: int = 15,
@@ -185,9 +197,11 @@ def serve(app: Flask, name: str, tick: float = 1.0, arm_every: float = 5.0, lock
     hotline = app.extensions["hotline"]
     stop = threading.Event()
     upkeep = Upkeep(app, name, stop, tick=tick, arm_every=arm_every, lock_ttl=lock_ttl)
+    _stop_on_signals(stop)
     upkeep.start()
     try:
         while not stop.is_set():
+            _stop_on_signals(stop)  # RQ's handlers of the last round would raise StopRequested here
             worker = HotlineWorker([hotline.queue()], connection=hotline.redis)
             worker.stopping = stop
             try:
