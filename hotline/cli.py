@@ -14,7 +14,7 @@ from hotline import accounts
 from hotline.app import create_app
 from hotline.migrate import upgrade
 from hotline.models import sync_reference
-from hotline.periodic import arm
+from hotline.periodic import arm, intervals
 
 
 def _services(app):
@@ -29,7 +29,7 @@ def _prepared_app(overrides: Mapping[str, str] | None = None):
     upgrade(hotline.settings.database_url)
     with hotline.db.session() as session:
         sync_reference(session, hotline.catalogue)
-    arm(hotline.queue())
+    arm(hotline.queue(), every=intervals(hotline.settings))
     return app
 
 
@@ -109,6 +109,36 @@ def run(host: str, port: int, with_demo: bool, weeks: int) -> None:
         stop.set()
     finally:
         server.shutdown()
+
+
+@main.command()
+@click.option("--tick", default=1.0, show_default=True, type=click.FloatRange(0.05, 60),
+              help="seconds between the scheduler's rounds (due jobs moved, its lock refreshed)")
+@click.option("--arm-every", default=5.0, show_default=True, type=click.FloatRange(0.05, 600),
+              help="seconds between re-arming the periodic jobs")
+@click.option("--lock-ttl", default=15, show_default=True, type=click.IntRange(1, 600),
+              help="seconds the scheduler lock outlives a worker that stopped refreshing it")
+def worker(tick: float, arm_every: float, lock_ttl: int) -> None:
+    """Run RQ jobs of queue `hotline` (REDIS_URL), the scheduler and the periodic jobs, in this process.
+
+    Any number may run: one at a time holds the scheduler lock, and another takes it over within
+    --lock-ttl seconds of that one's death."""
+    from hotline.worker import describe, process_name, serve
+
+    app = create_app()
+    settings = _services(app).settings
+    if settings.embedded:
+        raise click.UsageError("REDIS_URL is not set: a separate worker cannot reach the embedded Redis "
+                               "(`hotline run` has its worker in-process)")
+    name = process_name()
+    for line in describe(app, settings.redis_url, name):
+        click.echo(line)
+    try:
+        serve(app, name, tick=tick, arm_every=arm_every, lock_ttl=lock_ttl)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        _services(app).db.dispose()
 
 
 @main.group()

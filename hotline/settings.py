@@ -24,6 +24,9 @@ class Settings:
     # call or SMS leaves the machine. See from_env for when.
     twilio_stand_in: bool = False
     extra: dict = field(default_factory=dict)
+    # HOTLINE_PERIODIC_SECONDS, e.g. "queue-sweep=1,callback-reconciliation=2": periodic jobs'
+    # intervals in seconds, over hotline.periodic's own (tests use short ones).
+    periodic_seconds: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, instance_path: str, environ: os._Environ | dict | None = None) -> "Settings":
@@ -48,9 +51,21 @@ class Settings:
             config_path=env.get("HOTLINE_CONFIG") or None,
             instance_path=instance_path,
             twilio_stand_in=not credentials and not env.get("TWILIO_API_BASE_URL"),
+            periodic_seconds=_seconds_by_name(env.get("HOTLINE_PERIODIC_SECONDS") or ""),
         )
 
     @property
     def embedded(self) -> bool:
         """True when Redis is the in-process stand-in (and so the RQ worker must be too)."""
         return self.redis_url is None
+
+
+def _seconds_by_name(text: str) -> dict[str, int]:
+    """Parse "a=1,b=20" into {"a": 1, "b": 20}. Raises ValueError on anything else (or seconds below 1)."""
+    pairs = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, seconds = item.partition("=")
+        if not name.strip() or not seconds.strip().isdigit() or int(seconds) < 1:
+            raise ValueError(f"expected name=seconds (seconds >= 1), got {item!r}")
+        pairs[name.strip()] = int(seconds)
+    return pairs

@@ -1,0 +1,59 @@
+"""`GET /healthz` for load balancers and `GET /`, a small index of what this service answers."""
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Blueprint, Flask, jsonify
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from hotline import services
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("health", __name__)
+
+
+def database_answers() -> bool:
+    """True if the database runs `SELECT 1` (a connection from the pool, or a new one)."""
+    try:
+        with services.current().db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        log.warning("health check: database unreachable: %s", type(error).__name__)
+        return False
+    return True
+
+
+def redis_answers() -> bool:
+    """True if Redis answers PING."""
+    try:
+        services.current().redis.ping()
+    except redis.RedisError as error:
+        log.warning("health check: Redis unreachable: %s", type(error).__name__)
+        return False
+    return True
+
+
+@blueprint.get("/healthz")
+def healthz():
+    """200 {"status": "ok", "database": "ok", "redis": "ok"} when both answer; else 503 with
+    "unavailable" and "unreachable" for the one (or both) that did not."""
+    checks = {"database": database_answers(), "redis": redis_answers()}
+    healthy = all(checks.values())
+    body = {"status": "ok" if healthy else "unavailable"}
+    body.update({name: "ok" if ok else "unreachable" for name, ok in checks.items()})
+    return jsonify(body), 200 if healthy else 503
+
+
+@blueprint.get("/")
+def index():
+    """Where to go from here: the health check, the staff JSON API, Twilio's voice webhook."""
+    return jsonify(service="hotline", health="/healthz", api="/api",
+                   api_examples=["/api/consultants", "/api/queues"], twilio_voice_webhook="/ivr/voice",
+                   staff_web="/login (coming)")
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(blueprint)

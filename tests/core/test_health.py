@@ -1,0 +1,40 @@
+"""`/healthz` for load balancers, and `/` pointing people somewhere useful."""
+from __future__ import annotations
+
+import redis
+from sqlalchemy.exc import OperationalError
+
+from tests.conftest import services_of
+
+
+def test_healthz_is_200_when_database_and_redis_answer(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_healthz_is_503_naming_redis_when_redis_does_not_answer(app, client, monkeypatch):
+    def down():
+        raise redis.ConnectionError("connection refused")
+
+    monkeypatch.setattr(services_of(app).redis, "ping", down)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "ok", "redis": "unreachable"}
+
+
+def test_healthz_is_503_naming_the_database_when_it_does_not_answer(app, client, monkeypatch):
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(services_of(app).db.engine, "connect", down)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable", "redis": "ok"}
+
+
+def test_the_root_points_at_health_and_the_api(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["health"] == "/healthz" and body["api"] == "/api"

@@ -1,0 +1,264 @@
+"""The scheduler and the periodic jobs come back by themselves: after Redis lost its data in an
+outage, after a worker was killed (SIGKILL), and after a worker was restarted.
+
+The in-process tests drive one scheduler round (`Upkeep.once`); the others start real `hotline
+worker` processes against PostgreSQL and Redis (DB of HOTLINE_TEST_REDIS, or a private
+redis-server for the outage), with periodic jobs every second so that each takes a few seconds.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from rq import Queue
+from rq.registry import FinishedJobRegistry
+
+from hotline import periodic
+from hotline.services import QUEUE_NAME
+from hotline.worker import Upkeep
+from tests.conftest import ALWAYS_OPEN, REDIS_URL, REQUIRE_REAL, services_of
+
+HOTLINE = Path(sys.executable).parent / "hotline"
+LOCK_KEY = f"rq:scheduler-lock:{QUEUE_NAME}"
+LOCK_TTL = 3
+FAST = "queue-sweep=1,callback-reconciliation=1,purge-personal-data=1"
+
+
+# -- one round, in-process ------------------------------------------------------------------------
+
+def test_a_round_after_redis_lost_its_data_takes_the_lock_and_arms_the_periodic_jobs(app):
+    hotline = services_of(app)
+    upkeep = Upkeep(app, "me", threading.Event(), lock_ttl=LOCK_TTL)
+    assert upkeep.once(time.monotonic())
+    hotline.redis.flushdb()  # what a Redis restarted without its data holds
+
+    assert upkeep.once(time.monotonic())
+    assert hotline.redis.get(LOCK_KEY) == b"me"
+    armed = {job_id.rsplit("_", 1)[0] for job_id in hotline.queue().scheduled_job_registry.get_job_ids()}
+    assert armed == {f"periodic_{name}" for name in periodic.PERIODIC}
+
+
+def test_only_the_lock_holder_moves_due_jobs_and_another_takes_over_when_the_lock_expires(app):
+    hotline = services_of(app)
+    hotline.redis.set(LOCK_KEY, "someone-else", ex=LOCK_TTL)
+    queue = hotline.queue()
+    job = queue.enqueue_in(periodic.timedelta(seconds=0), "time.time")
+    upkeep = Upkeep(app, "me", threading.Event(), lock_ttl=LOCK_TTL)
+
+    assert not upkeep.once(time.monotonic())
+    assert job.id in queue.scheduled_job_registry.get_job_ids()
+    hotline.redis.delete(LOCK_KEY)  # its holder died LOCK_TTL seconds ago
+    assert upkeep.once(time.monotonic())
+    assert job.id in queue.get_job_ids()
+
+
+def test_a_clean_stop_releases_the_lock(app):
+    hotline = services_of(app)
+    upkeep = Upkeep(app, "me", threading.Event(), lock_ttl=LOCK_TTL)
+    upkeep.once(time.monotonic())
+    upkeep.release()
+    assert hotline.redis.get(LOCK_KEY) is None
+
+
+# -- real worker processes ------------------------------------------------------------------------
+
+def _skip_or_fail(message: str) -> None:
+    if REQUIRE_REAL:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+class WorkerProcess:
+    """A `hotline worker` process; its output goes to a file in `folder`."""
+
+    def __init__(self, env: dict[str, str], folder: Path, label: str):
+        self.log = folder / f"worker-{label}.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [str(HOTLINE), "worker", "--tick", "0.2", "--arm-every", "0.5", "--lock-ttl", str(LOCK_TTL)],
+                env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.name = wait_for(self._name_printed, 30, f"worker {label} never printed its name")
+
+    def _name_printed(self) -> str | None:
+        first = self.log.read_text(errors="replace").split("\n", 1)[0]
+        return first.split()[2].rstrip(":") if first.startswith("hotline worker ") else None
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(20)
+
+
+def wait_for(found: Callable[[], object], seconds: float, message: str):
+    """Poll `found` every 0.1 s until it returns something true; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = found()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(message)
+
+
+def sweep_ran_since(connection: redis.Redis, since: float) -> Callable[[], bool]:
+    """True once a queue sweep of a slot at or after `since` (epoch seconds) has finished."""
+    registry = FinishedJobRegistry(queue=Queue(QUEUE_NAME, connection=connection))
+
+    def ran() -> bool:
+        try:
+            ids = registry.get_job_ids()
+        except redis.ConnectionError:
+            return False
+        return any(i.startswith("periodic_queue-sweep_") and int(i.rsplit("_", 1)[1]) >= since for i in ids)
+
+    return ran
+
+
+def lock_of(connection: redis.Redis, name: str) -> Callable[[], bool]:
+    def held() -> bool:
+        try:
+            return connection.get(LOCK_KEY) == name.encode()
+        except redis.ConnectionError:
+            return False
+
+    return held
+
+
+@pytest.fixture
+def worker_env(real_database_url, tmp_path) -> Iterator[dict[str, str]]:
+    if not HOTLINE.exists():
+        _skip_or_fail(f"no hotline command at {HOTLINE}")
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "DATABASE_URL": real_database_url, "REDIS_URL": REDIS_URL,
+           "HOTLINE_CONFIG": ALWAYS_OPEN, "HOTLINE_INSTANCE_PATH": str(tmp_path / "instance"),
+           "HOTLINE_PERIODIC_SECONDS": FAST, "SECRET_KEY": "test", "PYTHONPATH": repo}
+    connection = redis.Redis.from_url(REDIS_URL)
+    connection.flushdb()
+    yield env
+    connection.flushdb()
+
+
+@pytest.fixture
+def workers(worker_env, tmp_path) -> Iterator[Callable[[str], WorkerProcess]]:
+    started: list[WorkerProcess] = []
+
+    def start(label: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        started.append(WorkerProcess(env or worker_env, tmp_path, label))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.process.kill()
+            worker.process.wait(10)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A private redis-server without persistence: killed and started again, it is empty."""
+
+    def __init__(self, folder: Path):
+        self.port, self.folder, self.process = _free_port(), folder, None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self._answers(), 10, "redis-server did not start")
+
+    def _answers(self) -> bool:
+        try:
+            return redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
+        except redis.ConnectionError:
+            return False
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+
+@pytest.fixture
+def private_redis(tmp_path) -> Iterator[RedisServer]:
+    if shutil.which("redis-server") is None:
+        _skip_or_fail("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.kill()
+
+
+def test_after_a_redis_outage_that_lost_all_data_the_same_worker_sweeps_again(worker_env, workers,
+                                                                             private_redis):
+    connection = redis.Redis.from_url(private_redis.url)
+    worker = workers("a", {**worker_env, "REDIS_URL": private_redis.url})
+    wait_for(sweep_ran_since(connection, time.time()), 15, "no sweep before the outage")
+
+    private_redis.kill()
+    time.sleep(2)
+    private_redis.start()  # empty: no lock, no scheduled jobs, no worker registered
+    back = time.time()
+
+    wait_for(sweep_ran_since(connection, back), 20, "no sweep within 20 s of Redis coming back empty")
+    assert time.time() - back < 20
+    assert lock_of(connection, worker.name)()
+    assert worker.process.poll() is None  # the same process: nothing restarted it
+
+
+def test_a_worker_restarted_after_sigkill_takes_the_scheduler_back(worker_env, workers):
+    connection = redis.Redis.from_url(REDIS_URL)
+    first = workers("first")
+    wait_for(lock_of(connection, first.name), 15, "the first worker never held the scheduler lock")
+    wait_for(sweep_ran_since(connection, time.time()), 15, "no sweep before the kill")
+
+    first.stop(signal.SIGKILL)
+    killed = time.time()
+    second = workers("restarted")
+
+    wait_for(lock_of(connection, second.name), LOCK_TTL + 10, "the restarted worker never took the lock")
+    wait_for(sweep_ran_since(connection, time.time()), 10, "no sweep after the restart")
+    assert time.time() - killed < LOCK_TTL + 20
+
+
+def test_when_the_lock_holder_is_killed_another_running_worker_takes_over(worker_env, workers):
+    connection = redis.Redis.from_url(REDIS_URL)
+    holder = workers("holder")
+    wait_for(lock_of(connection, holder.name), 15, "the first worker never held the scheduler lock")
+    other = workers("other")
+
+    holder.stop(signal.SIGKILL)
+    killed = time.time()
+    wait_for(lock_of(connection, other.name), LOCK_TTL + 5, "the other worker never took the lock over")
+    wait_for(sweep_ran_since(connection, time.time()), 10, "no sweep after the takeover")
+    assert time.time() - killed < LOCK_TTL + 15
+
+
+def test_a_worker_stopped_with_sigterm_releases_the_lock_and_the_next_takes_it_at_once(worker_env, workers):
+    connection = redis.Redis.from_url(REDIS_URL)
+    first = workers("first")
+    wait_for(lock_of(connection, first.name), 15, "the first worker never held the scheduler lock")
+
+    assert first.stop(signal.SIGTERM) == 0
+    assert connection.get(LOCK_KEY) is None
+    stopped = time.time()
+    second = workers("second")
+    wait_for(lock_of(connection, second.name), 5, "the new worker did not take the lock")
+    wait_for(sweep_ran_since(connection, time.time()), 10, "no sweep after the restart")
+    assert time.time() - stopped < 15
