@@ -6,10 +6,16 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from hotline.catalogue import Catalogue
-from hotline.models import ApiToken, Role, Staff, StaffSkill, utcnow
+from hotline.models import ApiToken, AuditEvent, Role, Staff, StaffSkill, utcnow
 from hotline.phone_numbers import normalise
+
+MIN_PASSWORD_LENGTH = 10
+# A hash to check a password against when the name is unknown: the answer then takes as long as
+# for a known name, so timing does not tell which names exist.
+_DECOY_HASH = generate_password_hash("decoy password never used")
 
 
 class AccountError(ValueError):
@@ -67,3 +73,24 @@ def revoke_tokens(session: Session, staff: Staff) -> None:
     for row in session.scalars(select(ApiToken).where(ApiToken.staff_id == staff.id, ApiToken.revoked_at.is_(None))):
         row.revoked_at = utcnow()
     session.commit()
+
+
+def set_password(session: Session, staff: Staff, password: str, actor_id: int | None = None) -> None:
+    """Hash and store `password` (at least MIN_PASSWORD_LENGTH characters) for `staff` with
+    Werkzeug's default (scrypt); audited as password_set by `actor_id` (None: themselves).
+    Raises AccountError for a password that is too short."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    staff.password_hash = generate_password_hash(password)
+    session.add(AuditEvent(kind="password_set", staff_id=staff.id, actor_id=actor_id))
+    session.commit()
+
+
+def check_login(session: Session, name: str, password: str) -> Staff | None:
+    """The active staff member called `name` if `password` is theirs, else None; an unknown name
+    takes as long to refuse as a wrong password."""
+    staff = session.scalar(select(Staff).where(Staff.name == name.strip()))
+    if staff is None or not staff.active or not staff.password_hash:
+        check_password_hash(_DECOY_HASH, password)
+        return None
+    return staff if check_password_hash(staff.password_hash, password) else None

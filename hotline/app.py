@@ -40,13 +40,14 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
 
     # Imported here so that importing an area (say, a job module in a worker) never builds an app.
     import callbacks
-    from dashboards import api
+    from dashboards import api, web
     from ivr import views as ivr_views
 
     health.init_app(app)
     app.register_blueprint(ivr_views.blueprint)
     callbacks.init_app(app)
     api.init_app(app)
+    web.init_app(app)  # last: it exempts the other blueprints from CSRF
     return app
 
 

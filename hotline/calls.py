@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from hotline import services
 from hotline.catalogue import Catalogue
 from hotline.models import Call, CallEvent, ConsultationRecord, utcnow
-from hotline.phone_numbers import mask, normalise
+from hotline.phone_numbers import caller_key, mask, normalise
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,12 @@ def open_call(session: Session, catalogue: Catalogue, form: dict[str, str]) -> C
     if call:
         return call
     office = catalogue.office_for_number(normalise(form.get("To")))
+    caller = normalise(form.get("From"))
     call = Call(
         call_sid=form["CallSid"],
         direction=_fit(form.get("Direction"), Call.direction) or "inbound",
-        caller_number=normalise(form.get("From")),
+        caller_number=caller,
+        caller_key=caller_key(caller, services.settings().secret_key),
         called_number=normalise(form.get("To")),
         office_code=office.code,
         twilio_status=_fit(form.get("CallStatus"), Call.twilio_status),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -184,6 +185,34 @@ def staff_token(name: str) -> None:
         if member is None:
             raise click.UsageError(f"no staff member named {name!r}")
         click.echo(accounts.issue_token(session, member))
+
+
+@staff.command("password")
+@click.argument("name")
+def staff_password(name: str) -> None:
+    """Set the staff web password of staff member NAME, read from standard input (asked twice,
+    hidden, on a terminal)."""
+    from sqlalchemy import select
+
+    from hotline.models import Staff
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    app = _prepared_app()
+    try:
+        with _services(app).db.session() as session:
+            member = session.scalar(select(Staff).where(Staff.name == name))
+            if member is None:
+                raise click.UsageError(f"no staff member named {name!r}")
+            try:
+                accounts.set_password(session, member, password)
+            except accounts.AccountError as error:
+                raise click.UsageError(str(error)) from None
+    finally:
+        _services(app).db.dispose()
+    click.echo(f"password set for {name}")
 
 
 def _demo_lines(app, weeks: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""`GET /healthz` for load balancers and `GET /`, a small index of what this service answers."""
+"""`GET /healthz` for load balancers: the database and Redis answer, or which one does not."""
 from __future__ import annotations
 
 import logging
@@ -45,14 +45,6 @@ def healthz():
     body = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "unreachable" for name, ok in checks.items()})
     return jsonify(body), 200 if healthy else 503
-
-
-@blueprint.get("/")
-def index():
-    """Where to go from here: the health check, the staff JSON API, Twilio's voice webhook."""
-    return jsonify(service="hotline", health="/healthz", api="/api",
-                   api_examples=["/api/consultants", "/api/queues"], twilio_voice_webhook="/ivr/voice",
-                   staff_web="/login (coming)")
 
 
 def init_app(app: Flask) -> None:

@@ -36,3 +36,13 @@ def mask(number: str | None, key: str) -> str:
     except phonenumbers.NumberParseException:
         country = "?"
     return f"{country}…#{digest}"
+
+
+def caller_key(number: str | None, key: str) -> str | None:
+    """The pseudonymous key of a caller's number (E.164): a keyed hash (HMAC-SHA256 with
+    SECRET_KEY, 32 hex digits) that links a caller's calls for staff who may not see the number;
+    None for a withheld number. Keyed, like mask(), so that it cannot be undone by hashing every
+    possible number; the number itself is not needed again to compare two calls."""
+    if not number:
+        return None
+    return hmac.new(key.encode(), b"caller:" + number.encode(), hashlib.sha256).hexdigest()[:32]

@@ -27,6 +27,10 @@ class Settings:
     # HOTLINE_PERIODIC_SECONDS, e.g. "queue-sweep=1,callback-reconciliation=2": periodic jobs'
     # intervals in seconds, over hotline.periodic's own (tests use short ones).
     periodic_seconds: dict[str, int] = field(default_factory=dict)
+    # STAFF_IDLE_MINUTES: a staff web session ends after this long without a request.
+    staff_idle_minutes: int = 30
+    # LOGIN_RATE_LIMIT: failed logins allowed per name and per address (Flask-Limiter's notation).
+    login_rate_limit: str = "5 per minute;20 per hour"
 
     @classmethod
     def from_env(cls, instance_path: str, environ: os._Environ | dict | None = None) -> "Settings":
@@ -52,6 +56,8 @@ class Settings:
             instance_path=instance_path,
             twilio_stand_in=not credentials and not env.get("TWILIO_API_BASE_URL"),
             periodic_seconds=_seconds_by_name(env.get("HOTLINE_PERIODIC_SECONDS") or ""),
+            staff_idle_minutes=int(env.get("STAFF_IDLE_MINUTES") or 30),
+            login_rate_limit=env.get("LOGIN_RATE_LIMIT") or "5 per minute;20 per hour",
         )
 
     @property

@@ -15,6 +15,9 @@ class Call(Base):
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)
     direction: Mapped[str] = mapped_column(String(16), default="inbound")
     caller_number: Mapped[str | None] = mapped_column(String(20))  # E.164; personal data; None if withheld
+    # A pseudonymous key of the caller's number (keyed hash, hotline.phone_numbers.caller_key): links
+    # a caller's calls for staff who may not see the number, and outlives the number's retention.
+    caller_key: Mapped[str | None] = mapped_column(String(32), index=True)
     called_number: Mapped[str | None] = mapped_column(String(20))
     office_code: Mapped[str] = mapped_column(ForeignKey("offices.code"))
     language_code: Mapped[str | None] = mapped_column(ForeignKey("languages.code"))

@@ -47,6 +47,8 @@ class Staff(Base):
     wrap_up_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Werkzeug's password hash (scrypt); None: they cannot log in to the staff web yet.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
     skills: Mapped[list["StaffSkill"]] = relationship(
         back_populates="staff", cascade="all, delete-orphan", lazy="selectin"

@@ -31,10 +31,3 @@ def test_healthz_is_503_naming_the_database_when_it_does_not_answer(app, client,
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json() == {"status": "unavailable", "database": "unreachable", "redis": "ok"}
-
-
-def test_the_root_points_at_health_and_the_api(client):
-    response = client.get("/")
-    assert response.status_code == 200
-    body = response.get_json()
-    assert body["health"] == "/healthz" and body["api"] == "/api"

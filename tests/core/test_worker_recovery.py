@@ -90,8 +90,10 @@ class WorkerProcess:
         self.name = wait_for(self._name_printed, 30, f"worker {label} never printed its name")
 
     def _name_printed(self) -> str | None:
-        first = self.log.read_text(errors="replace").split("\n", 1)[0]
-        return first.split()[2].rstrip(":") if first.startswith("hotline worker ") else None
+        """The worker's name from its banner (log lines, such as the Twilio stand-in's, may come first)."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        banner = next((line for line in lines if line.startswith("hotline worker ")), None)
+        return banner.split()[2].rstrip(":") if banner else None
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process.poll() is None:

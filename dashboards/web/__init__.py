@@ -1,0 +1,36 @@
+"""The staff web: server-rendered pages (Flask + Jinja, a little plain JavaScript for the live
+parts) over the same query and service functions as the JSON API.
+
+Pages: /login, /logout, /desk (consultants), /board (supervisors), /staff (admins), /reports; `/`
+sends each person to their own page. Sessions are Flask-Login's, in a signed cookie (Secure when the
+public URL is https, HttpOnly, SameSite=Lax) that ends after `staff_idle_minutes` without a request;
+every form carries Flask-WTF's CSRF token; failed logins are rate-limited by Flask-Limiter.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from dashboards.web import access, auth, pages
+
+
+def init_app(app: Flask) -> None:
+    """Configure sessions, CSRF and rate limits for the staff web, and serve its pages. The webhooks
+    (signed by Twilio) and the JSON API (bearer tokens, no cookies) are exempt from CSRF."""
+    settings = app.extensions["hotline"].settings
+    app.config.update(
+        SESSION_COOKIE_SECURE=(settings.public_base_url or "").startswith("https://"),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.staff_idle_minutes),
+        SESSION_REFRESH_EACH_REQUEST=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the session's own idle limit bounds a token's life
+    )
+    auth.init_app(app)
+    access.init_app(app)
+    app.register_blueprint(pages.blueprint)
+    for name in ("ivr", "callbacks", "callback_booking", "api", "health", "audio"):
+        if name in app.blueprints:
+            auth.csrf.exempt(app.blueprints[name])

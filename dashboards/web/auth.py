@@ -1,0 +1,138 @@
+"""Logging staff in and out: Flask-Login sessions that end after an idle time, passwords hashed
+with Werkzeug's scrypt, CSRF on every form, failed logins limited per name and per address, and
+an audit entry for each login, failed login and logout."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from flask_wtf import CSRFProtect, FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from dashboards.web.access import EVERYONE, allow
+from hotline import accounts, services
+from hotline.models import AuditEvent, Staff
+
+csrf = CSRFProtect()
+
+
+class LoginForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+def init_app(app: Flask) -> None:
+    """Flask-Login, CSRF and the login rate limit for `app`; the login and logout views."""
+    manager = LoginManager(app)
+    manager.login_view = "web.login"
+    manager.session_protection = "strong"
+    manager.user_loader(_load_staff)
+    csrf.init_app(app)
+    settings = app.extensions["hotline"].settings
+    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
+                      strategy="fixed-window", headers_enabled=True)
+    app.extensions["hotline_limiter"] = limiter
+    view = login
+    for key in (get_remote_address, _login_name):
+        view = limiter.limit(settings.login_rate_limit, key_func=key, methods=["POST"],
+                             deduct_when=lambda response: response.status_code == 401)(view)
+    app.add_url_rule("/login", "web.login", view, methods=["GET", "POST"])
+    app.add_url_rule("/logout", "web.logout", logout, methods=["POST"])
+    app.before_request(_end_idle_session)
+
+
+class SignedIn(UserMixin):
+    """The staff member of a session, as Flask-Login wants them; their attributes read through."""
+
+    def __init__(self, staff: Staff) -> None:
+        self.staff = staff
+
+    def get_id(self) -> str:
+        return str(self.staff.id)
+
+    @property
+    def is_active(self) -> bool:
+        return self.staff.active
+
+    def __getattr__(self, name: str):
+        return getattr(self.staff, name)
+
+
+def _load_staff(staff_id: str) -> SignedIn | None:
+    """The session's staff member, re-read on every request: one deactivated since, or whose
+    password was removed, is logged out."""
+    staff = services.session().get(Staff, int(staff_id)) if staff_id.isdecimal() else None
+    return SignedIn(staff) if staff is not None and staff.active and staff.password_hash else None
+
+
+def _login_name() -> str:
+    """The rate limit's key per name: the name typed, case-folded."""
+    return "name:" + (request.form.get("name") or "").strip().casefold()
+
+
+def _end_idle_session() -> None:
+    """A session idle for longer than staff_idle_minutes is logged out (the cookie's own expiry
+    is the browser's; this is the server's)."""
+    if not current_user.is_authenticated:
+        return
+    now = time.time()
+    limit = services.settings().staff_idle_minutes * 60
+    last = session.get("seen", now)
+    if now - last > limit:
+        audit(current_user.id, "logout", "idle")
+        logout_user()
+        session.clear()
+        return
+    session["seen"] = now
+
+
+def audit(staff_id: int | None, kind: str, detail: str | None = None, actor_id: int | None = None) -> None:
+    """Append an audit entry (committed at once, whatever else the request does)."""
+    db = services.session()
+    db.add(AuditEvent(kind=kind, staff_id=staff_id, actor_id=actor_id, detail=detail))
+    db.commit()
+
+
+def _address_key() -> str:
+    """The client's address as a keyed hash (personal data: never stored in clear)."""
+    address = get_remote_address() or "?"
+    return hmac.new(current_app.secret_key.encode(), address.encode(), hashlib.sha256).hexdigest()[:12]
+
+
+def login():
+    """GET: the form. POST: log in and go to one's own page; 401 and the form again otherwise."""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("web.home"))
+    form = LoginForm()
+    if request.method == "POST" and form.validate_on_submit():
+        staff = accounts.check_login(services.session(), form.name.data, form.password.data)
+        if staff is not None:
+            session.clear()
+            session.permanent = True
+            login_user(SignedIn(staff))
+            session["seen"] = time.time()
+            audit(staff.id, "login", f"from #{_address_key()}")
+            return redirect(url_for("web.home"))
+        known = services.session().scalar(select(Staff.id).where(Staff.name == form.name.data.strip()))
+        audit(known, "login_failed", f"from #{_address_key()}")
+        flash("Wrong name or password.", "error")
+        return render_template("login.html", form=form), 401
+    status = 400 if request.method == "POST" else 200
+    return render_template("login.html", form=form), status
+
+
+@allow(*EVERYONE)
+@login_required
+def logout():
+    """Log out (a POST, with the CSRF token): back to the login page."""
+    audit(current_user.id, "logout")
+    logout_user()
+    session.clear()
+    return redirect(url_for("web.login"))

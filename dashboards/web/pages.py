@@ -1,0 +1,46 @@
+"""The staff web's pages. Views are thin: they read through the dashboards' query functions and
+act through the same service functions as the JSON API."""
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user
+
+from dashboards.web.access import ADMIN, CONSULTANT, EVERYONE, HOME, STAFF_LEADS, allow
+
+blueprint = Blueprint("web", __name__, template_folder="../templates", static_folder="../static",
+                      static_url_path="/static/staff")
+
+
+@blueprint.get("/")
+@allow(*EVERYONE)
+def home():
+    """Each person's own page: the desk for consultants, the board for supervisors and admins."""
+    return redirect(url_for(HOME.get(current_user.role, "web.desk")))
+
+
+@blueprint.get("/desk")
+@allow(CONSULTANT, *STAFF_LEADS)
+def desk():
+    """The consultant's desk: status, the call ringing or on, the wrap-up, callbacks to make."""
+    return render_template("desk.html")
+
+
+@blueprint.get("/board")
+@allow(*STAFF_LEADS)
+def board():
+    """The supervisor's live board: queues, consultants, coverage, today, callbacks."""
+    return render_template("board.html")
+
+
+@blueprint.get("/staff")
+@allow(ADMIN)
+def staff():
+    """Staff management (admins)."""
+    return render_template("staff.html")
+
+
+@blueprint.get("/reports")
+@allow(*STAFF_LEADS)
+def reports():
+    """The figures the centres report (a placeholder until the reporting issue fills it)."""
+    return render_template("reports.html")
