@@ -11,7 +11,8 @@ from hotline.models import AuditEvent, Staff
 from tests.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
 
 
-@pytest.mark.parametrize("role, home", [("consultant", "/desk"), ("supervisor", "/board"), ("admin", "/board")])
+@pytest.mark.parametrize("role, home", [("consultant", "/desk"), ("supervisor", "/board"),
+                                        ("admin", "/board")])
 def test_each_role_lands_on_its_own_page(app, db, web, role, home):
     add_person(app, db, "Elena", role)
     response = log_in(web, "Elena")
