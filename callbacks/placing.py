@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 ACCEPT_KEY = "1"
 WHISPER_TIMEOUT = 8
 # Twilio's CallStatus of the caller's leg -> the attempt's outcome, when it ended unanswered.
-UNANSWERED_OUTCOMES = {"busy": AttemptOutcome.caller_busy.value, "no-answer": AttemptOutcome.caller_no_answer.value,
+UNANSWERED_OUTCOMES = {"busy": AttemptOutcome.caller_busy.value,
+                       "no-answer": AttemptOutcome.caller_no_answer.value,
                        "failed": AttemptOutcome.failed.value, "canceled": AttemptOutcome.failed.value}
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
@@ -164,7 +165,8 @@ def _when_rang(lang: str, at: datetime, office_code: str) -> str:
     time = local.strftime("%H:%M")
     if local.date() == today:
         return catalogue.prompt(lang, "opens_today", time=time)
-    return catalogue.prompt(lang, "opens_on", weekday=catalogue.words(lang, "weekdays")[local.weekday()], time=time)
+    return catalogue.prompt(lang, "opens_on", weekday=catalogue.words(lang, "weekdays")[local.weekday()],
+                            time=time)
 
 
 def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits: str | None) -> VoiceResponse:
@@ -179,7 +181,8 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
     entry = _entry(session, _held_entry_sid(session, staff))
     accepting = (digits or "").strip() == ACCEPT_KEY
     if not accepting or entry is None or entry.callback_id != callback.id \
-            or callback.state != CallbackState.due.value or not routing.accept(session, staff.id, entry.call_sid):
+            or callback.state != CallbackState.due.value \
+            or not routing.accept(session, staff.id, entry.call_sid):
         if accepting and _accepted_by_twin(session, attempt, staff):
             return _join(resp, attempt)  # the same answer the twin that won got
         if entry is not None and entry.callback_id == callback.id:
@@ -338,7 +341,8 @@ def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_sta
     if talked:
         session.execute(update(Callback).where(Callback.id == callback.id,
                                                Callback.state == CallbackState.in_progress.value)
-                        .values(state=CallbackState.completed.value, closed_at=now, return_call_id=returned.id)
+                        .values(state=CallbackState.completed.value, closed_at=now,
+                                return_call_id=returned.id)
                         .execution_options(synchronize_session=False))
         session.commit()
     elif ended_now or _is_latest(session, attempt):  # not a late retry after the next attempt began
@@ -388,7 +392,8 @@ def _tell_consultant_not_reached(attempt: CallbackAttempt) -> None:
         rest_client().calls(attempt.consultant_leg_sid).update(
             url=external_url("callbacks.not_reached", attempt=attempt.id), method="POST")
     except TWILIO_ERRORS as error:
-        log.info("consultant leg %s already ended (%s)", attempt.consultant_leg_sid, getattr(error, "code", "?"))
+        log.info("consultant leg %s already ended (%s)", attempt.consultant_leg_sid,
+                 getattr(error, "code", "?"))
 
 
 def not_reached(session: Session, attempt: CallbackAttempt | None) -> VoiceResponse:
@@ -431,7 +436,8 @@ def fail_stuck_attempts(session: Session, now: datetime) -> int:
         .outerjoin(returned, returned.call_sid == CallbackAttempt.caller_leg_sid)
         .where(Callback.state == CallbackState.in_progress.value, CallbackAttempt.outcome.is_(None),
                CallbackAttempt.caller_leg_sid.is_not(None),
-               or_(and_(returned.answered_at.is_(None), CallbackAttempt.started_at <= now - rules().stuck_after),
+               or_(and_(returned.answered_at.is_(None),
+                        CallbackAttempt.started_at <= now - rules().stuck_after),
                    CallbackAttempt.started_at <= now - LONGEST_CONVERSATION))
     ))
     for attempt in stuck:
@@ -445,7 +451,8 @@ def _fail_undialled(session: Session, now: datetime) -> int:
     undialled = list(session.scalars(
         select(CallbackAttempt).join(Callback)
         .where(Callback.state == CallbackState.in_progress.value, CallbackAttempt.outcome.is_(None),
-               CallbackAttempt.caller_leg_sid.is_(None), CallbackAttempt.started_at <= now - rules().stuck_after)
+               CallbackAttempt.caller_leg_sid.is_(None),
+               CallbackAttempt.started_at <= now - rules().stuck_after)
     ))
     for attempt in undialled:
         _end_attempt(session, attempt, AttemptOutcome.failed.value, commit=False)
@@ -458,7 +465,8 @@ def _close_orphaned(session: Session, now: datetime) -> int:
     """Callbacks still in progress although all their attempts have ended (a process died between
     the two, before both were one transaction): completed if an attempt was, else retried or
     closed. Returns how many were closed or retried."""
-    open_attempt = exists().where(CallbackAttempt.callback_id == Callback.id, CallbackAttempt.outcome.is_(None))
+    open_attempt = exists().where(CallbackAttempt.callback_id == Callback.id,
+                                  CallbackAttempt.outcome.is_(None))
     orphans = list(session.scalars(
         select(Callback).where(Callback.state == CallbackState.in_progress.value, ~open_attempt)))
     for callback in orphans:

@@ -43,7 +43,8 @@ def draft(session: Session, call: Call, number: str | None) -> Callback:
     now = utcnow()
     if callback is None:
         callback = Callback(
-            call_id=call.id, number=number, language_code=call.language_code or services.catalogue().default_language,
+            call_id=call.id, number=number,
+            language_code=call.language_code or services.catalogue().default_language,
             topic_code=call.topic_code or services.catalogue().default_topic, office_code=call.office_code,
             first_rang_at=call.started_at or now, window_start=now, window_end=now, due_at=now,
             state=CallbackState.draft.value,
@@ -166,7 +167,8 @@ def retry_or_close(session: Session, callback: Callback, now: datetime) -> bool:
                               state=CallbackState.unreachable.value, closed_at=now)
     else:
         changed = _transition(session, callback.id, (CallbackState.in_progress.value,), state=SCHEDULED,
-                              due_at=next_allowed(callback.office_code, now + settings.retry_delay(callback.attempts)))
+                              due_at=next_allowed(callback.office_code,
+                                                  now + settings.retry_delay(callback.attempts)))
     session.commit()
     if not changed:
         return False
@@ -260,7 +262,8 @@ def _leave_queue(session: Session, callback_id: int, reason: str, now: datetime,
     if entry is None:
         return True
     staff_id = entry.offered_staff_id
-    if entry.state == QueueState.offered.value and even_if_offered and routing.unclaim(session, entry.id, staff_id):
+    if (entry.state == QueueState.offered.value and even_if_offered
+            and routing.unclaim(session, entry.id, staff_id)):
         routing.cancel_leg(entry.offer_leg_sid)
         routing.release(session, entry.call_sid, staff_id)
         routing.consultant_may_be_free(staff_id)

@@ -46,7 +46,8 @@ def create_staff(session: Session, catalogue: Catalogue, *, name: str, role: str
     if session.scalar(select(Staff).where(Staff.name == name)):
         raise AccountError(f"a staff member named {name!r} exists already")
     staff = Staff(name=name, role=role, phone=e164, office_code=office, whisper_language=whisper_language,
-                  skills=[StaffSkill(language_code=lang, topic_code=topic) for lang in langs for topic in topic_codes])
+                  skills=[StaffSkill(language_code=lang, topic_code=topic)
+                          for lang in langs for topic in topic_codes])
     session.add(staff)
     session.commit()
     return staff
@@ -70,7 +71,8 @@ def staff_for_token(session: Session, token: str) -> Staff | None:
 
 
 def revoke_tokens(session: Session, staff: Staff) -> None:
-    for row in session.scalars(select(ApiToken).where(ApiToken.staff_id == staff.id, ApiToken.revoked_at.is_(None))):
+    for row in session.scalars(select(ApiToken).where(ApiToken.staff_id == staff.id,
+                                                      ApiToken.revoked_at.is_(None))):
         row.revoked_at = utcnow()
     session.commit()
 

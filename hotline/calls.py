@@ -109,7 +109,8 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
             if outcome == "abandoned":  # where the caller gave up: the abandonment funnel
                 session.add(CallEvent(call_id=call.id, kind="abandoned", detail=call.stage))
             # A plain add: appending to call.events would first load every event of the call.
-            session.add(CallEvent(call_id=call.id, kind="ended", detail=outcome, consultant_id=call.consultant_id))
+            session.add(CallEvent(call_id=call.id, kind="ended", detail=outcome,
+                                  consultant_id=call.consultant_id))
         session.commit()
         session.refresh(call)
     return _ensure_record(session, call) if record else None

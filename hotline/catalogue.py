@@ -256,7 +256,8 @@ class Catalogue:
         # hours like an office's): told to a caller whose language has nobody on duty right now.
         first = self.offices[0]
         self.duty_hours = {
-            code: _parse_office(f"{code}-on-duty", {"timezone": first.timezone, "holidays": first.holidays or "",
+            code: _parse_office(f"{code}-on-duty", {"timezone": first.timezone,
+                                                    "holidays": first.holidays or "",
                                                     "hours": spec["on_duty"]})
             for code, spec in raw["languages"].items() if spec.get("on_duty")
         }

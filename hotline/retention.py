@@ -25,7 +25,8 @@ class Purged:
 def purge_personal_data(session: Session, retention_days: int, now: datetime | None = None) -> Purged:
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     numbers = session.execute(
-        update(Call).where(Call.started_at < cutoff, Call.caller_number.is_not(None)).values(caller_number=None)
+        update(Call).where(Call.started_at < cutoff, Call.caller_number.is_not(None))
+        .values(caller_number=None)
     ).rowcount
     notes = session.execute(
         update(ConsultationRecord)

@@ -70,7 +70,8 @@ class Twilio:
 
 def spoken(root: ET.Element) -> list[str]:
     """Every <Say> text and <Play> URL in the TwiML, in order."""
-    return [(el.text or "") if el.tag == "Say" else f"[audio {el.text}]" for el in root.iter() if el.tag in ("Say", "Play")]
+    return [(el.text or "") if el.tag == "Say" else f"[audio {el.text}]"
+            for el in root.iter() if el.tag in ("Say", "Play")]
 
 
 @dataclass
@@ -138,8 +139,8 @@ class CallerLeg:
                             DialCallDuration=str(duration), DialBridged="true" if bridged else "false")
 
     def hang_up(self, status_url: str, duration: int = 60) -> tuple[int, str]:
-        params = self.base_params(CallStatus="completed", CallDuration=str(duration), CallbackSource="call-progress-events",
-                                  SequenceNumber="0")
+        params = self.base_params(CallStatus="completed", CallDuration=str(duration),
+                                  CallbackSource="call-progress-events", SequenceNumber="0")
         return self.twilio.request(status_url, params)
 
 
@@ -169,7 +170,8 @@ class ConsultantLeg:
         gather = self.last.find("Gather")
         if gather is None:
             raise AssertionError("the whisper has no <Gather>")
-        self.last = self.twilio.twiml(gather.attrib["action"], self.params(**({"Digits": digits} if digits else {})))
+        self.last = self.twilio.twiml(gather.attrib["action"],
+                                      self.params(**({"Digits": digits} if digits else {})))
         return self.last
 
     @classmethod
@@ -223,16 +225,20 @@ class FakeTwilioApi(HttpClient):
             self.requests.append(ApiRequest(method, "/" + path, data, sid))
             if self.refuse:
                 self.refuse -= 1
-                return ApiResponse(400, json.dumps({"code": 21220, "message": "Call is not in-progress. Cannot redirect.",
-                                                    "status": 400, "more_info": "https://www.twilio.com/docs/errors/21220"}))
+                return ApiResponse(400, json.dumps({"code": 21220,
+                                                    "message": "Call is not in-progress. Cannot redirect.",
+                                                    "status": 400,
+                                                    "more_info": "https://www.twilio.com/docs/errors/21220"}))
         if method == "POST" and "/Messages.json" in path:
-            return ApiResponse(201, json.dumps({"sid": new_sid("SM"), "status": "queued", "to": data.get("To"),
-                                                "from": data.get("From"), "body": data.get("Body"),
+            return ApiResponse(201, json.dumps({"sid": new_sid("SM"), "status": "queued",
+                                                "to": data.get("To"), "from": data.get("From"),
+                                                "body": data.get("Body"),
                                                 "api_version": "2010-04-01"}))
         if method == "GET" and match is not None and match["sid"]:
             return self._fetched(match["account"], match["sid"])
         if method != "POST" or match is None:
-            return ApiResponse(404, json.dumps({"code": 20404, "message": "The requested resource was not found",
+            return ApiResponse(404, json.dumps({"code": 20404,
+                                                "message": "The requested resource was not found",
                                                 "status": 404}))
         body = {"sid": sid, "account_sid": match["account"], "to": data.get("To"), "from": data.get("From"),
                 "status": data.get("Status") or "queued", "api_version": "2010-04-01",
@@ -244,4 +250,5 @@ class FakeTwilioApi(HttpClient):
         return [r for r in self.requests if r.method == "POST" and r.path.endswith("/Calls.json")]
 
     def updates_of(self, call_sid: str) -> list[dict[str, str]]:
-        return [r.data for r in self.requests if r.method == "POST" and r.path.endswith(f"/Calls/{call_sid}.json")]
+        return [r.data for r in self.requests
+                if r.method == "POST" and r.path.endswith(f"/Calls/{call_sid}.json")]

@@ -94,5 +94,6 @@ def join_conference(resp: VoiceResponse, name: str, action: str | None = None) -
     """Dial into conference `name`, which starts when either party enters and ends when either
     leaves (no beep, no hold music); `action`: the URL Twilio asks when this party's Dial ends."""
     dial = resp.dial(action=action, method="POST") if action else resp.dial()
-    dial.conference(name, start_conference_on_enter=True, end_conference_on_exit=True, beep=False, wait_url="")
+    dial.conference(name, start_conference_on_enter=True, end_conference_on_exit=True, beep=False,
+                    wait_url="")
     return resp

@@ -36,7 +36,8 @@ def _retry_or_default(resp: VoiceResponse, had_input: bool, attempt: int, lang: 
     return attempt < services.catalogue().menu_retries
 
 
-def on_language(session: Session, call: Call, digits: str | None, speech: str | None, attempt: int) -> VoiceResponse:
+def on_language(session: Session, call: Call, digits: str | None, speech: str | None,
+                attempt: int) -> VoiceResponse:
     catalogue = services.catalogue()
     options = {lang.digit: lang.code for lang in catalogue.languages}
     chosen = choices.choose(digits, speech, options, choices.language_keywords(catalogue), catalogue,
@@ -99,7 +100,8 @@ def on_alternatives(session: Session, call: Call, digits: str | None) -> VoiceRe
     return resp
 
 
-def on_topic(session: Session, call: Call, digits: str | None, speech: str | None, attempt: int) -> VoiceResponse:
+def on_topic(session: Session, call: Call, digits: str | None, speech: str | None,
+             attempt: int) -> VoiceResponse:
     catalogue = services.catalogue()
     lang = call.language_code or catalogue.default_language
     options = {topic.digit: topic.code for topic in catalogue.topics}
@@ -147,7 +149,8 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
         calls.record_event(session, call, "offered", consultant_id=staff.id)
     dial = resp.dial(action=external_url("ivr.dial_result"), method="POST", timeout=catalogue.dial_timeout,
                      caller_id=call.called_number or services.settings().twilio_phone_number)
-    dial.number(staff.phone, url=external_url("ivr.whisper", call=call.call_sid, staff=staff.id), method="POST")
+    dial.number(staff.phone, url=external_url("ivr.whisper", call=call.call_sid, staff=staff.id),
+                method="POST")
     return resp
 
 
@@ -167,7 +170,8 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
     # be rung through to an empty desk again.
     missed = routing.holders(session, call.call_sid)
     routing.release(session, call.call_sid, to_status=services.catalogue().queue.missed_offer_status)
-    calls.record_event(session, call, "not_accepted", dial_status, consultant_id=missed[0] if missed else None)
+    calls.record_event(session, call, "not_accepted", dial_status,
+                       consultant_id=missed[0] if missed else None)
     asked = queue_flow.ask_for_missing_choice(call, resp)
     if asked is not None:  # never dialled by us: nobody to try next
         return asked

@@ -8,7 +8,8 @@ from hotline.telephony import external_url
 from hotline.voice import speak
 
 
-def _gather(resp: VoiceResponse, endpoint: str, attempt: int, speech_language: str, hints: list[str]) -> Gather:
+def _gather(resp: VoiceResponse, endpoint: str, attempt: int, speech_language: str,
+            hints: list[str]) -> Gather:
     catalogue = services.catalogue()
     gather = Gather(
         input="dtmf speech", num_digits=1, timeout=catalogue.menu_timeout, speech_timeout="auto",
@@ -26,7 +27,8 @@ def language_menu(resp: VoiceResponse, attempt: int) -> None:
     gather = _gather(resp, "ivr.language", attempt, default.speech, hints)
     for lang in catalogue.languages:
         speak(gather, lang.code, "language_option", recording="language_option",
-              digit=lang.digit, language=lambda spoken, code=lang.code: catalogue.term(spoken, "languages", code))
+              digit=lang.digit,
+              language=lambda spoken, code=lang.code: catalogue.term(spoken, "languages", code))
 
 
 def topic_menu(resp: VoiceResponse, lang: str, attempt: int) -> None:

@@ -100,14 +100,9 @@ def wait(session: Session, call: Call) -> VoiceResponse:
     if entry is None:
         resp.leave()  # its row is lost: the Enqueue action routes the call afresh
         return resp
-    if entry.state == QueueState.bridged.value:
-        if utcnow() - entry.ended_at < BRIDGE_GRACE or not routing.unbridge(session, entry.id, entry.offered_staff_id):
-            resp.pause(length=5)  # being put through by the REST API any moment now
-            return resp
-        # Still asking for the wait URL long after: the redirect never happened. Waits again.
-        session.refresh(entry)
-        calls.record_event(session, call, "bridge_failed")
-        routing.caller_may_be_served(entry.id)
+    if entry.state == QueueState.bridged.value and _bridge_still_coming(session, call, entry):
+        resp.pause(length=5)  # being put through by the REST API any moment now
+        return resp
     if entry.state not in IN_QUEUE:
         resp.leave()  # left already (a retried request): on to the Enqueue action
         return resp
@@ -120,16 +115,7 @@ def wait(session: Session, call: Call) -> VoiceResponse:
         return resp
     lang = call.language_code
     gather = Gather(num_digits=1, timeout=1, action=external_url("ivr.queue_key"), method="POST")
-    if waited >= rules.widen_after and routing.widen_entry(session, entry.id):
-        calls.record_event(session, call, "widened", call.language_code)
-        speak(gather, lang, "queue_widened")
-        routing.caller_may_be_served(entry.id)
-    rule = routing.office_rule(now)
-    if (rule is not None and waited >= rule.after and entry.office_code in rule.open_offices
-            and routing.widen_entry(session, entry.id, 2)):
-        calls.record_event(session, call, "widened", "other_office")
-        speak(gather, lang, "queue_widened_office")
-        routing.caller_may_be_served(entry.id)
+    _widen_and_announce(session, call, gather, entry, waited, now, rules)
     _announce_position(session, gather, lang, entry, now)
     if _may_offer_languages(entry, waited, rules):
         speak(gather, lang, "queue_offer_languages", digit=rules.keys["other_languages"])
@@ -141,6 +127,36 @@ def wait(session: Session, call: Call) -> VoiceResponse:
         gather.pause(length=rules.announce_seconds)
     resp.append(gather)
     return resp
+
+
+def _bridge_still_coming(session: Session, call: Call, entry: QueueEntry) -> bool:
+    """A bridged caller asking for the wait URL: True (keep them paused) while the REST redirect may
+    still be on its way, or if the entry cannot be unbridged. Still asking after BRIDGE_GRACE, the
+    redirect never happened: the entry is unbridged and the caller waits again (False)."""
+    if (utcnow() - entry.ended_at < BRIDGE_GRACE
+            or not routing.unbridge(session, entry.id, entry.offered_staff_id)):
+        return True
+    session.refresh(entry)
+    calls.record_event(session, call, "bridge_failed")
+    routing.caller_may_be_served(entry.id)
+    return False
+
+
+def _widen_and_announce(session: Session, call: Call, gather: Gather, entry: QueueEntry, waited, now,
+                        rules) -> None:
+    """Widen the entry once it has waited long enough: to any consultant with the caller's language
+    (rules.widen_after), then to the other office too (the office rule); the caller hears each once."""
+    lang = call.language_code
+    if waited >= rules.widen_after and routing.widen_entry(session, entry.id):
+        calls.record_event(session, call, "widened", call.language_code)
+        speak(gather, lang, "queue_widened")
+        routing.caller_may_be_served(entry.id)
+    rule = routing.office_rule(now)
+    if (rule is not None and waited >= rule.after and entry.office_code in rule.open_offices
+            and routing.widen_entry(session, entry.id, 2)):
+        calls.record_event(session, call, "widened", "other_office")
+        speak(gather, lang, "queue_widened_office")
+        routing.caller_may_be_served(entry.id)
 
 
 def _announce_position(session: Session, gather: Gather, lang: str, entry: QueueEntry, now) -> None:
@@ -174,7 +190,8 @@ def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
             calls.record_event(session, call, "left_queue", way.name)
             resp.leave()
             return resp
-        if key == rules.keys.get("other_languages") and _may_offer_languages(entry, utcnow() - entry.entered_at, rules):
+        if (key == rules.keys.get("other_languages")
+                and _may_offer_languages(entry, utcnow() - entry.entered_at, rules)):
             others = [code for code in rules.other_languages if code != entry.language_code]
             routing.accept_languages(session, entry.id, others)
             calls.record_event(session, call, "languages_accepted", ",".join(others))
@@ -286,7 +303,9 @@ def put_through(session: Session, call: Call, staff_id: int, entry: QueueEntry) 
 def _talking_on(session: Session, entry: QueueEntry) -> set[str]:
     """The calls the entry's consultant is busy on (this one, while they wait for the caller)."""
     staff = session.get(Staff, entry.offered_staff_id) if entry.offered_staff_id else None
-    return {staff.current_call_sid} if staff is not None and staff.status == "busy" and staff.current_call_sid else set()
+    if staff is not None and staff.status == "busy" and staff.current_call_sid:
+        return {staff.current_call_sid}
+    return set()
 
 
 def join_conference(resp: VoiceResponse, call: Call) -> VoiceResponse:

@@ -41,8 +41,8 @@ def whisper(call: Call | None, staff: Staff | None) -> VoiceResponse:
 
 
 def _accepted_already(call: Call, staff: Staff) -> bool:
-    return (staff.status == "busy" and staff.current_call_sid == call.call_sid and call.consultant_id == staff.id
-            and call.answered_at is not None)
+    return (staff.status == "busy" and staff.current_call_sid == call.call_sid
+            and call.consultant_id == staff.id and call.answered_at is not None)
 
 
 def _busy_on(session: Session, staff: Staff, call: Call) -> bool:
@@ -64,7 +64,8 @@ def _language_agreed_for(call: Call, staff: Staff) -> str | None:
     return next((code for code in agreed if code in spoken), None)
 
 
-def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None, digits: str | None) -> VoiceResponse:
+def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None,
+                      digits: str | None) -> VoiceResponse:
     """Bridge the call (an empty response) if the consultant accepted and it is still theirs. A
     caller whose call is over (a late or replayed answer) is nobody's: hang up, change nothing."""
     resp = VoiceResponse()

@@ -53,7 +53,8 @@ def tiers(entry: QueueEntry, now: datetime, widen_after: timedelta,
     waited = now - entry.entered_at
     widened = waited >= widen_after
     own_office = office_rule is not None and office_rule.restricts(entry.office_code, waited)
-    languages = [entry.language_code, *(entry.accepts_languages.split(",") if entry.accepts_languages else [])]
+    languages = [entry.language_code,
+                 *(entry.accepts_languages.split(",") if entry.accepts_languages else [])]
     found: list[tuple[str, str | None, bool]] = []
     for language in languages:
         found.append((language, entry.topic_code, own_office))

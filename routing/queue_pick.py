@@ -108,7 +108,8 @@ def _assigned_head() -> Select:
     entry = aliased(QueueEntry)
     # As a scalar subquery: SQLite takes no ORDER BY or LIMIT on a bare member of a UNION.
     return select(select(entry.id)
-                  .where(entry.state == bindparam("waiting"), entry.assigned_staff_id == bindparam("staff_id"))
+                  .where(entry.state == bindparam("waiting"),
+                         entry.assigned_staff_id == bindparam("staff_id"))
                   .order_by(entry.urgent.desc(), entry.first_rang_at, entry.id).limit(_ONE).scalar_subquery())
 
 

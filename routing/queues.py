@@ -39,8 +39,9 @@ def enqueue(session: Session, call: Call, *, urgent: bool = False, now: datetime
     if not call.language_code or not call.topic_code:
         raise ValueError(f"call {call.call_sid} has no language and topic to queue for")
     now = now or utcnow()
-    return enqueue_waiting(session, call_sid=call.call_sid, language=call.language_code, topic=call.topic_code,
-                           office=call.office_code, first_rang_at=first_rang_at or call.started_at or now,
+    return enqueue_waiting(session, call_sid=call.call_sid, language=call.language_code,
+                           topic=call.topic_code, office=call.office_code,
+                           first_rang_at=first_rang_at or call.started_at or now,
                            now=now, urgent=urgent, call_id=call.id)
 
 
@@ -145,7 +146,8 @@ def mark_bridged(session: Session, entry_id: int, now: datetime, staff_id: int |
     """The caller is connected: the entry leaves the queue. False if it had left already, or (with
     `staff_id`) if it is no longer offered to that consultant: a caller is bridged once."""
     if staff_id is None:
-        return _change(session, entry_id, IN_QUEUE, state=QueueState.bridged.value, ended_at=now, result="bridged")
+        return _change(session, entry_id, IN_QUEUE, state=QueueState.bridged.value, ended_at=now,
+                       result="bridged")
     return _change(session, entry_id, (OFFERED,), QueueEntry.offered_staff_id == staff_id,
                    state=QueueState.bridged.value, ended_at=now, result="bridged")
 

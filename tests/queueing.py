@@ -73,9 +73,9 @@ class RungConsultant:
         return int(parse_qs(urlsplit(self.request.data["Url"]).query)["staff"][0])
 
     def params(self, **extra: str) -> dict[str, str]:
-        params = {"CallSid": self.request.sid, "AccountSid": self.twilio.account_sid, "From": self.request.data["From"],
-                  "To": self.phone, "CallStatus": "in-progress", "Direction": "outbound-api",
-                  "ApiVersion": "2010-04-01"}
+        params = {"CallSid": self.request.sid, "AccountSid": self.twilio.account_sid,
+                  "From": self.request.data["From"], "To": self.phone, "CallStatus": "in-progress",
+                  "Direction": "outbound-api", "ApiVersion": "2010-04-01"}
         params.update(extra)
         return params
 
@@ -86,7 +86,8 @@ class RungConsultant:
     def press(self, digits: str | None) -> ET.Element:
         gather = self.last.find("Gather")
         assert gather is not None, "the whisper has no <Gather>"
-        self.last = self.twilio.twiml(gather.attrib["action"], self.params(**({"Digits": digits} if digits else {})))
+        self.last = self.twilio.twiml(gather.attrib["action"],
+                                      self.params(**({"Digits": digits} if digits else {})))
         return self.last
 
     def ends(self, status: str) -> None:

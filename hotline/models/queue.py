@@ -38,7 +38,8 @@ class QueueEntry(Base):
     # The waiting call; None for a callback that is due, which waits here too, keeping the caller's
     # place (call_sid is then "callback-<id>-<attempt>", unique per attempt).
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
-    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="CASCADE"), index=True)
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id", ondelete="CASCADE"),
+                                                    index=True)
     # Only this consultant may take it (a callback staff assigned); None: anyone suitable.
     assigned_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     call_sid: Mapped[str] = mapped_column(String(64), unique=True)

@@ -37,7 +37,8 @@ def sync_reference(session: Session, catalogue: Catalogue) -> None:
         else:
             session.add(Office(code=office.code, name=office.name))
     known_languages = set(session.scalars(select(Language.code)))
-    session.add_all(Language(code=lang.code) for lang in catalogue.languages if lang.code not in known_languages)
+    session.add_all(Language(code=lang.code) for lang in catalogue.languages
+                    if lang.code not in known_languages)
     known_topics = set(session.scalars(select(Topic.code)))
     session.add_all(Topic(code=topic.code) for topic in catalogue.topics if topic.code not in known_topics)
     session.commit()

@@ -12,8 +12,8 @@ from hotline.models import Call, Callback, CallbackAttempt, utcnow
 from hotline.twilio_sim import ApiRequest, FakeTwilioApi, Twilio
 
 CALLER = "+359888765432"  # a Bulgarian mobile: SMS-capable
-CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "routing.offers", "routing.jobs", "callbacks.schedule",
-           "callbacks.placing")
+CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "routing.offers", "routing.jobs",
+           "callbacks.schedule", "callbacks.placing")
 
 
 def set_clock(monkeypatch, moment: datetime) -> None:
@@ -78,7 +78,8 @@ class Leg:
     def press(self, digits: str | None) -> ET.Element:
         gather = self.last.find("Gather")
         assert gather is not None, "no <Gather> to press a key in"
-        self.last = self.twilio.twiml(gather.attrib["action"], self.params(**({"Digits": digits} if digits else {})))
+        self.last = self.twilio.twiml(gather.attrib["action"],
+                                      self.params(**({"Digits": digits} if digits else {})))
         return self.last
 
     def ends(self, status: str, duration: int = 0) -> None:

@@ -32,8 +32,8 @@ def test_a_due_callback_rings_a_consultant_then_the_caller_and_completes(app, db
     [consultant] = placed(twilio, twilio_api)
     assert consultant.to == maria.phone and consultant.request.data["From"] == "+35924916000"
     whisper = consultant.answer()
-    assert texts(whisper)[0].startswith(prompt(app, "bg", "callback_whisper", language="руски", topic="здраве",
-                                               when="")[:30])
+    assert texts(whisper)[0].startswith(prompt(app, "bg", "callback_whisper", language="руски",
+                                               topic="здраве", when="")[:30])
     joined = consultant.press("1")
     assert texts(joined) == [prompt(app, "bg", "callback_calling")]
     room = joined.find("Dial/Conference").text
@@ -80,8 +80,8 @@ def test_a_callback_keeps_the_callers_place_against_later_live_callers(app, db, 
     assert live.call_sid not in status_of(db, maria)
 
 
-def test_a_busy_caller_is_retried_after_the_configured_delay_and_the_consultant_freed(app, db, twilio, twilio_api,
-                                                                                         monkeypatch):
+def test_a_busy_caller_is_retried_after_the_configured_delay_and_the_consultant_freed(
+        app, db, twilio, twilio_api, monkeypatch):
     maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
     callback = booked(db)
     _wake(app, callback)
@@ -128,7 +128,8 @@ def test_after_the_last_attempt_the_callback_is_unreachable_and_the_caller_texte
         db.commit()
     done = reread(db, callback)
     assert (done.state, done.attempts) == ("unreachable", 3)
-    assert [outcome for _, _, outcome in attempts_of(db, callback)] == ["caller_no_answer", "caller_busy", "failed"]
+    outcomes = [outcome for _, _, outcome in attempts_of(db, callback)]
+    assert outcomes == ["caller_no_answer", "caller_busy", "failed"]
     run_jobs(app)
     [sms] = texts_sent(twilio_api)
     assert sms["To"] == CALLER and sms["Body"] == prompt(app, "ru", "sms_callback_unreachable")
@@ -258,7 +259,8 @@ def test_an_attempt_twilio_never_reports_on_is_failed_and_retried_but_a_long_con
         leg.answer()
         leg.press("1")
     callers = placed(twilio, twilio_api, to=CALLER)
-    talking_leg = next(leg for leg in callers if f"attempt={attempts_of_id(db, talking)}" in leg.request.data["Url"])
+    talking_leg = next(leg for leg in callers
+                       if f"attempt={attempts_of_id(db, talking)}" in leg.request.data["Url"])
     talking_leg.answer(AnsweredBy="human")
     with app.app_context(), services_of(app).db.session() as session:
         assert placing.fail_stuck_attempts(session, utcnow() + timedelta(minutes=20)) == 1

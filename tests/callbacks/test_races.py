@@ -47,7 +47,8 @@ def test_a_cancel_between_the_wake_jobs_read_and_write_stands(app, db, twilio, t
     assert placed(twilio, twilio_api) == []  # nobody rung for it
     db.expire_all()
     assert db.scalar(select(func.count()).select_from(QueueEntry)
-                     .where(QueueEntry.callback_id == callback.id, QueueEntry.state.in_(("waiting", "offered")))) == 0
+                     .where(QueueEntry.callback_id == callback.id,
+                            QueueEntry.state.in_(("waiting", "offered")))) == 0
 
 
 @pytest.mark.parametrize("action", ["reschedule", "reassign"])
@@ -97,7 +98,8 @@ def test_a_retried_status_callback_does_not_reschedule_a_conversation(app, db, t
                      .where(ConsultationRecord.call_id == done.return_call_id)) == 1
 
 
-def test_a_fault_after_the_attempt_ends_leaves_no_callback_in_progress(app, db, twilio, twilio_api, monkeypatch):
+def test_a_fault_after_the_attempt_ends_leaves_no_callback_in_progress(app, db, twilio, twilio_api,
+                                                                       monkeypatch):
     """The attempt's outcome and the callback's state are one transaction: a crash after it leaves
     both, and Twilio's retry of the status callback does not decide otherwise."""
     maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
@@ -108,13 +110,15 @@ def test_a_fault_after_the_attempt_ends_leaves_no_callback_in_progress(app, db, 
 
     monkeypatch.setattr("hotline.calls.close_call", crash)
     caller.ends("completed", duration=240)  # answered 200 with an empty Response, but failed inside
-    assert (reread(db, callback).state, attempts_of(db, callback)) == ("completed", [(1, maria.id, "completed")])
+    assert (reread(db, callback).state, attempts_of(db, callback)) == ("completed",
+                                                                       [(1, maria.id, "completed")])
     monkeypatch.undo()
     caller.ends("completed", duration=240)  # Twilio retries
     assert reread(db, callback).state == "completed"
 
 
-def test_the_reconciliation_closes_in_progress_callbacks_whose_attempts_all_ended(app, db, twilio, twilio_api):
+def test_the_reconciliation_closes_in_progress_callbacks_whose_attempts_all_ended(app, db, twilio,
+                                                                                  twilio_api):
     maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
     # As a crash before this fix left them: the attempt ended, the callback still in progress.
     db.execute(CallbackAttempt.__table__.update().where(CallbackAttempt.callback_id == callback.id)
@@ -160,13 +164,15 @@ def test_twin_whisper_answers_get_the_same_answer_and_dial_once(app, db, twilio,
     for thread in threads:
         thread.join()
 
-    assert [a.find("Dial/Conference") is not None for a in answers] == [True, True], [ET.tostring(a) for a in answers]
+    assert [a.find("Dial/Conference") is not None for a in answers] == [True, True], \
+        [ET.tostring(a) for a in answers]
     assert len(placed(twilio, twilio_api, to=callback.number)) == 1  # the caller dialled once
     assert attempts_of(db, callback)[0][2] is None  # not marked as a consultant who did not answer
     assert prompt(app, "bg", "whisper_declined") not in texts(answers[0]) + texts(answers[1])
 
 
-def test_a_cancel_while_the_callback_ringer_places_the_leg_cancels_that_leg(app, db, twilio, twilio_api, monkeypatch):
+def test_a_cancel_while_the_callback_ringer_places_the_leg_cancels_that_leg(app, db, twilio, twilio_api,
+                                                                            monkeypatch):
     maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
     callback = booked(db)
     real_rest_client = placing.rest_client

@@ -120,7 +120,8 @@ def _office_with_hours(hours: dict[str, list[str]], holidays: str = ""):
     from hotline.catalogue import Catalogue, load_raw
 
     raw = load_raw()
-    raw["offices"] = {"night": {"name": "Night", "timezone": "Europe/Sofia", "holidays": holidays, "hours": hours}}
+    raw["offices"] = {"night": {"name": "Night", "timezone": "Europe/Sofia", "holidays": holidays,
+                                "hours": hours}}
     return Catalogue(raw).office("night")
 
 
@@ -131,6 +132,7 @@ def test_spans_that_meet_at_midnight_are_one_opening_period():
 
 
 def test_an_office_open_around_the_clock_closes_only_at_the_horizon():
-    office = _office_with_hours({day: ["00:00-24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    office = _office_with_hours({day: ["00:00-24:00"]
+                                 for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
     closing = closes_at(office, local(2026, 11, 25, 10, 0), horizon_days=3)
     assert closing.date() == date(2026, 11, 28)

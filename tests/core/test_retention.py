@@ -16,8 +16,8 @@ def _call_with_record(db, sid: str, age_days: int) -> Call:
     call = Call(call_sid=sid, caller_number="+359888123456", office_code="sofia", started_at=started)
     db.add(call)
     db.flush()
-    db.add(ConsultationRecord(call_id=call.id, office_code="sofia", outcome="answered", notes="lives in Lyulin",
-                              started_at=started))
+    db.add(ConsultationRecord(call_id=call.id, office_code="sofia", outcome="answered",
+                              notes="lives in Lyulin", started_at=started))
     db.commit()
     return call
 

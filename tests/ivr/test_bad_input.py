@@ -123,8 +123,8 @@ def test_a_dial_result_without_a_status_tries_the_next_consultant(app, db, twili
     assert answer.find("Dial/Number").text == second.phone
 
 
-@pytest.mark.parametrize("path", ["/ivr/queue/wait", "/ivr/queue/key", "/ivr/queue/left", "/ivr/queue/way-out",
-                                  "/ivr/queue/bridge", "/ivr/alternatives"])
+@pytest.mark.parametrize("path", ["/ivr/queue/wait", "/ivr/queue/key", "/ivr/queue/left",
+                                  "/ivr/queue/way-out", "/ivr/queue/bridge", "/ivr/alternatives"])
 def test_a_queue_webhook_without_call_sid_gets_an_apology(app, twilio, path):
     answer = _post(twilio, path, QueueResult="leave", Digits="1")
     assert prompt(app, "en", "technical_problem") in texts(answer)

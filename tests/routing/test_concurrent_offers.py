@@ -36,7 +36,7 @@ def _race(app, call_sids: list[str]) -> dict[str, int | None]:
             return None if staff is None else staff.id
 
     with ThreadPoolExecutor(max_workers=len(call_sids)) as pool:
-        return dict(zip(call_sids, pool.map(offer, call_sids)))
+        return dict(zip(call_sids, pool.map(offer, call_sids), strict=True))
 
 
 def test_each_consultant_is_reserved_by_exactly_one_of_many_simultaneous_calls(app, db):

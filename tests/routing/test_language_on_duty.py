@@ -30,7 +30,8 @@ def _choose(twilio, lang: str):
     return call.press(LANGUAGE_KEYS[lang])
 
 
-def test_the_caller_hears_when_their_language_is_next_staffed(app, db, twilio, monkeypatch, languages_on_duty):
+def test_the_caller_hears_when_their_language_is_next_staffed(app, db, twilio, monkeypatch,
+                                                              languages_on_duty):
     for staff in languages_on_duty:
         if staff.skills[0].language_code == "ar":
             staff.status = "offline"
@@ -63,7 +64,8 @@ def test_later_the_same_day(app, db, twilio, monkeypatch, languages_on_duty):
                                     when=prompt(app, "ar", "opens_today", time="14:00"))
 
 
-def test_a_language_without_duty_hours_says_nobody_is_on_duty_but_not_when(app, db, twilio, languages_on_duty):
+def test_a_language_without_duty_hours_says_nobody_is_on_duty_but_not_when(app, db, twilio,
+                                                                           languages_on_duty):
     for staff in languages_on_duty:
         staff.status = "offline"
     db.commit()

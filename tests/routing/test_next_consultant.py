@@ -28,7 +28,8 @@ from tests.journeys import (
 
 @pytest.fixture
 def app_config(app_config, tmp_path):
-    return {**app_config, "HOTLINE_CONFIG": config_with(tmp_path, '[queue]\nmax_size = 0\nmissed_offer_status = ""')}
+    return {**app_config,
+            "HOTLINE_CONFIG": config_with(tmp_path, '[queue]\nmax_size = 0\nmissed_offer_status = ""')}
 
 
 def _two_consultants(app, db):

@@ -36,7 +36,8 @@ def _waiting_then_two_free(app, db, client, twilio, token):
 
 
 @pytest.mark.parametrize("leg_status", ["no-answer", "busy", "failed"])
-def test_an_offer_that_rings_out_goes_to_the_next_consultant(app, db, client, twilio, twilio_api, token, leg_status):
+def test_an_offer_that_rings_out_goes_to_the_next_consultant(app, db, client, twilio, twilio_api, token,
+                                                             leg_status):
     call, first, second = _waiting_then_two_free(app, db, client, twilio, token)
     [leg] = rung(twilio, twilio_api)
     assert leg.staff_id == first.id
@@ -67,7 +68,8 @@ def test_a_declined_offer_goes_to_the_next_consultant_and_the_caller_keeps_waiti
     assert texts(wait_turn(call, enqueued(call)))[0] == prompt(app, "en", "queue_position", position=1)
 
 
-def test_a_consultant_who_hangs_up_during_the_whisper_has_not_accepted(app, db, client, twilio, twilio_api, token):
+def test_a_consultant_who_hangs_up_during_the_whisper_has_not_accepted(app, db, client, twilio, twilio_api,
+                                                                       token):
     call, first, second = _waiting_then_two_free(app, db, client, twilio, token)
     [leg] = rung(twilio, twilio_api)
     leg.answer()
@@ -127,7 +129,8 @@ def test_the_caller_gone_by_the_time_the_consultant_accepts(app, db, client, twi
     assert entry_of(db, call).state == "abandoned"
 
 
-def test_twilio_refusing_to_ring_a_consultant_passes_the_caller_on(app, db, client, twilio, twilio_api, token):
+def test_twilio_refusing_to_ring_a_consultant_passes_the_caller_on(app, db, client, twilio, twilio_api,
+                                                                   token):
     first = add_consultant(app, db, "First", status="busy", idle_minutes=30)
     second = add_consultant(app, db, "Second", status="available", idle_minutes=10)
     second.status = "busy"
@@ -185,7 +188,8 @@ def test_running_the_same_pairing_job_again_rings_nobody_twice(app, db, client, 
     assert len(rung(twilio, twilio_api)) == 1
 
 
-def test_a_retried_accept_gives_the_consultant_the_same_conference(app, db, client, twilio, twilio_api, token):
+def test_a_retried_accept_gives_the_consultant_the_same_conference(app, db, client, twilio, twilio_api,
+                                                                   token):
     maria = add_consultant(app, db, "Maria", status="busy")
     call = route(twilio, "en", "health")
     _set_status(client, token, maria.id, "available")

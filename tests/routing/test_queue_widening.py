@@ -33,7 +33,8 @@ def test_after_the_widening_wait_any_consultant_with_the_language_is_rung_and_th
     assert ("widened", "en", None) in journal(db, call)
 
 
-def test_widening_never_reaches_a_consultant_without_the_callers_language(app, db, twilio, twilio_api, monkeypatch):
+def test_widening_never_reaches_a_consultant_without_the_callers_language(app, db, twilio, twilio_api,
+                                                                          monkeypatch):
     russian = add_consultant(app, db, "Russian", languages=["ru"], topics=["health"])
     call = route(twilio, "ar", "health")
     enqueue = enqueued(call)
@@ -63,8 +64,8 @@ def test_a_long_wait_offers_english_or_bulgarian_and_agreeing_reaches_an_english
     [leg] = rung(twilio, twilio_api)
     assert leg.staff_id == english.id
     whisper = leg.answer()
-    assert texts(whisper) == [prompt(app, "bg", "whisper_other_language", language="украински", other="английски",
-                                     topic="здраве")]
+    assert texts(whisper) == [prompt(app, "bg", "whisper_other_language", language="украински",
+                                     other="английски", topic="здраве")]
     assert ("languages_accepted", "en,bg", None) in journal(db, call)
 
 
