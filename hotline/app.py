@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import Flask, abort, send_file
 
-from hotline import health, services
+from hotline import health, services, stand_in
 from hotline.catalogue import load_catalogue
 from hotline.db import Database
 from hotline.settings import Settings
@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     from ivr import views as ivr_views
 
     health.init_app(app)
+    stand_in.init_app(app)
     app.register_blueprint(ivr_views.blueprint)
     callbacks.init_app(app)
     api.init_app(app)

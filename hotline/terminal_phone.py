@@ -9,6 +9,7 @@ script a whole call.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 import xml.etree.ElementTree as ET
@@ -57,6 +58,11 @@ class TerminalPhone:
     ask: Ask
     show: Show
     clock: Callable[[], float] = time.monotonic
+    # The service's record of what it asked Twilio's REST API (hotline.stand_in), when the REST API
+    # is its built-in stand-in: consultants it rings for a waiting caller are played here too.
+    rest_requests_url: str | None = None
+    _rest_seen: int = 0  # the stand-in's requests already acted on
+    _rest_leg: tuple[dict, ConsultantLeg] | None = None  # the REST-rung consultant now in the call
 
     def run(self) -> None:
         started = self.clock()
@@ -107,8 +113,9 @@ class TerminalPhone:
 
     def _enqueue(self, verb: ET.Element) -> ET.Element | None:
         """Wait in the queue: the wait URL's TwiML turn after turn, until the caller leaves (a key,
-        a limit) or hangs up. Nobody is put through here: the service would ring consultants
-        through Twilio's REST API, which this phone does not stand in for."""
+        a limit), hangs up, or is put through. Between turns, a consultant the service rang through
+        its REST API stand-in (rest_requests_url) answers here, and a caller it redirected into
+        the bridge follows the redirect, as Twilio would."""
         self.show(f"(waiting in the queue {(verb.text or '').strip()})")
         wait_url, action = verb.get("waitUrl"), verb.get("action")
         try:
@@ -119,10 +126,43 @@ class TerminalPhone:
                     document = self.play(document)
                 if document is LEAVE:
                     return self.caller.follow(action, QueueResult="leave", QueueTime="0") if action else None
+                redirected = self._rest_calls()
+                if redirected is not None:
+                    if action:
+                        self.caller.follow(action, QueueResult="redirected", QueueTime="0")
+                    return self.caller.follow(redirected)
         except HungUp:
             if action:
                 self.caller.follow(action, QueueResult="hangup", QueueTime="0")
             raise
+
+    def _rest_calls(self) -> str | None:
+        """Act on what the service asked the REST API since the last look: ring each consultant's
+        phone it placed; return the URL it redirected this caller to, if it did."""
+        if not self.rest_requests_url:
+            return None
+        status, body = self.twilio.request(self.rest_requests_url, {"after": str(self._rest_seen)})
+        if status != 200:
+            return None
+        redirect = None
+        for made in json.loads(body)["requests"]:
+            self._rest_seen = made["index"] + 1
+            data, path = made["data"], made["path"]
+            if made["method"] == "POST" and path.endswith("/Calls.json") and data.get("Url"):
+                self._rest_consultant(made["sid"], data)
+            elif path.endswith(f"/Calls/{self.caller.call_sid}.json") and data.get("Url"):
+                redirect = data["Url"]
+        return redirect
+
+    def _rest_consultant(self, sid: str, data: dict[str, str]) -> None:
+        """A consultant's phone the service rang through the REST API: they answer, hear the
+        whisper and press a key; a leg that does not end in the conference reports its end."""
+        self.show(f"the consultant's phone {data.get('To')} is ringing")
+        leg = ConsultantLeg(self.twilio, data["Url"], self.caller, data.get("To", ""), call_sid=sid)
+        status, bridged = self._consultant(leg)
+        self._rest_leg = (data, leg) if bridged else None
+        if not bridged and data.get("StatusCallback"):
+            self.twilio.request(data["StatusCallback"], leg.params(CallStatus=status))
 
     def _leave(self, _verb: ET.Element) -> object:
         return LEAVE
@@ -164,8 +204,24 @@ class TerminalPhone:
                 return {"Digits": answer[:limit] if limit else answer}
             self.show(CALLER_HELP if "speech" in accepts else "At this menu type a key (0-9 * #) or Enter.")
 
+    def _conference(self, dial: ET.Element) -> ET.Element | None:
+        """In the conference with the consultant who accepted: talk until Enter, then the Dial's
+        action; the consultant's leg (rung through the REST API) reports its end."""
+        talk = self._conversation()
+        rung = self._rest_leg
+        if rung is not None and rung[0].get("StatusCallback"):
+            self.twilio.request(rung[0]["StatusCallback"], rung[1].params(CallStatus="completed"))
+            self._rest_leg = None
+        action = dial.get("action")
+        if not action:
+            return None
+        return self.caller.follow(action, DialCallStatus="completed", DialCallDuration=str(talk))
+
     def _dial(self, dial: ET.Element) -> ET.Element | None:
-        """Ring the consultant (the first <Number>), play their side, then request the Dial action."""
+        """Ring the consultant (the first <Number>), play their side, then request the Dial action;
+        or join the <Conference> a consultant who accepted from the queue waits in."""
+        if dial.find("Conference") is not None:
+            return self._conference(dial)
         number = dial.find("Number")
         if number is None:
             self.show("(a <Dial> without a <Number> is not simulated: skipped)")
@@ -212,10 +268,12 @@ class TerminalPhone:
 
 def run_call(twilio: Twilio, voice_url: str, status_url: str, ask: Ask = input, show: Show = print,
              caller: str = DEFAULT_CALLER, called: str = "+35924916000",
-             clock: Callable[[], float] = time.monotonic) -> CallerLeg:
-    """Place one call to `voice_url` and play it through with `ask` and `show`; returns the caller's leg."""
+             clock: Callable[[], float] = time.monotonic, rest_requests_url: str | None = None) -> CallerLeg:
+    """Place one call to `voice_url` and play it through with `ask` and `show`; returns the caller's
+    leg. With `rest_requests_url` (the service's hotline.stand_in), consultants rung for a waiting
+    caller through the REST API are played too."""
     leg = CallerLeg(twilio, voice_url, caller=caller, called=called)
-    TerminalPhone(twilio, leg, status_url, ask, show, clock).run()
+    TerminalPhone(twilio, leg, status_url, ask, show, clock, rest_requests_url).run()
     return leg
 
 
@@ -227,7 +285,8 @@ def call_service(base_url: str, caller: str, called: str, auth_token: str, ask: 
     twilio = Twilio(http_transport(), auth_token)
     show(CALLER_HELP)
     try:
-        return run_call(twilio, f"{base}/ivr/voice", f"{base}/ivr/status", ask, show, caller, called)
+        return run_call(twilio, f"{base}/ivr/voice", f"{base}/ivr/status", ask, show, caller, called,
+                        rest_requests_url=f"{base}/twilio-stand-in/requests")
     except requests.RequestException as error:
         problem = error.__class__.__name__
         raise PhoneError(f"cannot reach {base} ({problem}); is `hotline run` going?") from None

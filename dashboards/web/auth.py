@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     settings = app.extensions["hotline"].settings
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
-                      strategy="fixed-window", headers_enabled=True)
+                      strategy="moving-window", headers_enabled=True)
     app.extensions["hotline_limiter"] = limiter
     view = login
     for key in (get_remote_address, _login_name):

@@ -158,3 +158,42 @@ def test_cli_phone_explains_a_refused_or_unreachable_service(app, db, served):
 
     unreachable = CliRunner().invoke(main, ["phone", "--url", "http://127.0.0.1:9"], input="\n")
     assert unreachable.exit_code == 1 and "cannot reach http://127.0.0.1:9" in unreachable.output
+
+
+def test_a_consultant_freed_while_the_caller_waits_is_rung_and_put_through_in_the_terminal(
+        app, db, twilio, client):
+    """The REST API is the stand-in: the phone plays the consultant the service rings for a waiting
+    caller, and follows the caller's redirect into the conference, as Twilio would."""
+    from tests.helpers import add_staff_with_token
+    from tests.queueing import run_jobs
+
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+    _, token = add_staff_with_token(app, db, "Supervisor")
+
+    def maria_becomes_free(_prompt: str) -> str:
+        response = client.put(f"/api/consultants/{maria.id}/status", json={"status": "available"},
+                              headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        run_jobs(app)
+        return ""  # the caller keeps waiting
+
+    answers = ["2", "3", maria_becomes_free, "1", ""]
+    lines: list[str] = []
+
+    def ask(prompt: str) -> str:
+        if not answers:
+            raise EOFError
+        answer = answers.pop(0)
+        return answer(prompt) if callable(answer) else answer
+
+    leg = run_call(twilio, VOICE_URL, STATUS_URL, ask=ask, show=lines.append,
+                   rest_requests_url=VOICE_URL.replace("/ivr/voice", "/twilio-stand-in/requests"))
+
+    assert f"the consultant's phone {maria.phone} is ringing" in lines
+    assert "connected — press Enter to hang up" in lines
+    record = db.scalar(select(ConsultationRecord))
+    assert (record.outcome, record.consultant_id) == ("answered", maria.id)
+    kinds = [kind for kind, _ in _events(db, leg.call_sid)]
+    assert kinds.count("bridged") == 1 and kinds[-1] == "ended"
+    db.expire_all()
+    assert db.get(Staff, maria.id).status == "wrap_up"

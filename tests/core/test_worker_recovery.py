@@ -87,7 +87,13 @@ class WorkerProcess:
             self.process = subprocess.Popen(
                 [str(HOTLINE), "worker", "--tick", "0.2", "--arm-every", "0.5", "--lock-ttl", str(LOCK_TTL)],
                 env=env, stdout=out, stderr=subprocess.STDOUT)
-        self.name = wait_for(self._name_printed, 30, f"worker {label} never printed its name")
+        try:
+            self.name = wait_for(self._name_printed, 60, f"worker {label} never printed its name")
+        except AssertionError:
+            # Never left running: it would take the next tests' jobs and scheduler lock.
+            self.process.kill()
+            self.process.wait(10)
+            raise
 
     def _name_printed(self) -> str | None:
         """The worker's name from its banner (log lines, such as the Twilio stand-in's, may come first)."""
