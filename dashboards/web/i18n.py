@@ -51,7 +51,8 @@ def switch_language():
     language = request.form.get("language")
     back = request.form.get("next") or ""
     parts = urlsplit(back)
-    if parts.scheme or parts.netloc or not back.startswith("/") or back.startswith("//"):
+    # Browsers read a backslash as a slash ("/\host" is "//host"); none comes from our own pages.
+    if parts.scheme or parts.netloc or not back.startswith("/") or back.startswith("//") or "\\" in back:
         back = url_for("web.home")
     response = redirect(back)
     if language in LANGUAGES:

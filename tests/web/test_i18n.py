@@ -60,7 +60,7 @@ def test_the_choice_outlives_logging_in_and_translates_the_error(app, db, web):
 def test_the_switch_needs_its_csrf_token_and_stays_on_this_site(web):
     assert web.post("/language", data={"language": "bg", "next": "/login"}).status_code == 400
     token = csrf_token(web.get("/login").get_data(as_text=True))
-    for elsewhere in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+    for elsewhere in ("https://evil.example/", "//evil.example/", "/\\evil.example/", "javascript:alert(1)"):
         response = web.post("/language", data={"language": "bg", "next": elsewhere, "csrf_token": token})
         assert response.status_code == 302 and response.headers["Location"] == "/", elsewhere
 
