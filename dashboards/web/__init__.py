@@ -4,7 +4,8 @@ parts) over the same query and service functions as the JSON API.
 Pages: /login, /logout, /desk (consultants), /board (supervisors), /staff (admins), /reports; `/`
 sends each person to their own page. Sessions are Flask-Login's, in a signed cookie (Secure when the
 public URL is https, HttpOnly, SameSite=Lax) that ends after `staff_idle_minutes` without a request;
-every form carries Flask-WTF's CSRF token; failed logins are rate-limited by Flask-Limiter.
+every form carries Flask-WTF's CSRF token; failed logins are rate-limited by Flask-Limiter. Pages are
+in Bulgarian and English (Flask-Babel, dashboards/web/i18n.py).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dashboards.web import access, auth, pages
+from dashboards.web import access, auth, i18n, pages
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
         SESSION_REFRESH_EACH_REQUEST=True,
         WTF_CSRF_TIME_LIMIT=None,  # the session's own idle limit bounds a token's life
     )
+    i18n.init_app(app)
     auth.init_app(app)
     access.init_app(app)
     app.register_blueprint(pages.blueprint)

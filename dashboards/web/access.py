@@ -14,7 +14,7 @@ EVERYONE = (CONSULTANT, SUPERVISOR, ADMIN)
 STAFF_LEADS = (SUPERVISOR, ADMIN)
 # Each role's own page, where `/` and a fresh login send them.
 HOME = {CONSULTANT: "web.desk", SUPERVISOR: "web.board", ADMIN: "web.board"}
-PUBLIC = {"web.login", "web.static", "static"}
+PUBLIC = {"web.login", "web.language", "web.static", "static"}
 
 
 def allow(*roles: str) -> Callable:

@@ -8,6 +8,7 @@ import hmac
 import time
 
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
@@ -122,7 +123,7 @@ def login():
             return redirect(url_for("web.home"))
         known = services.session().scalar(select(Staff.id).where(Staff.name == form.name.data.strip()))
         audit(known, "login_failed", f"from #{_address_key()}")
-        flash("Wrong name or password.", "error")
+        flash(gettext("Wrong name or password."), "error")
         return render_template("login.html", form=form), 401
     status = 400 if request.method == "POST" else 200
     return render_template("login.html", form=form), status
