@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dashboards.web import access, auth, pages
+from dashboards.web import access, auth, desk_views, pages  # noqa: F401 (desk_views: its routes)
 
 
 def init_app(app: Flask) -> None:
