@@ -29,14 +29,14 @@ def _term(catalogue: Catalogue, table: str, code: str) -> str:
 
 class WrapUpForm(FlaskForm):
     topic = SelectField("Topic", validators=[DataRequired()])
-    sub_topic = SelectField("Sub-topic", validate_choice=False)
+    sub_topic = SelectField("Sub-topic", validate_choice=False, default="")
     disposition = SelectField("Outcome", validators=[DataRequired()])
-    referral = SelectField("Referred to")
+    referral = SelectField("Referred to", default="")  # optional: "" when not sent
     referral_other = StringField("Referral, in your words", validators=[Length(max=REFERRAL_OTHER_LENGTH)])
     notes = TextAreaField("Notes", validators=[Length(max=NOTES_LENGTH)])
     nationality = StringField("Nationality (ISO country code, e.g. SY)", validators=[
         Optional(), Regexp(r"^[A-Za-z]{2}$", message="Use a two-letter country code, e.g. SY, AF or UA.")])
-    gender = SelectField("Gender")
+    gender = SelectField("Gender", default="")
     urgent = BooleanField("Urgent: a supervisor should follow this up")
 
     def __init__(self, catalogue: Catalogue, *args, **kwargs) -> None:
