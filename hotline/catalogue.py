@@ -1,4 +1,5 @@
-"""The hotline's configuration: offices, hours, languages, topics and the prompt catalogue.
+"""The hotline's configuration: offices, hours, languages, topics, the wrap-up lists and the prompt
+catalogue.
 
 The defaults ship in the package (default_config.toml, prompts.toml); a deployment's HOTLINE_CONFIG
 file is merged over them table by table.
@@ -15,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
+
+from hotline.wrap_up import WrapUpConfigError, WrapUpLists, parse_wrap_up
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Prompt sub-tables that name each configured language and topic.
@@ -263,6 +266,10 @@ class Catalogue:
         }
         self.queue = _parse_queue(raw.get("queue", {}), {lang.code for lang in self.languages},
                                   {topic.code for topic in self.topics})
+        try:
+            self.wrap_up: WrapUpLists = parse_wrap_up(raw.get("wrap_up", {}), {t.code for t in self.topics})
+        except WrapUpConfigError as error:
+            raise CatalogueError(str(error)) from None
         check_prompts(raw)
 
     def __getattr__(self, name: str) -> Any:

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dashboards.web import access, auth, i18n, pages
+from dashboards.web import access, auth, desk_views, i18n, pages  # noqa: F401 (desk_views: its routes)
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from dashboards.web.access import ADMIN, CONSULTANT, EVERYONE, HOME, STAFF_LEADS, allow
+from dashboards.web.access import ADMIN, EVERYONE, HOME, STAFF_LEADS, allow
 
 blueprint = Blueprint("web", __name__, template_folder="../templates", static_folder="../static",
                       static_url_path="/static/staff")
@@ -16,13 +16,6 @@ blueprint = Blueprint("web", __name__, template_folder="../templates", static_fo
 def home():
     """Each person's own page: the desk for consultants, the board for supervisors and admins."""
     return redirect(url_for(HOME.get(current_user.role, "web.desk")))
-
-
-@blueprint.get("/desk")
-@allow(CONSULTANT, *STAFF_LEADS)
-def desk():
-    """The consultant's desk: status, the call ringing or on, the wrap-up, callbacks to make."""
-    return render_template("desk.html")
 
 
 @blueprint.get("/board")
