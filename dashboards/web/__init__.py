@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dashboards.web import access, auth, pages
+# staff_admin adds the /staff views to pages.blueprint when imported.
+from dashboards.web import access, auth, pages, staff_admin  # noqa: F401
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from dashboards.web.access import ADMIN, CONSULTANT, EVERYONE, HOME, STAFF_LEADS, allow
+from dashboards.web.access import CONSULTANT, EVERYONE, HOME, STAFF_LEADS, allow
 
 blueprint = Blueprint("web", __name__, template_folder="../templates", static_folder="../static",
                       static_url_path="/static/staff")
@@ -30,13 +30,6 @@ def desk():
 def board():
     """The supervisor's live board: queues, consultants, coverage, today, callbacks."""
     return render_template("board.html")
-
-
-@blueprint.get("/staff")
-@allow(ADMIN)
-def staff():
-    """Staff management (admins)."""
-    return render_template("staff.html")
 
 
 @blueprint.get("/reports")
