@@ -145,6 +145,7 @@ def _demo_lines(app, weeks: int) -> list[str]:
             else:
                 lines.append("the offices keep their configured hours: `hotline run --demo` opens them "
                              "around the clock")
+            lines += demo_data.login_lines(summary, hotline.settings.public_base_url or "http://127.0.0.1:5000")
             token = demo_data.supervisor_token(session, summary.supervisor)
             lines.append(f"{summary.supervisor.name}'s API token (shown only this once; earlier ones "
                          f"revoked): {token}")
@@ -157,7 +158,8 @@ def _demo_lines(app, weeks: int) -> list[str]:
 @click.option("--weeks", default=4, show_default=True, type=click.IntRange(0, 52),
               help="weeks of past consultations to add")
 def demo(weeks: int) -> None:
-    """Fill the database with demo consultants, a supervisor and past consultations, and print a
+    """Fill the database with demo consultants, a supervisor, an admin and past consultations; give
+    the demo staff the demo password (those without one) and print how to log in at /login; print a
     new API token of the supervisor (their earlier ones are revoked).
 
     Safe to run again: existing staff are kept, and history is added only once."""

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 import routing
-from hotline import accounts
+from hotline import accounts, demo
 from hotline.models import AuditEvent, Staff
+from tests.conftest import services_of
 from tests.helpers import add_consultant
 from tests.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
 
@@ -235,3 +236,15 @@ def test_every_staff_route_and_form_refuses_supervisors_and_consultants(app, db,
     assert maria.active and maria.role == "consultant" and named(db, "Nadia Popova") is None
     assert accounts.check_login(db, "Maria", PASSWORD) is not None
     assert [kind for kind, _ in audit_kinds(db, maria.id)] == ["staff_added", "password_set"]
+
+
+def test_the_demo_staff_log_in_with_the_demo_password(app, db):
+    summary = demo.fill(db, services_of(app).catalogue, weeks=0)
+    for person, home in [(summary.consultants[0], "/desk"), (summary.supervisor, "/board"),
+                         (summary.admin, "/board")]:
+        browser = https_client(app)
+        assert log_in(browser, person.name, demo.DEMO_PASSWORD).status_code == 302, person.name
+        assert browser.get("/").headers["Location"].endswith(home)
+    admin = https_client(app)
+    log_in(admin, summary.admin.name, demo.DEMO_PASSWORD)
+    assert admin.get("/staff").status_code == 200
