@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,27 +10,13 @@ from pathlib import Path
 import click
 from werkzeug.serving import make_server
 
-from hotline import accounts
 from hotline.app import create_app
-from hotline.migrate import upgrade
-from hotline.models import sync_reference
-from hotline.periodic import arm, intervals
+from hotline.prepare import prepared_app as _prepared_app
+from hotline.staff_cli import staff
 
 
 def _services(app):
     return app.extensions["hotline"]
-
-
-def _prepared_app(overrides: Mapping[str, str] | None = None):
-    """The app with its database migrated and the configured offices, languages, topics in it.
-    `overrides`: environment-style settings that win over os.environ (see create_app)."""
-    app = create_app(overrides)
-    hotline = _services(app)
-    upgrade(hotline.settings.database_url)
-    with hotline.db.session() as session:
-        sync_reference(session, hotline.catalogue)
-    arm(hotline.queue(), every=intervals(hotline.settings))
-    return app
 
 
 @click.group()
@@ -40,6 +25,9 @@ def main(verbose: bool) -> None:
     """Hotline: the telephony hotline and call routing of the information centres."""
     # Alembic logs each migration it checks at INFO: noise on every command, unless asked for.
     logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+main.add_command(staff)
 
 
 @main.group()
@@ -142,79 +130,6 @@ def worker(tick: float, arm_every: float, lock_ttl: int) -> None:
         _services(app).db.dispose()
 
 
-@main.group()
-def staff() -> None:
-    """Staff accounts."""
-
-
-@staff.command("add")
-@click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["consultant", "supervisor", "admin"]), default="consultant",
-              show_default=True)
-@click.option("--phone", help="the phone a routed call rings, e.g. +359888123456")
-@click.option("--languages", default="", help="comma-separated codes, e.g. bg,en")
-@click.option("--topics", default="", help="comma-separated codes, e.g. health,social")
-@click.option("--office", required=True)
-@click.option("--whisper-language", default=None,
-              help="language of the whisper they hear (default: staff_language)")
-def staff_add(name, role, phone, languages, topics, office, whisper_language) -> None:
-    """Add a staff member; prints the new id."""
-    app = _prepared_app()
-    hotline = _services(app)
-    with hotline.db.session() as session:
-        try:
-            member = accounts.create_staff(session, hotline.catalogue, name=name, role=role, phone=phone,
-                                           languages=languages.split(","), topics=topics.split(","),
-                                           office=office, whisper_language=whisper_language)
-        except accounts.AccountError as error:
-            raise click.UsageError(str(error)) from None
-        click.echo(member.id)
-
-
-@staff.command("token")
-@click.argument("name")
-def staff_token(name: str) -> None:
-    """Print a new API bearer token for staff member NAME (shown only this once)."""
-    from sqlalchemy import select
-
-    from hotline.models import Staff
-
-    app = _prepared_app()
-    with _services(app).db.session() as session:
-        member = session.scalar(select(Staff).where(Staff.name == name))
-        if member is None:
-            raise click.UsageError(f"no staff member named {name!r}")
-        click.echo(accounts.issue_token(session, member))
-
-
-@staff.command("password")
-@click.argument("name")
-def staff_password(name: str) -> None:
-    """Set the staff web password of staff member NAME, read from standard input (asked twice,
-    hidden, on a terminal)."""
-    from sqlalchemy import select
-
-    from hotline.models import Staff
-
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    app = _prepared_app()
-    try:
-        with _services(app).db.session() as session:
-            member = session.scalar(select(Staff).where(Staff.name == name))
-            if member is None:
-                raise click.UsageError(f"no staff member named {name!r}")
-            try:
-                accounts.set_password(session, member, password)
-            except accounts.AccountError as error:
-                raise click.UsageError(str(error)) from None
-    finally:
-        _services(app).db.dispose()
-    click.echo(f"password set for {name}")
-
-
 def _demo_lines(app, weeks: int) -> list[str]:
     """Add the demo data (hotline.demo.fill) with `weeks` weeks of history; returns what to print,
     the supervisor's new API token last."""
@@ -230,6 +145,7 @@ def _demo_lines(app, weeks: int) -> list[str]:
             else:
                 lines.append("the offices keep their configured hours: `hotline run --demo` opens them "
                              "around the clock")
+            lines += demo_data.login_lines(summary, hotline.settings.public_base_url or "http://127.0.0.1:5000")
             token = demo_data.supervisor_token(session, summary.supervisor)
             lines.append(f"{summary.supervisor.name}'s API token (shown only this once; earlier ones "
                          f"revoked): {token}")
@@ -242,7 +158,8 @@ def _demo_lines(app, weeks: int) -> list[str]:
 @click.option("--weeks", default=4, show_default=True, type=click.IntRange(0, 52),
               help="weeks of past consultations to add")
 def demo(weeks: int) -> None:
-    """Fill the database with demo consultants, a supervisor and past consultations, and print a
+    """Fill the database with demo consultants, a supervisor, an admin and past consultations; give
+    the demo staff the demo password (those without one) and print how to log in at /login; print a
     new API token of the supervisor (their earlier ones are revoked).
 
     Safe to run again: existing staff are kept, and history is added only once."""

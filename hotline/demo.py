@@ -1,6 +1,8 @@
 """Demo data for trying Hotline: consultants in every office and a few weeks of past consultations.
 
-`fill` is what `hotline demo` runs. It is reproducible (a seeded random.Random; the history also
+`fill` is what `hotline demo` runs. Every demo person (consultants, a supervisor, an admin) gets the
+password DEMO_PASSWORD unless they have one already, so a newcomer can log in to the staff web. It
+is reproducible (a seeded random.Random; the history also
 depends on the day it is run) and safe to run again: staff that exist by name are skipped, and the
 history is added only while the demo consultants have no consultation records yet, so a second
 run adds nothing and says so.
@@ -37,13 +39,18 @@ CONSULTANTS = (
     ("Georgi Todorov", "burgas", "bg,en", ALL_TOPICS, "available"),
 )
 SUPERVISOR = ("Vesela Stoyanova", "sofia")
+ADMIN = ("Radost Koleva", "sofia")
+# The staff web password of every demo person (set only where they have none): fixed and printed,
+# so it is for trying Hotline only; `hotline staff password NAME` replaces it.
+DEMO_PASSWORD = "hotline-demo"
 
 
 @dataclass
 class Summary:
     consultants: list[Staff]  # every demo consultant in the database
-    added_staff: int  # consultants and supervisor this run created
+    added_staff: int  # consultants, supervisor and admin this run created
     supervisor: Staff
+    admin: Staff
     records: int  # consultation records this run added
     calls: int  # of which phone calls
     history_existed: bool  # the demo consultants had records already, so none were added
@@ -51,14 +58,26 @@ class Summary:
 
 def fill(session: Session, catalogue: Catalogue, weeks: int = 4, seed: int = SEED,
          now: datetime | None = None) -> Summary:
-    """Add the demo staff (skipping names that exist) and, once, `weeks` weeks of history."""
+    """Add the demo staff (skipping names that exist), give those without a password DEMO_PASSWORD,
+    and add, once, `weeks` weeks of history. Returns what was done (Summary); committed."""
     now = now or utcnow()
     consultants, added = add_staff(session, catalogue, now)
-    supervisor, supervisor_added = add_supervisor(session, catalogue)
+    supervisor, supervisor_added = add_lead(session, catalogue, *SUPERVISOR, role="supervisor")
+    admin, admin_added = add_lead(session, catalogue, *ADMIN, role="admin")
+    give_passwords(session, [*consultants, supervisor, admin])
     existed = has_history(session, consultants)
     records = [] if existed else add_history(session, catalogue, consultants, weeks, random.Random(seed), now)
-    return Summary(consultants, added + supervisor_added, supervisor, len(records),
+    return Summary(consultants, added + supervisor_added + admin_added, supervisor, admin, len(records),
                    sum(1 for r in records if r.call is not None), existed)
+
+
+def give_passwords(session: Session, people: list[Staff]) -> int:
+    """Set DEMO_PASSWORD for each of `people` who has no password (a password set since is kept).
+    Returns how many got it."""
+    without = [person for person in people if not person.password_hash]
+    for person in without:
+        accounts.set_password(session, person, DEMO_PASSWORD)
+    return len(without)
 
 
 def _known(codes: str, known: list[str]) -> list[str]:
@@ -87,14 +106,14 @@ def add_staff(session: Session, catalogue: Catalogue, now: datetime) -> tuple[li
     return list(session.scalars(select(Staff).where(Staff.name.in_(names)).order_by(Staff.id))), added
 
 
-def add_supervisor(session: Session, catalogue: Catalogue) -> tuple[Staff, int]:
-    """The demo supervisor (created unless they exist); returns them and 1 if created."""
-    name, office = SUPERVISOR
+def add_lead(session: Session, catalogue: Catalogue, name: str, office: str, role: str) -> tuple[Staff, int]:
+    """The demo supervisor or admin `name` (created with `role`, no phone nor skills, unless they
+    exist); returns them and 1 if created."""
     existing = session.scalar(select(Staff).where(Staff.name == name))
     if existing:
         return existing, 0
     office = office if catalogue.office(office) else catalogue.offices[0].code
-    return accounts.create_staff(session, catalogue, name=name, role="supervisor", phone=None,
+    return accounts.create_staff(session, catalogue, name=name, role=role, phone=None,
                                  languages=[], topics=[], office=office), 1
 
 
@@ -281,14 +300,25 @@ def _journey(call: Call, consultant: Staff, menus: int) -> list[CallEvent]:
 
 
 def report(summary: Summary, weeks: int) -> list[str]:
-    """What `hotline demo` prints (without the token)."""
+    """What `hotline demo` prints (without the token and the login lines)."""
     offices = sorted({staff.office_code for staff in summary.consultants})
     available = sum(1 for staff in summary.consultants if staff.status == "available")
     lines = [f"{len(summary.consultants)} demo consultants in {', '.join(offices)} ({available} available), "
-             f"supervisor {summary.supervisor.name}; {summary.added_staff} staff added by this run"]
+             f"supervisor {summary.supervisor.name}, admin {summary.admin.name}; "
+             f"{summary.added_staff} staff added by this run"]
     if summary.history_existed:
         lines.append("the demo consultants have consultation records already: no history added")
     else:
         lines.append(f"{summary.records} consultation records over the last {weeks} weeks "
                      f"({summary.calls} of them phone calls)")
     return lines
+
+
+def login_lines(summary: Summary, base_url: str) -> list[str]:
+    """How to log in to the staff web at `base_url` as a demo person (what `hotline demo` prints)."""
+    consultant = summary.consultants[0].name if summary.consultants else "a demo consultant"
+    return [f"log in at {base_url}/login with the password {DEMO_PASSWORD!r} as {consultant} (consultant: "
+            f"the desk), {summary.supervisor.name} (supervisor: the board) or {summary.admin.name} "
+            "(admin: staff management), or as any demo consultant",
+            "the demo password is printed here for everyone to read: replace it (`hotline staff password "
+            "NAME`) before anyone real uses these accounts"]

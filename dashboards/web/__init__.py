@@ -13,7 +13,8 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dashboards.web import access, auth, desk_views, i18n, pages  # noqa: F401 (desk_views: its routes)
+# desk_views and staff_admin add their views to pages.blueprint when imported.
+from dashboards.web import access, auth, desk_views, i18n, pages, staff_admin  # noqa: F401
 
 
 def init_app(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from dashboards.web.access import ADMIN, EVERYONE, HOME, STAFF_LEADS, allow
+from dashboards.web.access import EVERYONE, HOME, STAFF_LEADS, allow
 
 blueprint = Blueprint("web", __name__, template_folder="../templates", static_folder="../static",
                       static_url_path="/static/staff")
@@ -23,13 +23,6 @@ def home():
 def board():
     """The supervisor's live board: queues, consultants, coverage, today, callbacks."""
     return render_template("board.html")
-
-
-@blueprint.get("/staff")
-@allow(ADMIN)
-def staff():
-    """Staff management (admins)."""
-    return render_template("staff.html")
 
 
 @blueprint.get("/reports")

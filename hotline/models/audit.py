@@ -12,7 +12,8 @@ from hotline.models.base import Base, UTCDateTime, utcnow
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     id: Mapped[int] = mapped_column(primary_key=True)
-    # login, login_failed, logout, password_set, staff_added, staff_changed, token_revoked
+    # login, login_failed, logout, password_set, staff_added, staff_changed, staff_deactivated,
+    # staff_reactivated, token_revoked
     kind: Mapped[str] = mapped_column(String(32), index=True)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)  # whom it is about
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # who did it (None: themselves)

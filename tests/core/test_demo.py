@@ -32,7 +32,7 @@ def test_demo_staff_cover_every_language_and_topic(app, db):
     summary = demo.fill(db, catalogue, weeks=0, now=NOW)
 
     consultants = summary.consultants
-    assert len(consultants) == len(demo.CONSULTANTS) == summary.added_staff - 1
+    assert len(consultants) == len(demo.CONSULTANTS) == summary.added_staff - 2
     assert {staff.office_code for staff in consultants} == {"sofia", "burgas"}
     assert all(staff.role == "consultant" and normalise(staff.phone) == staff.phone for staff in consultants)
     assert len({staff.phone for staff in consultants}) == len(consultants)
@@ -43,6 +43,7 @@ def test_demo_staff_cover_every_language_and_topic(app, db):
     for office in ("sofia", "burgas"):
         assert any(s.office_code == office and s.status == "available" for s in consultants)
     assert summary.supervisor.role == "supervisor" and summary.supervisor.skills == []
+    assert summary.admin.role == "admin" and summary.admin.skills == []
     assert summary.records == 0 and _count(db, ConsultationRecord) == 0
 
 
@@ -107,7 +108,8 @@ def test_cli_demo_twice(app_config, app, db):
 
     assert first.exit_code == 0, first.output
     assert f"{len(demo.CONSULTANTS)} demo consultants in burgas, sofia" in first.output
-    assert f"{len(demo.CONSULTANTS) + 1} staff added by this run" in first.output
+    assert f"{len(demo.CONSULTANTS) + 2} staff added by this run" in first.output
+    assert f"/login with the password '{demo.DEMO_PASSWORD}'" in first.output
     token = first.output.strip().splitlines()[-1].rsplit(" ", 1)[-1]
     assert accounts.staff_for_token(db, token).name == demo.SUPERVISOR[0]
     staff, records = _count(db, Staff), _count(db, ConsultationRecord)
@@ -128,3 +130,20 @@ def test_cli_demo_twice(app_config, app, db):
     supervisor = db.scalar(select(Staff).where(Staff.name == demo.SUPERVISOR[0]))
     assert db.scalar(select(func.count()).select_from(ApiToken).where(
         ApiToken.staff_id == supervisor.id, ApiToken.revoked_at.is_(None))) == 1
+
+
+def test_demo_staff_get_the_demo_password_unless_they_have_one(app, db):
+    catalogue = services_of(app).catalogue
+    kept = accounts.create_staff(db, catalogue, name=demo.SUPERVISOR[0], role="supervisor", phone=None,
+                                 languages=[], topics=[], office="sofia")
+    accounts.set_password(db, kept, "their own password")
+
+    summary = demo.fill(db, catalogue, weeks=0, now=NOW)
+
+    for person in [*summary.consultants, summary.admin]:
+        assert accounts.check_login(db, person.name, demo.DEMO_PASSWORD) is not None, person.name
+    assert accounts.check_login(db, kept.name, demo.DEMO_PASSWORD) is None
+    assert accounts.check_login(db, kept.name, "their own password") is not None
+    lines = demo.login_lines(summary, "http://127.0.0.1:5123")
+    assert "http://127.0.0.1:5123/login" in lines[0] and demo.DEMO_PASSWORD in lines[0]
+    assert all(name in lines[0] for name in (summary.consultants[0].name, kept.name, summary.admin.name))

@@ -42,7 +42,7 @@ def test_a_wrong_password_is_refused_and_audited(app, db, web):
     db.expire_all()
     kinds = [e.kind for e in db.scalars(select(AuditEvent).where(AuditEvent.staff_id == elena.id)
                                         .order_by(AuditEvent.id))]
-    assert kinds == ["password_set", "login_failed", "login"]
+    assert kinds == ["staff_added", "password_set", "login_failed", "login"]
     details = " ".join(e.detail or "" for e in db.scalars(select(AuditEvent)))
     assert "127.0.0.1" not in details  # the address only as a keyed hash
 

@@ -1,0 +1,140 @@
+"""Staff management for admins (/staff): list, add and edit staff, deactivate and reactivate them,
+set or generate a password, list and revoke API tokens. Views only parse the form and call
+hotline.accounts (the same functions as `hotline staff ...`); an AccountError is shown on the form
+with a 400. Every POST carries the CSRF token (checked by Flask-WTF's CSRFProtect)."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+import routing
+from dashboards.web.access import ADMIN, allow
+from dashboards.web.pages import blueprint
+from hotline import accounts, services
+from hotline.models import Role, Staff
+
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one is simply not there
+ONE = f"/staff/<int(max={MAX_ID}):staff_id>"
+
+
+def _person(staff_id: int) -> Staff:
+    """The staff member `staff_id`, or a 404."""
+    staff = services.session().get(Staff, staff_id)
+    if staff is None:
+        abort(404)
+    return staff
+
+
+def _posted_profile() -> dict:
+    """The profile fields of the posted form, as accounts.create_staff and update_staff take them."""
+    form = request.form
+    return {"name": form.get("name", ""), "role": form.get("role", ""), "phone": form.get("phone", ""),
+            "office": form.get("office", ""), "languages": form.getlist("languages"),
+            "topics": form.getlist("topics"), "whisper_language": form.get("whisper_language", "")}
+
+
+def _form_page(staff: Staff | None, values: dict, error: str | None = None, status: int = 200,
+               new_password: str | None = None):
+    """The add form (`staff` None) or a person's page: profile form, activation, password, tokens."""
+    tokens = accounts.tokens_of(services.session(), staff) if staff else []
+    page = render_template("staff_form.html", staff=staff, values=values, error=error, tokens=tokens,
+                           roles=[r.value for r in Role], catalogue=services.catalogue(),
+                           new_password=new_password, min_password=accounts.MIN_PASSWORD_LENGTH)
+    return page, status, ({"Cache-Control": "no-store"} if new_password else {})
+
+
+@blueprint.get("/staff")
+@allow(ADMIN)
+def staff():
+    """Every staff member with their role, office, phone, skills, whisper language and status."""
+    people = accounts.list_staff(services.session())
+    return render_template("staff.html", people=[(s, routing.effective_status(s)) for s in people])
+
+
+@blueprint.route("/staff/new", methods=["GET", "POST"])
+@allow(ADMIN)
+def staff_new():
+    """GET: the empty form. POST: add the person and go to their page; 400 with the message."""
+    if request.method == "GET":
+        return _form_page(None, {"role": Role.consultant.value, "languages": [], "topics": []})
+    values = _posted_profile()
+    try:
+        person = accounts.create_staff(services.session(), services.catalogue(), actor_id=current_user.id,
+                                       **values)
+    except accounts.AccountError as error:
+        return _form_page(None, values, str(error), 400)
+    flash(f"{person.name} added. Set a password so they can log in.", "status")
+    return redirect(url_for("web.staff_edit", staff_id=person.id))
+
+
+@blueprint.route(ONE, methods=["GET", "POST"])
+@allow(ADMIN)
+def staff_edit(staff_id: int):
+    """GET: the person's page. POST: save their profile and come back; 400 with the message."""
+    person = _person(staff_id)
+    if request.method == "GET":
+        return _form_page(person, accounts.profile_of(person))
+    values = _posted_profile()
+    try:
+        changed = accounts.update_staff(services.session(), services.catalogue(), person,
+                                        actor_id=current_user.id, **values)
+    except accounts.AccountError as error:
+        return _form_page(person, values, str(error), 400)
+    flash(f"Saved ({', '.join(changed)})." if changed else "Nothing changed.", "status")
+    return redirect(url_for("web.staff_edit", staff_id=person.id))
+
+
+@blueprint.post(ONE + "/deactivate")
+@allow(ADMIN)
+def staff_deactivate(staff_id: int):
+    """Deactivate the person (history kept; they are logged out and no longer rung)."""
+    person = _person(staff_id)
+    try:
+        accounts.deactivate(services.session(), person, actor_id=current_user.id)
+    except accounts.AccountError as error:
+        return _form_page(person, accounts.profile_of(person), str(error), 400)
+    flash(f"{person.name} is deactivated.", "status")
+    return redirect(url_for("web.staff_edit", staff_id=person.id))
+
+
+@blueprint.post(ONE + "/reactivate")
+@allow(ADMIN)
+def staff_reactivate(staff_id: int):
+    """Let a deactivated person log in and take calls again."""
+    person = _person(staff_id)
+    accounts.reactivate(services.session(), person, actor_id=current_user.id)
+    flash(f"{person.name} is active again.", "status")
+    return redirect(url_for("web.staff_edit", staff_id=person.id))
+
+
+@blueprint.post(ONE + "/password")
+@allow(ADMIN)
+def staff_password(staff_id: int):
+    """Set the password typed twice, or (action=generate) a random one shown on this page only."""
+    person = _person(staff_id)
+    profile = accounts.profile_of(person)
+    generated = request.form.get("action") == "generate"
+    password = accounts.generate_password() if generated else request.form.get("password", "")
+    if not generated and password != request.form.get("password_again", ""):
+        return _form_page(person, profile, "the two passwords differ", 400)
+    try:
+        accounts.set_password(services.session(), person, password, actor_id=current_user.id)
+    except accounts.AccountError as error:
+        return _form_page(person, profile, str(error), 400)
+    if generated:
+        return _form_page(person, profile, new_password=password)
+    flash(f"Password set for {person.name}.", "status")
+    return redirect(url_for("web.staff_edit", staff_id=person.id))
+
+
+@blueprint.post(ONE + f"/tokens/<int(max={MAX_ID}):token_id>/revoke")
+@allow(ADMIN)
+def staff_revoke_token(staff_id: int, token_id: int):
+    """Revoke one of the person's API tokens."""
+    person = _person(staff_id)
+    try:
+        accounts.revoke_token(services.session(), person, token_id, actor_id=current_user.id)
+    except accounts.AccountError as error:
+        return _form_page(person, accounts.profile_of(person), str(error), 404)
+    flash(f"API token #{token_id} revoked.", "status")
+    return redirect(url_for("web.staff_edit", staff_id=person.id))
