@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dashboards.web import access, auth, pages
+from dashboards import board
+from dashboards.web import access, auth, board_views, pages  # noqa: F401 (board_views: its routes)
 
 
 def init_app(app: Flask) -> None:
@@ -28,9 +29,10 @@ def init_app(app: Flask) -> None:
         SESSION_REFRESH_EACH_REQUEST=True,
         WTF_CSRF_TIME_LIMIT=None,  # the session's own idle limit bounds a token's life
     )
+    board.rules_of(app.extensions["hotline"].catalogue)  # a bad [board] table fails at start
     auth.init_app(app)
     access.init_app(app)
-    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(pages.blueprint)  # with board_views' routes on it
     for name in ("ivr", "callbacks", "callback_booking", "api", "health", "audio"):
         if name in app.blueprints:
             auth.csrf.exempt(app.blueprints[name])

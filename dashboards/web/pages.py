@@ -25,13 +25,6 @@ def desk():
     return render_template("desk.html")
 
 
-@blueprint.get("/board")
-@allow(*STAFF_LEADS)
-def board():
-    """The supervisor's live board: queues, consultants, coverage, today, callbacks."""
-    return render_template("board.html")
-
-
 @blueprint.get("/staff")
 @allow(ADMIN)
 def staff():
