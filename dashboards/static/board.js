@@ -25,11 +25,19 @@
       var again = document.getElementById(focused);
       if (again) { again.focus(); }
     }
-    var fresh = live.querySelector("[data-summary]");
-    var text = fresh ? fresh.getAttribute("data-summary") : "";
-    if (text && summary.textContent.trim() !== text) { summary.textContent = text; }
+    announce(false);
     lastUpdate = Date.now();
     stale.hidden = true;
+  }
+
+  // The polite live region says the summary when it changes (not on the first load: the page is
+  // read then anyway).
+  var announced = null;
+  function announce(first) {
+    var fresh = live.querySelector("[data-summary]");
+    var text = fresh ? fresh.getAttribute("data-summary") : "";
+    if (!first && announced !== null && text !== announced) { summary.textContent = text; }
+    announced = text;
   }
 
   function refresh() {
@@ -50,5 +58,6 @@
       .then(function () { inFlight = false; });
   }
 
+  announce(true);
   setInterval(refresh, every);
 })();

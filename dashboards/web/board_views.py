@@ -4,10 +4,13 @@ rescheduling and canceling callbacks. Thin views over dashboards.board and the s
 the JSON API (dashboards.queries.set_urgent, callbacks.schedule through dashboards.callback_actions)."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
+import redis
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
 from dashboards import board as board_data
 from dashboards import callback_actions, days, queries
@@ -16,7 +19,14 @@ from dashboards.web.pages import blueprint
 from hotline import services
 from hotline.models import Callback, utcnow
 
+log = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
+# Every open board polls each second, but the live part is the same for all of them: it is rendered
+# at most once per FRAGMENT_CACHE_SECONDS for all boards of all web processes (in Redis), with a
+# placeholder where each session's CSRF token goes. A change shows within poll + cache age.
+FRAGMENT_CACHE_SECONDS = 0.5
+FRESH_KEY, LAST_KEY, LOCK_KEY = "hotline:board:live", "hotline:board:live:last", "hotline:board:live:lock"
+CSRF_PLACEHOLDER = "__board_csrf_token__"
 
 
 def passive(view):
@@ -49,24 +59,68 @@ def _term(catalogue, table: str, code: str | None) -> str:
         return code or "–"
 
 
+def live_part() -> str:
+    """The board's live part as HTML for this session: the shared rendering (see
+    FRAGMENT_CACHE_SECONDS) with this session's CSRF token put in. While one request renders it
+    afresh, the others serve the last rendering; without Redis, each renders its own."""
+    return _shared_rendering().replace(CSRF_PLACEHOLDER, generate_csrf())
+
+
+def _render_live() -> str:
+    return render_template("board_live.html", csrf_token=lambda: CSRF_PLACEHOLDER, **_context())
+
+
+def _shared_rendering() -> str:
+    if FRAGMENT_CACHE_SECONDS <= 0:
+        return _render_live()
+    store = services.current().redis
+    try:
+        cached = store.get(FRESH_KEY)
+        if cached is not None:
+            return cached.decode()
+        if not store.set(LOCK_KEY, b"1", nx=True, px=5000):
+            last = store.get(LAST_KEY)
+            if last is not None:
+                return last.decode()
+    except redis.RedisError as error:
+        log.warning("board cache unavailable (%s): rendering for this request", type(error).__name__)
+        return _render_live()
+    html = _render_live()
+    try:
+        store.pipeline().set(FRESH_KEY, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
+            .set(LAST_KEY, html, ex=60).delete(LOCK_KEY).execute()
+    except redis.RedisError as error:
+        log.warning("board cache unavailable (%s): not stored", type(error).__name__)
+    return html
+
+
+def _changed() -> None:
+    """After a board action: the next poll renders afresh, so the person who acted sees it."""
+    try:
+        services.current().redis.delete(FRESH_KEY)
+    except redis.RedisError:
+        pass  # the cached copy expires within FRAGMENT_CACHE_SECONDS anyway
+
+
 @blueprint.get("/board")
 @allow(*STAFF_LEADS)
 def board():
     """The supervisor's live board: queues, consultants, coverage, today, callbacks."""
-    return render_template("board.html", **_context())
+    return render_template("board.html", live_part=live_part(), duration=duration)
 
 
 @blueprint.get("/board/live")
 @allow(*STAFF_LEADS)
 @passive
 def board_live():
-    """The board's live part alone, for static/board.js to put in place (never cached)."""
-    response = make_response(render_template("board_live.html", **_context()))
+    """The board's live part alone, for static/board.js to put in place (never cached by browsers)."""
+    response = make_response(live_part())
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def _back():
+    _changed()
     return redirect(url_for("web.board"), code=303)
 
 

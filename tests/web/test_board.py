@@ -5,6 +5,7 @@ a long wait is highlighted in words; the fragment costs a fixed number of statem
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 import routing
 from dashboards import board
+from dashboards.web import board_views
 from hotline.catalogue import CatalogueError
 from hotline.models import CallEvent, QueueEntry, Staff, utcnow
 from tests.conftest import services_of
@@ -22,13 +24,21 @@ from tests.dashboards.test_queues_api import queued
 from tests.helpers import add_consultant
 from tests.journeys import route
 from tests.queueing import enqueued
-from tests.web.conftest import add_person, csrf_token, log_in
+from tests.web.conftest import add_person, csrf_token, https_client, log_in
 
 
 @pytest.fixture(autouse=True)
 def _languages_on_duty(languages_on_duty):
     """Every language is staffed (on a break), so calls reach the topic menu and the queue."""
     return languages_on_duty
+
+
+@pytest.fixture(autouse=True)
+def _fragment_not_shared(monkeypatch, request):
+    """Each poll renders afresh (tests check what one change shows at once), unless a test is of
+    the rendering shared between boards."""
+    if not request.node.name.startswith("test_open_boards_share"):
+        monkeypatch.setattr(board_views, "FRAGMENT_CACHE_SECONDS", 0)
 
 
 @pytest.fixture
@@ -205,3 +215,30 @@ def test_the_fragment_costs_the_same_statements_however_busy(app, db, web, super
     many = _statements(app, web)
     assert many == few, f"{few} statements with a few rows, {many} with many"
     assert few <= 16
+
+
+def test_open_boards_share_one_rendering_with_their_own_csrf_tokens(app, db, web, supervisor):
+    other = https_client(app)
+    add_person(app, db, "Vasil", "admin")
+    log_in(other, "Vasil")
+    entry = queued(db, "en", "health", minutes_ago=1)
+    first = live(web)
+    with counting_statements(app) as statements:
+        second = live(other)
+    assert len(statements) <= 3, statements  # the session's staff member, not the board's queries
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+    assert token.sub("", first) == token.sub("", second)
+    assert token.findall(first)[0] != token.findall(second)[0] and board_views.CSRF_PLACEHOLDER not in first
+    # An action on the board renders afresh at once; the form's token is the session's own.
+    html = post_form(web, f"/board/queue-entries/{entry.id}/urgent", urgent="1")
+    assert "(1 urgent)" in html and "(1 urgent)" in live(other)
+
+
+def test_polling_the_board_does_not_keep_an_idle_session_alive(app, db, web, supervisor, monkeypatch):
+    assert web.get("/board").status_code == 200
+    later = time.time() + services_of(app).settings.staff_idle_minutes * 60 - 5
+    monkeypatch.setattr("dashboards.web.auth.time.time", lambda: later)
+    assert web.get("/board/live").status_code == 200  # still within the idle time
+    monkeypatch.setattr("dashboards.web.auth.time.time", lambda: later + 10)
+    response = web.get("/board/live")  # idle too long: the polls did not count as activity
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
