@@ -91,7 +91,9 @@ def _end_idle_session() -> None:
         logout_user()
         session.clear()
         return
-    session["seen"] = now
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "passive", False):  # a page polling by itself is not the person at work
+        session["seen"] = now
 
 
 def audit(staff_id: int | None, kind: str, detail: str | None = None, actor_id: int | None = None) -> None:

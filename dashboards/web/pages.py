@@ -18,11 +18,6 @@ def home():
     return redirect(url_for(HOME.get(current_user.role, "web.desk")))
 
 
-@blueprint.get("/board")
-@allow(*STAFF_LEADS)
-def board():
-    """The supervisor's live board: queues, consultants, coverage, today, callbacks."""
-    return render_template("board.html")
 
 
 @blueprint.get("/reports")

@@ -1,0 +1,188 @@
+"""The supervisor's live board (/board) and its fragment (/board/live, polled every second by
+static/board.js), and the board's actions: marking a waiting caller urgent, and reassigning,
+rescheduling and canceling callbacks. Thin views over dashboards.board and the same functions as
+the JSON API (dashboards.queries.set_urgent, callbacks.schedule through dashboards.callback_actions)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import redis
+from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from dashboards import board as board_data
+from dashboards import callback_actions, days, queries
+from dashboards.web.access import STAFF_LEADS, allow
+from dashboards.web.pages import blueprint
+from hotline import services
+from hotline.models import Callback, utcnow
+
+log = logging.getLogger(__name__)
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
+# Every open board polls each second, but the live part is the same for all of them: it is rendered
+# at most once per FRAGMENT_CACHE_SECONDS for all boards of all web processes (in Redis), with a
+# placeholder where each session's CSRF token goes. A change shows within poll + cache age.
+FRAGMENT_CACHE_SECONDS = 0.5
+FRESH_KEY, LAST_KEY, LOCK_KEY = "hotline:board:live", "hotline:board:live:last", "hotline:board:live:lock"
+CSRF_PLACEHOLDER = "__board_csrf_token__"
+
+
+def passive(view):
+    """Mark a view that a page calls by itself (polling): it does not count as the person being
+    active, so an open board does not keep an idle session alive (see auth._end_idle_session)."""
+    view.passive = True
+    return view
+
+
+def _context() -> dict:
+    """What the board's templates need: the snapshot and a few formatting helpers."""
+    catalogue = services.catalogue()
+    return {"board": board_data.snapshot(services.session(), catalogue, utcnow()),
+            "duration": duration, "language_name": lambda code: _term(catalogue, "languages", code)}
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as "m:ss" (or "h:mm:ss" from an hour); "–" for None."""
+    if seconds is None:
+        return "–"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _term(catalogue, table: str, code: str | None) -> str:
+    try:
+        return catalogue.term("en", table, code)
+    except KeyError:
+        return code or "–"
+
+
+def live_part() -> str:
+    """The board's live part as HTML for this session: the shared rendering (see
+    FRAGMENT_CACHE_SECONDS) with this session's CSRF token put in. While one request renders it
+    afresh, the others serve the last rendering; without Redis, each renders its own."""
+    return _shared_rendering().replace(CSRF_PLACEHOLDER, generate_csrf())
+
+
+def _render_live() -> str:
+    return render_template("board_live.html", csrf_token=lambda: CSRF_PLACEHOLDER, **_context())
+
+
+def _shared_rendering() -> str:
+    if FRAGMENT_CACHE_SECONDS <= 0:
+        return _render_live()
+    store = services.current().redis
+    try:
+        cached = store.get(FRESH_KEY)
+        if cached is not None:
+            return cached.decode()
+        if not store.set(LOCK_KEY, b"1", nx=True, px=5000):
+            last = store.get(LAST_KEY)
+            if last is not None:
+                return last.decode()
+    except redis.RedisError as error:
+        log.warning("board cache unavailable (%s): rendering for this request", type(error).__name__)
+        return _render_live()
+    html = _render_live()
+    try:
+        store.pipeline().set(FRESH_KEY, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
+            .set(LAST_KEY, html, ex=60).delete(LOCK_KEY).execute()
+    except redis.RedisError as error:
+        log.warning("board cache unavailable (%s): not stored", type(error).__name__)
+    return html
+
+
+def _changed() -> None:
+    """After a board action: the next poll renders afresh, so the person who acted sees it."""
+    try:
+        services.current().redis.delete(FRESH_KEY)
+    except redis.RedisError:
+        pass  # the cached copy expires within FRAGMENT_CACHE_SECONDS anyway
+
+
+@blueprint.get("/board")
+@allow(*STAFF_LEADS)
+def board():
+    """The supervisor's live board: queues, consultants, coverage, today, callbacks."""
+    return render_template("board.html", live_part=live_part(), duration=duration)
+
+
+@blueprint.get("/board/live")
+@allow(*STAFF_LEADS)
+@passive
+def board_live():
+    """The board's live part alone, for static/board.js to put in place (never cached by browsers)."""
+    response = make_response(live_part())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _back():
+    _changed()
+    return redirect(url_for("web.board"), code=303)
+
+
+@blueprint.post(f"/board/queue-entries/<int(max={MAX_ID}):entry_id>/urgent")
+@allow(*STAFF_LEADS)
+def mark_urgent(entry_id: int):
+    """Form: urgent=1 moves a waiting caller to the front of their queue, urgent=0 back."""
+    urgent = request.form.get("urgent") == "1"
+    if queries.set_urgent(services.session(), entry_id, urgent, current_user.id, utcnow()):
+        flash("Marked urgent." if urgent else "No longer urgent.", "info")
+    else:
+        flash("That caller is no longer in the queue.", "error")
+    return _back()
+
+
+@blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/reassign")
+@allow(*STAFF_LEADS)
+def reassign_callback(callback_id: int):
+    """Form: staff_id (a consultant's id, or empty for anyone suitable)."""
+    raw = request.form.get("staff_id", "")
+    staff_id = int(raw) if raw.isdecimal() and int(raw) <= MAX_ID else None
+    if raw and staff_id is None:
+        flash("Choose a consultant from the list.", "error")
+        return _back()
+    return _act(lambda session, now: callback_actions.reassign(session, callback_id, staff_id,
+                                                               current_user.id, now),
+                "Callback given to the consultant." if staff_id else "Callback given to anyone suitable.")
+
+
+@blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/reschedule")
+@allow(*STAFF_LEADS)
+def reschedule_callback(callback_id: int):
+    """Form: due_at, a local date and time (datetime-local) in the callback's office's time zone."""
+    session = services.session()
+    callback = session.get(Callback, callback_id)
+    try:
+        local = datetime.fromisoformat(request.form.get("due_at", ""))
+    except ValueError:
+        local = None
+    if callback is None or local is None or local.tzinfo is not None:
+        flash("Give the new date and time." if callback else "There is no such callback.", "error")
+        return _back()
+    due_at = local.replace(tzinfo=days.zone_of(services.catalogue(), callback.office_code))
+    return _act(lambda session, now: callback_actions.reschedule(session, callback_id, due_at,
+                                                                 current_user.id, now),
+                "Callback moved.")
+
+
+@blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/cancel")
+@allow(*STAFF_LEADS)
+def cancel_callback(callback_id: int):
+    """Cancel a callback (the form carries only its CSRF token)."""
+    return _act(lambda session, now: callback_actions.cancel(session, callback_id, current_user.id, now),
+                "Callback canceled.")
+
+
+def _act(action, done: str):
+    """Run a callback action; flash what happened (or why it was refused) and go back to the board."""
+    try:
+        action(services.session(), utcnow())
+    except callback_actions.Refused as refused:
+        flash(f"Not changed: {refused}.", "error")
+    else:
+        flash(done, "info")
+    return _back()
