@@ -67,6 +67,7 @@ def test_a_queued_call_reaches_the_board_the_desk_and_the_record(app, db, contex
     db.expire_all()
     call = db.scalar(select(Call).where(Call.call_sid == caller.call_sid))
     record = db.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == call.id))
-    assert (record.outcome, record.consultant_id, record.disposition) == ("answered", maria.id, "advice_given")
+    assert (record.outcome, record.consultant_id) == ("answered", maria.id)
+    assert record.disposition == "advice_given"
     assert record.notes.startswith("Asked about renewing") and record.completed_at is not None
     board.get_by_text(re.compile(r"^0 waiting")).first.wait_for(timeout=5_000)
