@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, 
 
 import routing
 from callbacks import schedule
-from dashboards import callback_queries, days, queries, reports
+from dashboards import callback_queries, days, desk, queries, reports
 from hotline import accounts, services
 from hotline.models import (
     SETTABLE_STATUSES,
@@ -261,7 +261,7 @@ def list_consultations():
     flt = queries.RecordFilter(
         call_sid=request.args.get("call_sid"), language=request.args.get("language"),
         topic=request.args.get("topic"), office=request.args.get("office"),
-        days=_days_arg(),
+        days=_days_arg(), visible=desk.visible_records(_me()),
         limit=_int_arg("limit", 100, 1000), offset=_int_arg("offset", 0, 10**9),
     )
     records = queries.consultation_records(services.session(), flt)

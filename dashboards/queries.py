@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload, lazyload
+from sqlalchemy.sql.elements import ColumnElement
 
 import routing
 from dashboards.days import Period
@@ -34,6 +35,8 @@ class RecordFilter:
     topic: str | None = None
     office: str | None = None
     days: Period | None = None  # started on these days, each office's in its own time zone
+    # Only the records this condition allows (dashboards.desk.visible_records: who may see them).
+    visible: ColumnElement[bool] | None = None
     limit: int = 100
     offset: int = 0
 
@@ -54,6 +57,8 @@ def consultation_records(session: Session, flt: RecordFilter) -> list[Consultati
         query = query.where(ConsultationRecord.office_code == flt.office)
     if flt.days:
         query = query.where(flt.days.contains(ConsultationRecord.started_at, ConsultationRecord.office_code))
+    if flt.visible is not None:
+        query = query.where(flt.visible)
     return list(session.scalars(query.limit(flt.limit).offset(flt.offset)))
 
 
