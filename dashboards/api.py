@@ -12,12 +12,11 @@ from datetime import date, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask_httpauth import HTTPTokenAuth
-from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, NotFound, UnsupportedMediaType
 
 import routing
 from callbacks import schedule
-from dashboards import callback_queries, days, desk, queries, reports
+from dashboards import callback_actions, callback_queries, days, desk, queries, reports
 from hotline import accounts, services
 from hotline.models import (
     SETTABLE_STATUSES,
@@ -533,15 +532,11 @@ def _assignee(session, callback: Callback, value: object) -> int | None:
 
 def _callback_changed(session, callback_id: int, done: bool, action: str, now: datetime,
                       detail: str | None = None) -> None:
-    """Journal a change schedule.* made, on the original call; or answer 409 if it refused it."""
-    if not done:
-        session.expire_all()
-        state = session.scalar(select(Callback.state).where(Callback.id == callback_id))
-        why = {CallbackState.due.value: "a consultant is being rung for it",
-               CallbackState.in_progress.value: "it is being placed"}.get(state, f"it is {state}")
-        raise Conflict(f"the callback cannot be {action} now: {why}")
-    callback_queries.journal(session, callback_id, f"callback_{action}", _me().id, now, detail)
-    log.info("callback %d %s by staff %d", callback_id, action, _me().id)  # ids only: nothing personal
+    """Journal a change schedule.* made (callback_actions.record_change); 409 if it refused it."""
+    try:
+        callback_actions.record_change(session, callback_id, done, action, _me().id, now, detail)
+    except callback_actions.Refused as refused:
+        raise Conflict(str(refused)) from None
 
 
 @blueprint.patch("/callbacks/<int:callback_id>")

@@ -4,6 +4,7 @@ suitable), move it, cancel it. Each checks its input, acts through callbacks.sch
 event kinds as the API."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from callbacks import schedule
 from dashboards import callback_queries
 from hotline.models import Callback, CallbackState
 
+log = logging.getLogger(__name__)
 MAX_RESCHEDULE = timedelta(days=365)  # as the API: further ahead than a year is a mistake
 
 
@@ -27,8 +29,9 @@ def reassign(session: Session, callback_id: int, staff_id: int | None, by: int, 
     if staff_id is not None and not callback_queries.assignable(session, staff_id, callback.language_code):
         raise Refused(f"that consultant cannot take a callback in {callback.language_code}")
     session.expire_all()  # schedule.* read the callback afresh
-    _done(session, callback_id, schedule.reassign(session, callback_id, staff_id, now), "reassigned", by,
-          now, None if staff_id is None else str(staff_id))
+    given = schedule.reassign(session, callback_id, staff_id, now)
+    record_change(session, callback_id, given, "reassigned", by, now,
+                  None if staff_id is None else str(staff_id))
 
 
 def reschedule(session: Session, callback_id: int, due_at: datetime, by: int, now: datetime) -> datetime:
@@ -41,14 +44,14 @@ def reschedule(session: Session, callback_id: int, due_at: datetime, by: int, no
     session.expire_all()
     moved = schedule.reschedule(session, callback_id, due_at.astimezone(now.tzinfo), now)
     new_due = moved and session.get(Callback, callback_id).due_at
-    _done(session, callback_id, moved, "rescheduled", by, now, new_due and new_due.isoformat())
+    record_change(session, callback_id, moved, "rescheduled", by, now, new_due and new_due.isoformat())
     return new_due
 
 
 def cancel(session: Session, callback_id: int, by: int, now: datetime) -> None:
     """Cancel the callback, by staff `by`. Raises Refused if it is closed or being placed."""
     _callback(session, callback_id)
-    _done(session, callback_id, schedule.cancel(session, callback_id, now), "canceled", by, now)
+    record_change(session, callback_id, schedule.cancel(session, callback_id, now), "canceled", by, now)
 
 
 def _callback(session: Session, callback_id: int) -> Callback:
@@ -58,9 +61,11 @@ def _callback(session: Session, callback_id: int) -> Callback:
     return callback
 
 
-def _done(session: Session, callback_id: int, done: bool, action: str, by: int, now: datetime,
-          detail: str | None = None) -> None:
-    """Journal the change schedule.* made; or raise Refused if it refused it, saying why."""
+def record_change(session: Session, callback_id: int, done: bool, action: str, by: int, now: datetime,
+                  detail: str | None = None) -> None:
+    """Journal, on the call that asked for it, the change `action` (reassigned, rescheduled,
+    canceled) that callbacks.schedule made (`done`) by staff `by` at `now` (UTC); or raise Refused,
+    saying why, if schedule refused it. The board and PATCH /api/callbacks/<id> both record here."""
     if not done:
         session.expire_all()
         state = session.scalar(select(Callback.state).where(Callback.id == callback_id))
@@ -68,3 +73,4 @@ def _done(session: Session, callback_id: int, done: bool, action: str, by: int, 
                CallbackState.in_progress.value: "it is being placed"}.get(state, f"it is {state}")
         raise Refused(f"the callback cannot be {action} now: {why}")
     callback_queries.journal(session, callback_id, f"callback_{action}", by, now, detail)
+    log.info("callback %d %s by staff %d", callback_id, action, by)  # ids only: nothing personal
