@@ -247,6 +247,10 @@ def run(boards: int, args, env: dict, tmp: Path, marker: str, seed: int) -> dict
     with open(tmp / f"gunicorn-{seed}.log", "w") as log:
         proc = subprocess.Popen(ivr.gunicorn_command("hotline.wsgi:app", port), cwd=REPO, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
+    # The Procfile's other half: the worker, which runs the jobs (pairing, and the board's rendering).
+    with open(tmp / f"worker-{seed}.log", "w") as log:
+        worker = subprocess.Popen([str(Path(sys.executable).with_name("hotline")), "worker"], cwd=REPO,
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
     stop = threading.Event()
     open_boards = [Board(port, f"Bench supervisor {n}", stop) for n in range(boards)]
     try:
@@ -263,6 +267,8 @@ def run(boards: int, args, env: dict, tmp: Path, marker: str, seed: int) -> dict
         for board in open_boards:
             board.join(timeout=15)
         ivr.stop(proc)
+        worker.terminate()
+        worker.wait(30)
     fragments = sorted(latency for board in open_boards for latency in board.latencies)
     return {"boards": boards, "webhooks": load, "fragments": fragments,
             "fragment_errors": sum(board.errors for board in open_boards)}

@@ -31,7 +31,7 @@ from rq.scripts import acquire_or_refresh_lock, release_lock
 log = logging.getLogger(__name__)
 
 # Every module that holds RQ jobs; `hotline worker` imports them before it takes any job.
-JOB_MODULES = ("routing.jobs", "callbacks.jobs", "hotline.periodic", "hotline.retention")
+JOB_MODULES = ("routing.jobs", "callbacks.jobs", "dashboards.jobs", "hotline.periodic", "hotline.retention")
 
 # The app `hotline worker` built before taking jobs (None in any other process): a cache, not state.
 _served: Flask | None = None

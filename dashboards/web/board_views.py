@@ -5,16 +5,19 @@ the JSON API (dashboards.queries.set_urgent, callbacks.schedule through dashboar
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 import redis
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import force_locale, get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from dashboards import board as board_data
 from dashboards import callback_actions, days, queries
 from dashboards.web.access import STAFF_LEADS, allow
+from dashboards.web.i18n import LANGUAGES
 from dashboards.web.pages import blueprint
 from hotline import services
 from hotline.models import Callback, utcnow
@@ -22,9 +25,13 @@ from hotline.models import Callback, utcnow
 log = logging.getLogger(__name__)
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 # Every open board polls each second, but the live part is the same for all of them: it is rendered
-# at most once per FRAGMENT_CACHE_SECONDS for all boards of all web processes (in Redis), with a
-# placeholder where each session's CSRF token goes. A change shows within poll + cache age.
+# at most once per FRAGMENT_CACHE_SECONDS for all boards of all web processes (in Redis, per page
+# language), with a placeholder where each session's CSRF token goes. The rendering is a job for
+# the worker (dashboards.jobs), so a board never takes a web process's CPU (and its GIL) from the
+# webhooks; meanwhile boards get the last rendering, unless it is older than STALE_SECONDS (no
+# worker kept up), when the request renders it itself. A change shows within about two seconds.
 FRAGMENT_CACHE_SECONDS = 0.5
+STALE_SECONDS = 1.5
 FRESH_KEY, LAST_KEY, LOCK_KEY = "hotline:board:live", "hotline:board:live:last", "hotline:board:live:lock"
 CSRF_PLACEHOLDER = "__board_csrf_token__"
 
@@ -70,34 +77,57 @@ def _render_live() -> str:
     return render_template("board_live.html", csrf_token=lambda: CSRF_PLACEHOLDER, **_context())
 
 
+def _keys(language: str) -> tuple[str, str, str]:
+    return tuple(f"{key}:{language}" for key in (FRESH_KEY, LAST_KEY, LOCK_KEY))
+
+
 def _shared_rendering() -> str:
     if FRAGMENT_CACHE_SECONDS <= 0:
         return _render_live()
+    language = str(get_locale() or "en")
+    fresh_key, last_key, lock_key = _keys(language)
     store = services.current().redis
     try:
-        cached = store.get(FRESH_KEY)
+        cached = store.get(fresh_key)
         if cached is not None:
             return cached.decode()
-        if not store.set(LOCK_KEY, b"1", nx=True, px=5000):
-            last = store.get(LAST_KEY)
-            if last is not None:
-                return last.decode()
+        if store.set(lock_key, b"1", nx=True, px=int(STALE_SECONDS * 1000)):
+            services.enqueue_hint("dashboards.jobs.render_board_job", language)
+        last = store.get(last_key)
     except redis.RedisError as error:
         log.warning("board cache unavailable (%s): rendering for this request", type(error).__name__)
         return _render_live()
-    html = _render_live()
+    if last is not None:
+        stamp, _, html = last.partition(b"|")
+        if time.time() - float(stamp) < STALE_SECONDS:
+            return html.decode()
+    return store_rendering(_render_live(), language)  # no worker kept up: render here
+
+
+def store_rendering(html: str, language: str) -> str:
+    """Keep `html`, the live part rendered in `language`, as every board's for FRAGMENT_CACHE_SECONDS
+    (and as the last rendering, with when it was made, for a minute); returns `html`."""
+    fresh_key, last_key, lock_key = _keys(language)
     try:
-        store.pipeline().set(FRESH_KEY, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
-            .set(LAST_KEY, html, ex=60).delete(LOCK_KEY).execute()
+        services.current().redis.pipeline().set(fresh_key, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
+            .set(last_key, f"{time.time()}|{html}", ex=60).delete(lock_key).execute()
     except redis.RedisError as error:
         log.warning("board cache unavailable (%s): not stored", type(error).__name__)
     return html
 
 
+def render_for_boards(language: str) -> None:
+    """The worker's part (dashboards.jobs.render_board_job): render the live part in `language`
+    for every open board. Needs an app context; makes its own request context for the URLs."""
+    with current_app.test_request_context("/board/live"), force_locale(language):
+        store_rendering(_render_live(), language)
+
+
 def _changed() -> None:
     """After a board action: the next poll renders afresh, so the person who acted sees it."""
     try:
-        services.current().redis.delete(FRESH_KEY)
+        store = services.current().redis
+        store.delete(*(key for language in LANGUAGES for key in _keys(language)[:2]))
     except redis.RedisError:
         pass  # the cached copy expires within FRAGMENT_CACHE_SECONDS anyway
 
