@@ -1,0 +1,37 @@
+"""The desk, the board and staff management in Bulgarian for a browser that asks for it
+(Accept-Language: bg), and still in English for one that does not."""
+from __future__ import annotations
+
+from hotline.models import ConsultationRecord, utcnow
+from tests.web.conftest import add_person, csrf_token, log_in
+
+BULGARIAN = {"Accept-Language": "bg-BG,bg;q=0.9,en;q=0.5"}
+ENGLISH = {"Accept-Language": "en"}
+
+
+def _page(web, path: str, headers: dict) -> str:
+    response = web.get(path, headers=headers)
+    assert response.status_code == 200, response.status_code
+    return response.get_data(as_text=True)
+
+
+def test_the_desk_in_bulgarian(app, db, web):
+    me = add_person(app, db, "Мария", "consultant")
+    db.add(ConsultationRecord(language_code="en", topic_code="health", office_code="sofia",
+                              consultant_id=me.id, outcome="answered", started_at=utcnow()))
+    db.commit()
+    log_in(web, "Мария")
+    page = _page(web, "/desk", BULGARIAN)
+    assert '<html lang="bg">' in page
+    for words in ("Моето работно място", "Моят статус", "Офлайн", "Наличен", "Почивка",
+                  "Запази описанието", "Моите обратни обаждания", "Подтема", "Здраве"):
+        assert words in page, words
+    assert "My desk" not in page and "Save the write-up" not in page
+    changed = web.post("/desk/status", headers=BULGARIAN, follow_redirects=True,
+                       data={"status": "break", "csrf_token": csrf_token(page)}).get_data(as_text=True)
+    assert "Статусът ви вече е: Почивка." in changed
+    new = _page(web, "/desk/records/new", BULGARIAN)
+    assert "Запишете консултация, дадена лично или онлайн" in new and "Лично" in new
+    english = _page(web, "/desk", ENGLISH)
+    assert "My desk" in english and "Save the write-up" in english and "Health" in english
+    assert "Моето работно място" not in english
