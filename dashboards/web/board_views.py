@@ -9,12 +9,14 @@ from datetime import datetime
 
 import redis
 from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from dashboards import board as board_data
 from dashboards import callback_actions, days, queries
 from dashboards.web.access import STAFF_LEADS, allow
+from dashboards.web.i18n import LANGUAGES, page_language, term
 from dashboards.web.pages import blueprint
 from hotline import services
 from hotline.models import Callback, utcnow
@@ -24,6 +26,7 @@ MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns
 # Every open board polls each second, but the live part is the same for all of them: it is rendered
 # at most once per FRAGMENT_CACHE_SECONDS for all boards of all web processes (in Redis), with a
 # placeholder where each session's CSRF token goes. A change shows within poll + cache age.
+# One rendering per page language: the keys end with it (":bg", ":en"), see _keys.
 FRAGMENT_CACHE_SECONDS = 0.5
 FRESH_KEY, LAST_KEY, LOCK_KEY = "hotline:board:live", "hotline:board:live:last", "hotline:board:live:lock"
 CSRF_PLACEHOLDER = "__board_csrf_token__"
@@ -53,10 +56,16 @@ def duration(seconds: float | None) -> str:
 
 
 def _term(catalogue, table: str, code: str | None) -> str:
+    """A language's name in the page's language (the code if the catalogue has none)."""
     try:
-        return catalogue.term("en", table, code)
+        return term(catalogue, table, code)
     except KeyError:
         return code or "–"
+
+
+def _keys(language: str) -> tuple[str, str, str]:
+    """The shared rendering's keys (fresh, last, lock) for the page language."""
+    return f"{FRESH_KEY}:{language}", f"{LAST_KEY}:{language}", f"{LOCK_KEY}:{language}"
 
 
 def live_part() -> str:
@@ -74,12 +83,13 @@ def _shared_rendering() -> str:
     if FRAGMENT_CACHE_SECONDS <= 0:
         return _render_live()
     store = services.current().redis
+    fresh_key, last_key, lock_key = _keys(page_language())
     try:
-        cached = store.get(FRESH_KEY)
+        cached = store.get(fresh_key)
         if cached is not None:
             return cached.decode()
-        if not store.set(LOCK_KEY, b"1", nx=True, px=5000):
-            last = store.get(LAST_KEY)
+        if not store.set(lock_key, b"1", nx=True, px=5000):
+            last = store.get(last_key)
             if last is not None:
                 return last.decode()
     except redis.RedisError as error:
@@ -87,8 +97,8 @@ def _shared_rendering() -> str:
         return _render_live()
     html = _render_live()
     try:
-        store.pipeline().set(FRESH_KEY, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
-            .set(LAST_KEY, html, ex=60).delete(LOCK_KEY).execute()
+        store.pipeline().set(fresh_key, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
+            .set(last_key, html, ex=60).delete(lock_key).execute()
     except redis.RedisError as error:
         log.warning("board cache unavailable (%s): not stored", type(error).__name__)
     return html
@@ -97,7 +107,7 @@ def _shared_rendering() -> str:
 def _changed() -> None:
     """After a board action: the next poll renders afresh, so the person who acted sees it."""
     try:
-        services.current().redis.delete(FRESH_KEY)
+        services.current().redis.delete(*(_keys(language)[0] for language in LANGUAGES))
     except redis.RedisError:
         pass  # the cached copy expires within FRAGMENT_CACHE_SECONDS anyway
 
@@ -130,9 +140,9 @@ def mark_urgent(entry_id: int):
     """Form: urgent=1 moves a waiting caller to the front of their queue, urgent=0 back."""
     urgent = request.form.get("urgent") == "1"
     if queries.set_urgent(services.session(), entry_id, urgent, current_user.id, utcnow()):
-        flash("Marked urgent." if urgent else "No longer urgent.", "info")
+        flash(gettext("Marked urgent.") if urgent else gettext("No longer urgent."), "info")
     else:
-        flash("That caller is no longer in the queue.", "error")
+        flash(gettext("That caller is no longer in the queue."), "error")
     return _back()
 
 
@@ -143,11 +153,12 @@ def reassign_callback(callback_id: int):
     raw = request.form.get("staff_id", "")
     staff_id = int(raw) if raw.isdecimal() and int(raw) <= MAX_ID else None
     if raw and staff_id is None:
-        flash("Choose a consultant from the list.", "error")
+        flash(gettext("Choose a consultant from the list."), "error")
         return _back()
     return _act(lambda session, now: callback_actions.reassign(session, callback_id, staff_id,
                                                                current_user.id, now),
-                "Callback given to the consultant." if staff_id else "Callback given to anyone suitable.")
+                gettext("Callback given to the consultant.") if staff_id
+                else gettext("Callback given to anyone suitable."))
 
 
 @blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/reschedule")
@@ -161,12 +172,13 @@ def reschedule_callback(callback_id: int):
     except ValueError:
         local = None
     if callback is None or local is None or local.tzinfo is not None:
-        flash("Give the new date and time." if callback else "There is no such callback.", "error")
+        flash(gettext("Give the new date and time.") if callback else gettext("There is no such callback."),
+              "error")
         return _back()
     due_at = local.replace(tzinfo=days.zone_of(services.catalogue(), callback.office_code))
     return _act(lambda session, now: callback_actions.reschedule(session, callback_id, due_at,
                                                                  current_user.id, now),
-                "Callback moved.")
+                gettext("Callback moved."))
 
 
 @blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/cancel")
@@ -174,7 +186,7 @@ def reschedule_callback(callback_id: int):
 def cancel_callback(callback_id: int):
     """Cancel a callback (the form carries only its CSRF token)."""
     return _act(lambda session, now: callback_actions.cancel(session, callback_id, current_user.id, now),
-                "Callback canceled.")
+                gettext("Callback canceled."))
 
 
 def _act(action, done: str):
@@ -182,7 +194,8 @@ def _act(action, done: str):
     try:
         action(services.session(), utcnow())
     except callback_actions.Refused as refused:
-        flash(f"Not changed: {refused}.", "error")
+        # The reason comes from dashboards.callback_actions (shared with the API), in English.
+        flash(gettext("Not changed: %(reason)s.", reason=refused), "error")
     else:
         flash(done, "info")
     return _back()

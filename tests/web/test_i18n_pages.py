@@ -35,3 +35,22 @@ def test_the_desk_in_bulgarian(app, db, web):
     english = _page(web, "/desk", ENGLISH)
     assert "My desk" in english and "Save the write-up" in english and "Health" in english
     assert "Моето работно място" not in english
+
+
+def test_the_board_in_bulgarian_and_its_shared_rendering_per_language(app, db, web):
+    add_person(app, db, "Ана", "consultant", languages=("en", "uk"))
+    add_person(app, db, "Десислава", "supervisor")
+    log_in(web, "Десислава")
+    page = _page(web, "/board", BULGARIAN)
+    for words in ("Табло на живо", "Опашки", "Никой не чака.", "Консултанти", "Покритие", "Днес досега",
+                  "Обратни обаждания", "английски, украински", "офлайн",
+                  "0 чакащи, на 0 се звъни, 0 налични консултанти, 0 просрочени обратни обаждания."):
+        assert words in page, words
+    assert "Live board" not in page and "Nobody is waiting." not in page
+    # The live part is rendered once for all boards, but once per language: English right after.
+    english = web.get("/board/live", headers=ENGLISH).get_data(as_text=True)
+    assert "Nobody is waiting." in english and "English, Ukrainian" in english
+    assert "0 waiting, 0 being rung, 0 consultants available, 0 callbacks overdue." in english
+    assert "Никой не чака." not in english
+    bulgarian = web.get("/board/live", headers=BULGARIAN).get_data(as_text=True)
+    assert "Никой не чака." in bulgarian and "Nobody is waiting." not in bulgarian
