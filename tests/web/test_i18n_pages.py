@@ -54,3 +54,24 @@ def test_the_board_in_bulgarian_and_its_shared_rendering_per_language(app, db, w
     assert "Никой не чака." not in english
     bulgarian = web.get("/board/live", headers=BULGARIAN).get_data(as_text=True)
     assert "Никой не чака." in bulgarian and "Nobody is waiting." not in bulgarian
+
+
+def test_staff_management_and_reports_in_bulgarian(app, db, web):
+    add_person(app, db, "Ада", "admin")
+    maria = add_person(app, db, "Мария", "consultant")
+    log_in(web, "Ада")
+    listing = _page(web, "/staff", BULGARIAN)
+    for words in ("<h1>Служители</h1>", "Добавяне на служител", "Роля", "консултант", "администратор", "да"):
+        assert words in listing, words
+    page = _page(web, f"/staff/{maria.id}", BULGARIAN)
+    for words in ("Всички служители", "Запази", "Деактивирай", "Нова парола (поне", "Задай тази парола",
+                  "API токени", "Няма API токени."):
+        assert words in page, words
+    assert "Set this password" not in page
+    generated = web.post(f"/staff/{maria.id}/password", headers=BULGARIAN,
+                         data={"action": "generate", "csrf_token": csrf_token(page)}).get_data(as_text=True)
+    assert 'Нова парола за <span dir="auto">Мария</span>, показва се само този път:' in generated
+    reports = _page(web, "/reports", BULGARIAN)
+    assert "<h1>Отчети</h1>" in reports and "<code>/api/consultations</code>" in reports
+    english = _page(web, f"/staff/{maria.id}", ENGLISH)
+    assert "Set this password" in english and "Задай тази парола" not in english
