@@ -10,14 +10,14 @@ from datetime import datetime
 
 import redis
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from dashboards import board as board_data
 from dashboards import callback_actions, days, queries
 from dashboards.web.access import STAFF_LEADS, allow
-from dashboards.web.i18n import LANGUAGES
+from dashboards.web.i18n import LANGUAGES, page_language, term
 from dashboards.web.pages import blueprint
 from hotline import services
 from hotline.models import Callback, utcnow
@@ -60,16 +60,22 @@ def duration(seconds: float | None) -> str:
 
 
 def _term(catalogue, table: str, code: str | None) -> str:
+    """A language's name in the page's language (the code if the catalogue has none)."""
     try:
-        return catalogue.term("en", table, code)
+        return term(catalogue, table, code)
     except KeyError:
         return code or "–"
 
 
+def _keys(language: str) -> tuple[str, str, str]:
+    """The shared rendering's keys (fresh, last, lock) for the page language."""
+    return f"{FRESH_KEY}:{language}", f"{LAST_KEY}:{language}", f"{LOCK_KEY}:{language}"
+
+
 def live_part() -> str:
-    """The board's live part as HTML for this session: the shared rendering (see
-    FRAGMENT_CACHE_SECONDS) with this session's CSRF token put in. While one request renders it
-    afresh, the others serve the last rendering; without Redis, each renders its own."""
+    """The board's live part as HTML for this session: the shared rendering in the page's language
+    (see FRAGMENT_CACHE_SECONDS) with this session's CSRF token put in. While the worker renders it
+    afresh, boards get the last rendering; without Redis, each request renders its own."""
     return _shared_rendering().replace(CSRF_PLACEHOLDER, generate_csrf())
 
 
@@ -77,14 +83,10 @@ def _render_live() -> str:
     return render_template("board_live.html", csrf_token=lambda: CSRF_PLACEHOLDER, **_context())
 
 
-def _keys(language: str) -> tuple[str, str, str]:
-    return tuple(f"{key}:{language}" for key in (FRESH_KEY, LAST_KEY, LOCK_KEY))
-
-
 def _shared_rendering() -> str:
     if FRAGMENT_CACHE_SECONDS <= 0:
         return _render_live()
-    language = str(get_locale() or "en")
+    language = page_language()
     fresh_key, last_key, lock_key = _keys(language)
     store = services.current().redis
     try:
@@ -160,9 +162,9 @@ def mark_urgent(entry_id: int):
     """Form: urgent=1 moves a waiting caller to the front of their queue, urgent=0 back."""
     urgent = request.form.get("urgent") == "1"
     if queries.set_urgent(services.session(), entry_id, urgent, current_user.id, utcnow()):
-        flash("Marked urgent." if urgent else "No longer urgent.", "info")
+        flash(gettext("Marked urgent.") if urgent else gettext("No longer urgent."), "info")
     else:
-        flash("That caller is no longer in the queue.", "error")
+        flash(gettext("That caller is no longer in the queue."), "error")
     return _back()
 
 
@@ -173,11 +175,12 @@ def reassign_callback(callback_id: int):
     raw = request.form.get("staff_id", "")
     staff_id = int(raw) if raw.isdecimal() and int(raw) <= MAX_ID else None
     if raw and staff_id is None:
-        flash("Choose a consultant from the list.", "error")
+        flash(gettext("Choose a consultant from the list."), "error")
         return _back()
     return _act(lambda session, now: callback_actions.reassign(session, callback_id, staff_id,
                                                                current_user.id, now),
-                "Callback given to the consultant." if staff_id else "Callback given to anyone suitable.")
+                gettext("Callback given to the consultant.") if staff_id
+                else gettext("Callback given to anyone suitable."))
 
 
 @blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/reschedule")
@@ -191,12 +194,13 @@ def reschedule_callback(callback_id: int):
     except ValueError:
         local = None
     if callback is None or local is None or local.tzinfo is not None:
-        flash("Give the new date and time." if callback else "There is no such callback.", "error")
+        flash(gettext("Give the new date and time.") if callback else gettext("There is no such callback."),
+              "error")
         return _back()
     due_at = local.replace(tzinfo=days.zone_of(services.catalogue(), callback.office_code))
     return _act(lambda session, now: callback_actions.reschedule(session, callback_id, due_at,
                                                                  current_user.id, now),
-                "Callback moved.")
+                gettext("Callback moved."))
 
 
 @blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/cancel")
@@ -204,7 +208,7 @@ def reschedule_callback(callback_id: int):
 def cancel_callback(callback_id: int):
     """Cancel a callback (the form carries only its CSRF token)."""
     return _act(lambda session, now: callback_actions.cancel(session, callback_id, current_user.id, now),
-                "Callback canceled.")
+                gettext("Callback canceled."))
 
 
 def _act(action, done: str):
@@ -212,7 +216,8 @@ def _act(action, done: str):
     try:
         action(services.session(), utcnow())
     except callback_actions.Refused as refused:
-        flash(f"Not changed: {refused}.", "error")
+        # The reason comes from dashboards.callback_actions (shared with the API), in English.
+        flash(gettext("Not changed: %(reason)s.", reason=refused), "error")
     else:
         flash(done, "info")
     return _back()

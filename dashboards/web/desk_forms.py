@@ -3,11 +3,13 @@ consultation record, and the record of a consultation given in person or online.
 come from the catalogue (languages, topics, offices, and the [wrap_up] lists)."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from dashboards import desk
+from dashboards.web.i18n import term
 from hotline.catalogue import Catalogue
 from hotline.models import ConsultationRecord
 
@@ -22,22 +24,25 @@ def _options(pairs) -> list[SelectChoice]:
 
 
 def _term(catalogue: Catalogue, table: str, code: str) -> str:
-    """A language's or topic's English name, capitalised for a list: "Residence and documents"."""
-    name = catalogue.term("en", table, code)
+    """A language's or topic's name in the page's language, capitalised for a list: "Residence and
+    documents"."""
+    name = term(catalogue, table, code)
     return name[:1].upper() + name[1:]
 
 
 class WrapUpForm(FlaskForm):
-    topic = SelectField("Topic", validators=[DataRequired()])
-    sub_topic = SelectField("Sub-topic", validate_choice=False, default="")
-    disposition = SelectField("Outcome", validators=[DataRequired()])
-    referral = SelectField("Referred to", default="")  # optional: "" when not sent
-    referral_other = StringField("Referral, in your words", validators=[Length(max=REFERRAL_OTHER_LENGTH)])
-    notes = TextAreaField("Notes", validators=[Length(max=NOTES_LENGTH)])
-    nationality = StringField("Nationality (ISO country code, e.g. SY)", validators=[
-        Optional(), Regexp(r"^[A-Za-z]{2}$", message="Use a two-letter country code, e.g. SY, AF or UA.")])
-    gender = SelectField("Gender", default="")
-    urgent = BooleanField("Urgent: a supervisor should follow this up")
+    topic = SelectField(lazy_gettext("Topic"), validators=[DataRequired()])
+    sub_topic = SelectField(lazy_gettext("Sub-topic"), validate_choice=False, default="")
+    disposition = SelectField(lazy_gettext("Outcome"), validators=[DataRequired()])
+    referral = SelectField(lazy_gettext("Referred to"), default="")  # optional: "" when not sent
+    referral_other = StringField(lazy_gettext("Referral, in your words"),
+                                 validators=[Length(max=REFERRAL_OTHER_LENGTH)])
+    notes = TextAreaField(lazy_gettext("Notes"), validators=[Length(max=NOTES_LENGTH)])
+    nationality = StringField(lazy_gettext("Nationality (ISO country code, e.g. SY)"), validators=[
+        Optional(), Regexp(r"^[A-Za-z]{2}$",
+                           message=lazy_gettext("Use a two-letter country code, e.g. SY, AF or UA."))])
+    gender = SelectField(lazy_gettext("Gender"), default="")
+    urgent = BooleanField(lazy_gettext("Urgent: a supervisor should follow this up"))
 
     def __init__(self, catalogue: Catalogue, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -52,7 +57,7 @@ class WrapUpForm(FlaskForm):
 
     def validate_sub_topic(self, field) -> None:
         if field.data and field.data not in dict(self.sub_topic_groups.get(self.topic.data, ())):
-            raise ValidationError("Choose a sub-topic of the topic chosen.")
+            raise ValidationError(lazy_gettext("Choose a sub-topic of the topic chosen."))
 
     def fill_from(self, record: ConsultationRecord) -> None:
         """Show what `record` holds already (on a GET)."""
@@ -73,10 +78,12 @@ class WrapUpForm(FlaskForm):
 
 
 class OtherChannelForm(WrapUpForm):
-    channel = SelectField("How it came", choices=_options([("in_person", "In person"), ("online", "Online")]))
-    language = SelectField("Language", validators=[DataRequired()])
-    office = SelectField("Office", validators=[DataRequired()])
-    minutes = IntegerField("How long (minutes)", validators=[Optional(), NumberRange(min=1, max=600)])
+    channel = SelectField(lazy_gettext("How it came"), choices=_options(
+        [("in_person", lazy_gettext("In person")), ("online", lazy_gettext("Online"))]))
+    language = SelectField(lazy_gettext("Language"), validators=[DataRequired()])
+    office = SelectField(lazy_gettext("Office"), validators=[DataRequired()])
+    minutes = IntegerField(lazy_gettext("How long (minutes)"),
+                           validators=[Optional(), NumberRange(min=1, max=600)])
 
     def __init__(self, catalogue: Catalogue, *args, **kwargs) -> None:
         super().__init__(catalogue, *args, **kwargs)

@@ -4,6 +4,7 @@ or online. Thin: they parse, call dashboards.desk, and render."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from flask_login import current_user
 
 import routing
@@ -15,8 +16,9 @@ from hotline import services
 from hotline.models import utcnow
 
 DESK_ROLES = (CONSULTANT, *STAFF_LEADS)
-STATUS_LABELS = {"available": "Available", "offered": "Being rung", "busy": "On a call",
-                 "wrap_up": "Wrap-up", "break": "On a break", "offline": "Offline"}
+STATUS_LABELS = {"available": lazy_gettext("Available"), "offered": lazy_gettext("Being rung"),
+                 "busy": lazy_gettext("On a call"), "wrap_up": lazy_gettext("Wrap-up"),
+                 "break": lazy_gettext("On a break"), "offline": lazy_gettext("Offline")}
 
 
 def _live_context() -> dict:
@@ -63,10 +65,10 @@ def desk_status():
         abort(400)
     me = current_user.staff
     if desk.set_my_status(services.session(), me, status):
-        flash(f"You are now: {STATUS_LABELS[status]}.", "status")
+        flash(gettext("You are now: %(status)s.", status=STATUS_LABELS[status]), "status")
     else:
-        flash(f"Your status changed meanwhile: you are {STATUS_LABELS.get(me.status, me.status)}. "
-              "Choose again if you still want to change it.", "error")
+        flash(gettext("Your status changed meanwhile: you are %(status)s. Choose again if you still want "
+                      "to change it.", status=STATUS_LABELS.get(me.status, me.status)), "error")
     return redirect(url_for("web.desk"))
 
 
@@ -109,7 +111,8 @@ def desk_wrap_up(record_id: int):
                                show_number=desk.is_privileged(current_user.staff),
                                lists=services.catalogue().wrap_up), 400
     ended = desk.save_wrap_up(services.session(), current_user.staff, record, form.wrap_up())
-    flash("Write-up saved." + (" Your wrap-up is over: you are available." if ended else ""), "status")
+    flash(gettext("Write-up saved. Your wrap-up is over: you are available.") if ended
+          else gettext("Write-up saved."), "status")
     return redirect(url_for("web.desk"))
 
 
@@ -125,7 +128,7 @@ def desk_new_record():
     elif form.validate_on_submit():
         record = desk.record_other_channel(services.session(), me, form.channel.data, form.language.data,
                                            form.office.data, form.wrap_up(), form.minutes.data)
-        flash(f"Consultation recorded (record {record.id}).", "status")
+        flash(gettext("Consultation recorded (record %(id)s).", id=record.id), "status")
         return redirect(url_for("web.desk"))
     status = 400 if request.method == "POST" else 200
     return render_template("desk_new_record.html", form=form), status

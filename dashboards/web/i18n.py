@@ -16,6 +16,20 @@ TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 # The roles as people read them (the stored values are English identifiers).
 ROLE_NAMES = {"consultant": lazy_gettext("consultant"), "supervisor": lazy_gettext("supervisor"),
               "admin": lazy_gettext("admin")}
+# Stored values shown on the pages (English: the value with spaces for underscores), by kind.
+VALUE_NAMES = {
+    "channel": {"phone": lazy_gettext("phone"), "in_person": lazy_gettext("in person"),
+                "online": lazy_gettext("online")},
+    "callback_state": {"draft": lazy_gettext("draft"), "scheduled": lazy_gettext("scheduled"),
+                       "due": lazy_gettext("due"), "in_progress": lazy_gettext("in progress"),
+                       "completed": lazy_gettext("completed"), "unreachable": lazy_gettext("unreachable"),
+                       "canceled": lazy_gettext("canceled")},
+    "staff_status": {"available": lazy_gettext("available"), "offered": lazy_gettext("offered"),
+                     "busy": lazy_gettext("busy"), "wrap_up": lazy_gettext("wrap up"),
+                     "break": lazy_gettext("break"), "offline": lazy_gettext("offline")},
+    "stage": {"greeting": lazy_gettext("greeting"), "language_menu": lazy_gettext("language menu"),
+              "topic_menu": lazy_gettext("topic menu"), "queue": lazy_gettext("queue")},
+}
 
 
 def init_app(app: Flask) -> None:
@@ -31,6 +45,9 @@ def init_app(app: Flask) -> None:
         other = "en" if language == "bg" else "bg"
         return {"page_language": language, "other_language": other, "role_name": role_name}
 
+    # A global, not a context variable: the macros imported without context use it too.
+    app.jinja_env.globals["value_name"] = value_name
+
 
 def chosen_language() -> str:
     """The language of this request: the switch's cookie, else the browser's best match."""
@@ -43,6 +60,26 @@ def chosen_language() -> str:
 def role_name(role: str) -> str:
     """A role, translated (an unknown one as it is stored)."""
     return str(ROLE_NAMES.get(role, role))
+
+
+def value_name(kind: str, value: str | None) -> str:
+    """A stored value of a kind in VALUE_NAMES, translated; an unknown one with spaces for underscores."""
+    name = VALUE_NAMES[kind].get(value or "")
+    return str(name) if name is not None else (value or "").replace("_", " ")
+
+
+def page_language() -> str:
+    """The language of this request's page ("bg" or "en")."""
+    return str(get_locale() or DEFAULT_LANGUAGE)
+
+
+def term(catalogue, table: str, code: str) -> str:
+    """A language's or topic's name from the prompt catalogue in the page's language (English when
+    the catalogue has no such word in it)."""
+    try:
+        return catalogue.term(page_language(), table, code)
+    except KeyError:
+        return catalogue.term("en", table, code)
 
 
 def switch_language():

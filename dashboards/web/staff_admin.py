@@ -5,6 +5,7 @@ with a 400. Every POST carries the CSRF token (checked by Flask-WTF's CSRFProtec
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 import routing
@@ -63,7 +64,7 @@ def staff_new():
                                        **values)
     except accounts.AccountError as error:
         return _form_page(None, values, str(error), 400)
-    flash(f"{person.name} added. Set a password so they can log in.", "status")
+    flash(gettext("%(name)s added. Set a password so they can log in.", name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 
@@ -80,7 +81,10 @@ def staff_edit(staff_id: int):
                                         actor_id=current_user.id, **values)
     except accounts.AccountError as error:
         return _form_page(person, values, str(error), 400)
-    flash(f"Saved ({', '.join(changed)})." if changed else "Nothing changed.", "status")
+    # The fields changed are named as stored (name, role, phone...), in every language.
+    saved = gettext("Saved (%(fields)s).", fields=", ".join(changed)) if changed \
+        else gettext("Nothing changed.")
+    flash(saved, "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 
@@ -93,7 +97,7 @@ def staff_deactivate(staff_id: int):
         accounts.deactivate(services.session(), person, actor_id=current_user.id)
     except accounts.AccountError as error:
         return _form_page(person, accounts.profile_of(person), str(error), 400)
-    flash(f"{person.name} is deactivated.", "status")
+    flash(gettext("%(name)s is deactivated.", name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 
@@ -103,7 +107,7 @@ def staff_reactivate(staff_id: int):
     """Let a deactivated person log in and take calls again."""
     person = _person(staff_id)
     accounts.reactivate(services.session(), person, actor_id=current_user.id)
-    flash(f"{person.name} is active again.", "status")
+    flash(gettext("%(name)s is active again.", name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 
@@ -116,14 +120,14 @@ def staff_password(staff_id: int):
     generated = request.form.get("action") == "generate"
     password = accounts.generate_password() if generated else request.form.get("password", "")
     if not generated and password != request.form.get("password_again", ""):
-        return _form_page(person, profile, "the two passwords differ", 400)
+        return _form_page(person, profile, gettext("the two passwords differ"), 400)
     try:
         accounts.set_password(services.session(), person, password, actor_id=current_user.id)
     except accounts.AccountError as error:
         return _form_page(person, profile, str(error), 400)
     if generated:
         return _form_page(person, profile, new_password=password)
-    flash(f"Password set for {person.name}.", "status")
+    flash(gettext("Password set for %(name)s.", name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 
@@ -136,5 +140,5 @@ def staff_revoke_token(staff_id: int, token_id: int):
         accounts.revoke_token(services.session(), person, token_id, actor_id=current_user.id)
     except accounts.AccountError as error:
         return _form_page(person, accounts.profile_of(person), str(error), 404)
-    flash(f"API token #{token_id} revoked.", "status")
+    flash(gettext("API token #%(id)s revoked.", id=token_id), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))

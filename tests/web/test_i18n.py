@@ -82,10 +82,17 @@ def test_every_marked_string_has_a_bulgarian_translation():
     fuzzy fails here: dashboards/translations/README.md says how to update the catalogue."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
-    marked = {message for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT), method_map, options_map, keywords={"_": None, "gettext": None, "lazy_gettext": None})}
+    keywords = {"_": None, "gettext": None, "lazy_gettext": None, "ngettext": (1, 2),
+                "pgettext": ((1, "c"), 2)}
+    marked = {(message, context) for _file, _line, message, _comments, context in extract_from_dir(
+        str(ROOT), method_map, options_map, keywords=keywords)}
     catalogue = _catalogue()
-    missing = sorted(m for m in marked if not catalogue.get(m) or not catalogue.get(m).string)
+
+    def translated(message, context) -> bool:
+        found = catalogue.get(message if isinstance(message, str) else message[0], context=context)
+        return bool(found and (all(found.string) if isinstance(found.string, tuple) else found.string))
+
+    missing = sorted(str(m) for m, context in marked if not translated(m, context))
     fuzzy = sorted(m.id for m in catalogue if m.id and m.fuzzy)
     assert missing == [] and fuzzy == []
 
@@ -95,5 +102,8 @@ def test_the_compiled_catalogue_matches_the_po():
     after editing the .po, run `pybabel compile -d dashboards/translations`."""
     with (BG_PO.with_suffix(".mo")).open("rb") as mo:
         compiled = read_mo(BytesIO(mo.read()))
-    expected = {m.id: m.string for m in _catalogue() if m.id and m.string}
-    assert {m.id: m.string for m in compiled if m.id} == expected
+    def entries(catalogue):  # plurals' ids and strings as tuples, with their context
+        return {(m.context, tuple(m.id) if m.pluralizable else m.id):
+                tuple(m.string) if m.pluralizable else m.string for m in catalogue if m.id and m.string}
+
+    assert entries(compiled) == entries(_catalogue())
