@@ -242,3 +242,26 @@ def test_polling_the_board_does_not_keep_an_idle_session_alive(app, db, web, sup
     monkeypatch.setattr("dashboards.web.auth.time.time", lambda: later + 10)
     response = web.get("/board/live")  # idle too long: the polls did not count as activity
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_worker_renders_the_live_part_and_boards_are_served_its_rendering(app, db, web, monkeypatch):
+    """Open boards do not take a web process's CPU: a board whose shared rendering has expired is
+    served the last one (a second old at most) and asks the worker for a new one."""
+    from tests.queueing import run_jobs
+
+    monkeypatch.setattr(board_views, "FRAGMENT_CACHE_SECONDS", 0.5)  # shared, as in production
+    add_person(app, db, "Svetla", "supervisor")
+    log_in(web, "Svetla")
+    assert web.get("/board/live").status_code == 200  # cold: rendered here, once
+    services_of(app).redis.delete(board_views._keys("en")[0])  # the fresh copy expired
+    rendered_here: list[int] = []
+    real_render = board_views._render_live
+    monkeypatch.setattr(board_views, "_render_live", lambda: rendered_here.append(1) or real_render())
+
+    assert web.get("/board/live").status_code == 200
+    assert rendered_here == []  # the last rendering, not a new one in the web process
+    queued_jobs = [job.func_name for job in services_of(app).queue().jobs]
+    assert "dashboards.jobs.render_board_job" in queued_jobs
+    run_jobs(app)  # the worker renders it (the cold poll's job too: a job is a hint, run late or twice)
+    assert rendered_here
+    assert services_of(app).redis.get(board_views._keys("en")[0]) is not None
