@@ -215,9 +215,15 @@ def test_another_consultants_record_is_refused_unless_in_my_languages_and_never_
     assert web.get(f"/desk/records/{arabic.id}").status_code == 403
     assert web.post(f"/desk/records/{arabic.id}/wrap-up", data=wrap_up).status_code == 403
     seen = _page(web, f"/desk/records/{english.id}")
-    assert "shared language" in seen and "/wrap-up" not in seen
+    assert f"Consultation record {english.id}" in seen and "/wrap-up" not in seen
+    assert "shared language" not in seen  # its notes, as through the API: its consultant's and supervisors'
+
     assert web.post(f"/desk/records/{english.id}/wrap-up", data=wrap_up).status_code == 403
     assert web.get("/desk/records/999999").status_code == 404
+    web.post("/logout", data={"csrf_token": csrf_token(_page(web))})
+    add_person(app, db, "Sonia", "supervisor")
+    log_in(web, "Sonia")
+    assert "shared language" in _page(web, f"/desk/records/{english.id}")
 
 
 def test_an_urgent_follow_up_is_listed_for_supervisors_only(app, db, web):
