@@ -4,6 +4,8 @@ webhooks as Twilio would drive them."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
@@ -105,3 +107,55 @@ def redirect_of(api: FakeTwilioApi, call: CallerLeg) -> str | None:
     """The URL the service redirected the caller's call to through the REST API (the bridge)."""
     updates = [data for data in api.updates_of(call.call_sid) if "Url" in data]
     return updates[-1]["Url"] if updates else None
+
+
+@contextmanager
+def recorded_webhooks(twilio: Twilio) -> Iterator[list[tuple[str, dict[str, str]]]]:
+    """Within the block, every webhook request Twilio makes is kept as (url, params), in order."""
+    sent: list[tuple[str, dict[str, str]]] = []
+    transport = twilio.transport
+
+    def recording(url, params, headers):
+        sent.append((url, dict(params)))
+        return transport(url, params, headers)
+
+    twilio.transport = recording
+    try:
+        yield sent
+    finally:
+        twilio.transport = transport
+
+
+@dataclass
+class WholeQueuedCall:
+    caller: CallerLeg
+    consultant: RungConsultant
+    accepted: ET.Element  # what the consultant's key press was answered with
+    staff_id: int
+
+
+def whole_queued_call(app, twilio: Twilio, api: FakeTwilioApi, consultant_id: int) -> WholeQueuedCall:
+    """A caller queues for English x health while consultant `consultant_id` is busy, waits a turn;
+    the consultant becomes available (the API, as a supervisor), is rung, accepts; the caller is
+    redirected into the conference, they talk, and both hang up (the final status callbacks)."""
+    from tests.helpers import STATUS_URL, add_staff_with_token
+    from tests.journeys import route
+
+    call = route(twilio, "en", "health")
+    enqueue = enqueued(call)
+    wait_turn(call, enqueue)
+    with services_of(app).db.session() as db:
+        _, token = add_staff_with_token(app, db, "Supervisor")
+    app.test_client().put(f"/api/consultants/{consultant_id}/status", json={"status": "available"},
+                          headers={"Authorization": f"Bearer {token}"})
+    run_jobs(app)
+    [leg] = rung(twilio, api)
+    leg.answer()
+    accepted = leg.press("1")
+    call.follow(enqueue.attrib["action"], QueueResult="redirected")
+    bridge = call.follow(redirect_of(api, call))
+    call.follow(bridge.find("Dial").attrib["action"], DialCallStatus="completed", DialCallDuration="60")
+    leg.ends("completed")
+    status, _ = call.hang_up(STATUS_URL)
+    assert status == 200
+    return WholeQueuedCall(call, leg, accepted, consultant_id)

@@ -16,7 +16,7 @@ from tests.callbacks.placing_helpers import attempts_of, booked, placed, reread
 from tests.conftest import services_of
 from tests.helpers import add_consultant
 from tests.journeys import prompt, status_of, texts
-from tests.queueing import run_jobs
+from tests.queueing import recorded_webhooks, run_jobs
 
 
 def _wake(app, callback) -> None:
@@ -241,19 +241,11 @@ def test_a_crash_between_dialling_the_caller_and_recording_it_loses_no_conversat
 
 @pytest.mark.parametrize("order", ["as_sent", "reversed"])
 def test_every_callback_webhook_replayed_after_the_end_changes_nothing(app, db, twilio, twilio_api, order):
-    sent: list[tuple[str, dict]] = []
-    transport = twilio.transport
-
-    def recording(url, params, headers):
-        sent.append((url, dict(params)))
-        return transport(url, params, headers)
-
-    twilio.transport = recording
-    maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
-    caller.answer(AnsweredBy="human")
-    caller.ends("completed", duration=240)
-    consultant.ends("completed", duration=250)
-    twilio.transport = transport
+    with recorded_webhooks(twilio) as sent:
+        maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
+        caller.answer(AnsweredBy="human")
+        caller.ends("completed", duration=240)
+        consultant.ends("completed", duration=250)
     before = (reread(db, callback).state, attempts_of(db, callback), len(placed(twilio, twilio_api)),
               status_of(db, maria), db.scalar(select(func.count()).select_from(ConsultationRecord)))
 

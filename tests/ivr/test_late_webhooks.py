@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from hotline.models import ConsultationRecord, QueueEntry
 from tests.helpers import STATUS_URL, add_consultant, add_staff_with_token, to_topic_menu
 from tests.journeys import TOPIC_KEYS, hang_up, journal, prompt, record_of, route, status_of, texts
-from tests.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
+from tests.queueing import enqueued, entry_of, recorded_webhooks, run_jobs, rung, wait_turn, whole_queued_call
 
 
 def _count(db, model) -> int:
@@ -75,33 +75,11 @@ def test_the_wait_url_after_the_final_status_does_not_bring_the_caller_back(app,
 
 
 def _journey_requests(app, db, twilio, twilio_api) -> tuple[list[tuple[str, dict]], object]:
-    """A whole call through the queue: chosen, queued, waited, rung, accepted, put through,
-    talked and ended. Returns every webhook request Twilio made (url, params), in order."""
-    sent: list[tuple[str, dict]] = []
-    transport = twilio.transport
-
-    def recording(url, params, headers):
-        sent.append((url, dict(params)))
-        return transport(url, params, headers)
-
-    twilio.transport = recording
+    """A whole call through the queue (tests.queueing.whole_queued_call). Returns every webhook
+    request Twilio made (url, params), in order, and the consultant."""
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
-    call = route(twilio, "en", "health")
-    enqueue = enqueued(call)
-    wait_turn(call, enqueue)
-    _, token = add_staff_with_token(app, db, "Supervisor")
-    app.test_client().put(f"/api/consultants/{maria.id}/status", json={"status": "available"},
-                          headers={"Authorization": f"Bearer {token}"})
-    run_jobs(app)
-    [leg] = rung(twilio, twilio_api)
-    leg.answer()
-    leg.press("1")
-    call.follow(enqueue.attrib["action"], QueueResult="redirected")
-    bridge = call.follow(twilio_api.updates_of(call.call_sid)[-1]["Url"])
-    call.follow(bridge.find("Dial").attrib["action"], DialCallStatus="completed", DialCallDuration="60")
-    leg.ends("completed")
-    hang_up(call)
-    twilio.transport = transport
+    with recorded_webhooks(twilio) as sent:
+        whole_queued_call(app, twilio, twilio_api, maria.id)
     return sent, maria
 
 

@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 from sqlalchemy import func, select
 
 from hotline.models import ConsultationRecord, QueueEntry
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import hang_up, journal, record_of, route, status_of
-from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
+from tests.helpers import add_consultant
+from tests.journeys import journal, record_of, status_of
+from tests.queueing import entry_of, rung, whole_queued_call
 
 
 def _twin_transport(transport, answers: list[tuple[str, str, str]]):
@@ -44,22 +44,9 @@ def test_every_webhook_of_a_queued_call_sent_twice_at_once(app, db, twilio, twil
     answers: list[tuple[str, str, str]] = []
     twilio.transport = _twin_transport(twilio.transport, answers)
 
-    call = route(twilio, "en", "health")
-    enqueue = enqueued(call)
-    wait_turn(call, enqueue)
-    _, token = add_staff_with_token(app, db, "Supervisor")
-    app.test_client().put(f"/api/consultants/{maria.id}/status", json={"status": "available"},
-                          headers={"Authorization": f"Bearer {token}"})
-    run_jobs(app)
-    [leg] = rung(twilio, twilio_api)
-    leg.answer()
-    accepted = leg.press("1")
-    assert accepted.find("Dial/Conference") is not None
-    call.follow(enqueue.attrib["action"], QueueResult="redirected")
-    bridge = call.follow(redirect_of(twilio_api, call))
-    call.follow(bridge.find("Dial").attrib["action"], DialCallStatus="completed", DialCallDuration="60")
-    leg.ends("completed")
-    hang_up(call)
+    whole = whole_queued_call(app, twilio, twilio_api, maria.id)
+    call = whole.caller
+    assert whole.accepted.find("Dial/Conference") is not None
 
     for url, first, second in answers:
         assert ET.fromstring(first).tag == "Response"
