@@ -157,9 +157,6 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
 def on_dial_result(session: Session, call: Call, dial_status: str | None) -> VoiceResponse:
     """The consultant's leg ended: after a conversation say goodbye, otherwise try the next one."""
     resp = VoiceResponse()
-    if call.ended_at is not None:  # the caller has gone: its status callback came first
-        resp.hangup()
-        return resp
     lang = call.language_code or services.catalogue().default_language
     if call.answered_at is not None:
         routing.call_ended(session, call.call_sid)

@@ -46,13 +46,10 @@ def conference_name(call_sid: str) -> str:
 
 
 def ask_for_missing_choice(call: Call, resp: VoiceResponse) -> VoiceResponse | None:
-    """What to answer instead of routing or queuing a call that cannot be: a hangup for a call that
-    has ended (nobody is on the line to put through); the menu that asks for what the call lacks,
-    its language or its topic. None when it can be routed. For a webhook that comes late, retried
-    or out of order: the caller is asked, not hung up on with an apology."""
-    if call.ended_at is not None:
-        resp.hangup()
-        return resp
+    """What to answer instead of routing or queuing a call that cannot be: the menu that asks for
+    what the call lacks, its language or its topic. None when it can be routed. For a webhook that
+    comes retried or out of order: the caller is asked, not hung up on with an apology. (A call that
+    has ended never gets here: hotline.webhooks.caller_webhook answers it with a hang-up.)"""
     if call.language_code is None:
         language_menu(resp, attempt=0)
         return resp
