@@ -101,7 +101,7 @@ def _expect_asked_again(app, answer, key: str, attempt: int) -> None:
     (lambda call: call.silence(), "no_input"),
     (lambda call: call.press("9"), "not_understood"),
     (lambda call: call.press("0"), "not_understood"),
-    (lambda call: call.say("Klingon, bitte"), "not_understood"),
+    (lambda call: call.press("*"), "not_understood"),
 ])
 def test_no_or_wrong_choice_is_explained_and_asked_again_twice(app, db, twilio, act, key):
     call = new_call(twilio)
