@@ -6,6 +6,8 @@ typographic apostrophes), so "İki.", "٢", "اتنين" and "п’ять" are u
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from hotline import answers
 from hotline.catalogue import Catalogue
 
@@ -25,10 +27,16 @@ def _keyword_match(spoken: str, keywords: dict[str, list[str]]) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
+# The words derived from a catalogue are kept per catalogue (read-only, one per process): built on
+# every answer they cost a few milliseconds of the webhook's time.
+@lru_cache(maxsize=32)
+def _number_words(catalogue: Catalogue, lang: str) -> dict[str, str]:
+    return answers.number_words(catalogue.raw["prompts"], lang)
+
+
 def _digit_from_speech(spoken: str, catalogue: Catalogue, langs: list[str]) -> str | None:
-    prompts = catalogue.raw["prompts"]
     for lang in langs:
-        digit = answers.spoken_digit(spoken, answers.number_words(prompts, lang))
+        digit = answers.spoken_digit(spoken, _number_words(catalogue, lang))
         if digit is not None:
             return digit
     return None
@@ -68,8 +76,10 @@ def language_names(catalogue: Catalogue, code: str) -> list[str]:
     return names + list(answers.answer_table(catalogue.raw["prompts"], code).get("names", []))
 
 
+@lru_cache(maxsize=8)
 def language_keywords(catalogue: Catalogue) -> dict[str, list[str]]:
-    """Language code -> the normalised stems of every name of it (language_names)."""
+    """Language code -> the normalised stems of every name of it (language_names). Kept per
+    catalogue: do not change the dict returned."""
     keywords: dict[str, list[str]] = {}
     for lang in catalogue.languages:
         names = {answers.normalise(name, lang.code) for name in language_names(catalogue, lang.code)}
@@ -77,8 +87,10 @@ def language_keywords(catalogue: Catalogue) -> dict[str, list[str]]:
     return keywords
 
 
+@lru_cache(maxsize=32)
 def topic_keywords(catalogue: Catalogue, lang: str) -> dict[str, list[str]]:
-    """Words of each topic's name in `lang` (and in English), long enough to mean something."""
+    """Words of each topic's name in `lang` (and in English), long enough to mean something. Kept
+    per catalogue: do not change the dict returned."""
     keywords: dict[str, list[str]] = {}
     for topic in catalogue.topics:
         words = set()
