@@ -95,17 +95,19 @@ def language_menu(resp: VoiceResponse, attempt: int, each_locale: bool = False) 
         for lang in catalogue.languages:
             _speak_option(gather, lang.code)
         return
-    groups: list[list[str]] = []
+    default = catalogue.language(catalogue.default_language)
+    groups: list[tuple[str, str, list[str]]] = []  # (locale, language heard in it, options)
     for lang in catalogue.languages:
-        if groups and catalogue.language(groups[-1][0]).speech == lang.speech:
-            groups[-1].append(lang.code)
+        # A language configured without a speech locale is listened for in the default's.
+        locale, heard = (lang.speech, lang.code) if lang.speech else (default.speech, default.code)
+        if groups and groups[-1][0] == locale:
+            groups[-1][2].append(lang.code)
         else:
-            groups.append([lang.code])
-    for number, group in enumerate(groups, start=1):
+            groups.append((locale, heard, [lang.code]))
+    for number, (locale, heard, group) in enumerate(groups, start=1):
         last = number == len(groups)
-        gather = _gather("ivr.language", attempt, catalogue.language(group[0]).speech,
-                         language_hints(group[0]), timeout=None if last else LOCALE_GAP,
-                         report_silence=last, heard=group[0])
+        gather = _gather("ivr.language", attempt, locale, language_hints(heard),
+                         timeout=None if last else LOCALE_GAP, report_silence=last, heard=heard)
         resp.append(gather)
         for code in group:
             _speak_option(gather, code)
