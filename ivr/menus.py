@@ -81,6 +81,22 @@ def _speak_option(gather: Gather, lang: str) -> None:
           language=lambda spoken: catalogue.term(spoken, "languages", lang))
 
 
+def _locale_groups() -> list[tuple[str, str, list[str]]]:
+    """The language menu's options in order, consecutive ones that listen in the same speech locale
+    together: (locale, the language whose words and rules read what it hears, option codes). A
+    language configured without a speech locale is listened for in the default language's."""
+    catalogue = services.catalogue()
+    default = catalogue.language(catalogue.default_language)
+    groups: list[tuple[str, str, list[str]]] = []
+    for lang in catalogue.languages:
+        locale, heard = (lang.speech, lang.code) if lang.speech else (default.speech, default.code)
+        if groups and groups[-1][0] == locale:
+            groups[-1][2].append(lang.code)
+        else:
+            groups.append((locale, heard, [lang.code]))
+    return groups
+
+
 def language_menu(resp: VoiceResponse, attempt: int, each_locale: bool = False) -> None:
     """The language menu, one option per language in its own language, keys or speech.
 
@@ -88,28 +104,16 @@ def language_menu(resp: VoiceResponse, attempt: int, each_locale: bool = False) 
     language's locale, and its <Gather> action says which (`heard=<language code>`).
     """
     catalogue = services.catalogue()
-    if not each_locale:
-        default = catalogue.language(catalogue.default_language)
-        gather = _gather("ivr.language", attempt, default.speech, language_hints(default.code))
-        resp.append(gather)
-        for lang in catalogue.languages:
-            _speak_option(gather, lang.code)
-        return
     default = catalogue.language(catalogue.default_language)
-    groups: list[tuple[str, str, list[str]]] = []  # (locale, language heard in it, options)
-    for lang in catalogue.languages:
-        # A language configured without a speech locale is listened for in the default's.
-        locale, heard = (lang.speech, lang.code) if lang.speech else (default.speech, default.code)
-        if groups and groups[-1][0] == locale:
-            groups[-1][2].append(lang.code)
-        else:
-            groups.append((locale, heard, [lang.code]))
-    for number, (locale, heard, group) in enumerate(groups, start=1):
+    all_codes = [lang.code for lang in catalogue.languages]
+    groups = _locale_groups() if each_locale else [(default.speech, default.code, all_codes)]
+    for number, (locale, heard, codes) in enumerate(groups, start=1):
         last = number == len(groups)
+        query = {"heard": heard} if each_locale else {}
         gather = _gather("ivr.language", attempt, locale, language_hints(heard),
-                         timeout=None if last else LOCALE_GAP, report_silence=last, heard=heard)
+                         timeout=None if last else LOCALE_GAP, report_silence=last, **query)
         resp.append(gather)
-        for code in group:
+        for code in codes:
             _speak_option(gather, code)
 
 
