@@ -22,6 +22,9 @@ from hotline.wrap_up import WrapUpConfigError, WrapUpLists, parse_wrap_up
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Prompt sub-tables that name each configured language and topic.
 TERM_TABLES = ("languages", "topics")
+# Prompt sub-tables a language may have and others not: [<lang>.engine], the text a speech engine
+# reads where it differs from the display text (hotline.speech.prompts).
+OPTIONAL_TABLES = ("engine",)
 # Prompt word lists and how many words each must have.
 WORD_LISTS = {"numbers": 10, "weekdays": 7}
 _SPAN = re.compile(r"^(?P<start>[01]\d|2[0-3]):[0-5]\d-(?P<end>(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
@@ -160,7 +163,7 @@ def missing_prompts(raw: dict) -> list[str]:
     """
     langs, tables = _prompt_tables(raw)
     missing = [f"{lang} (no [prompts.{lang}] table)" for lang in langs if lang not in tables]
-    keys = set().union(*tables.values()) - set(TERM_TABLES)
+    keys = set().union(*tables.values()) - set(TERM_TABLES) - set(OPTIONAL_TABLES)
     for lang, table in tables.items():
         missing += [f"{lang}.{key}" for key in sorted(keys - set(table))]
         missing += _missing_terms(raw, lang, tables)
