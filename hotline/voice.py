@@ -52,9 +52,10 @@ def speak(verb: TwiML, lang: str, key: str, recording: str | None = None, **fiel
     if path:
         verb.play(external_url("audio.prompt", lang=lang, name=name, ext=path.suffix[1:]))
         return
-    url = audio.rendered_url(lang, key, field_values(lang, fields))
-    if url:
+    urls = audio.rendered_urls(lang, key, field_values(lang, fields))
+    for url in urls:
         verb.play(url)
+    if urls:
         return
     fallback = language.fallback or catalogue.default_language
     say_text(verb, fallback, render(fallback, key, fields))

@@ -59,6 +59,15 @@ def hears(app, lang: str, key: str, **fields) -> str:
     return engine_prompts.engine_text(catalogue, lang, key, fields)
 
 
+def hears_parts(app, lang: str, key: str, **fields) -> list[str]:
+    """Like `hears`, but the list of texts a voiceless language's prompt is cut into around a
+    caller's digits (hotline.speech.prompts.engine_fragments); [the display text] with a voice."""
+    catalogue = services_of(app).catalogue
+    if catalogue.language(lang).voice:
+        return [catalogue.prompt(lang, key, **fields)]
+    return engine_prompts.engine_fragments(catalogue, lang, key, fields)
+
+
 def verbs(root: ET.Element) -> list[str]:
     """The top-level verbs of a TwiML answer, in order: ["Say", "Gather"]."""
     return [child.tag for child in root]

@@ -2,9 +2,10 @@
 a prompt with its fields filled, and rendering every fixed prompt (`hotline prompts render`).
 
 A prompt with fields ("your position in the queue: 3") is rendered on first use, per value, and
-cached on disk by the hash of its text (store). Its URL carries that text, signed with SECRET_KEY,
-so the /audio route of any web process on any machine can render it on a miss: Twilio may fetch
-the file from another machine than the one that built the TwiML.
+cached on disk by the hash of its text (store); around the digits of a caller's phone number it
+is cut into fragments, so that no number is ever in a URL or a cached file. Its URL carries that
+text, signed with SECRET_KEY, so the /audio route of any web process on any machine can render it
+on a miss: Twilio may fetch the file from another machine than the one that built the TwiML.
 """
 from __future__ import annotations
 
@@ -40,16 +41,17 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(services.settings().secret_key, salt=SALT)
 
 
-def rendered_url(lang: str, key: str, values: dict[str, object]) -> str | None:
-    """The URL Twilio <Play>s for prompt `key` in `lang` with fields `values` (already in `lang`),
-    or None when no engine speaks `lang` here (the caller then hears the fallback language)."""
+def rendered_urls(lang: str, key: str, values: dict[str, object]) -> list[str]:
+    """The URLs Twilio <Play>s, in order, for prompt `key` in `lang` with fields `values` (already
+    in `lang`): one, or one per fragment around a personal field (prompts.engine_fragments); []
+    when no engine speaks `lang` here (the caller then hears the fallback language)."""
     engine = engine_for(lang)
     if engine is None:
-        return None
-    fmt = output_format()
-    text = prompts.engine_text(services.catalogue(), lang, key, values)
-    return external_url("audio.rendered", lang=lang, name=store.digest(engine, fmt, text), ext=fmt.ext,
-                        say=_serializer().dumps(text))
+        return []
+    fmt, serializer = output_format(), _serializer()
+    return [external_url("audio.rendered", lang=lang, name=store.digest(engine, fmt, text), ext=fmt.ext,
+                         say=serializer.dumps(text))
+            for text in prompts.engine_fragments(services.catalogue(), lang, key, values)]
 
 
 def text_of(token: str) -> str | None:

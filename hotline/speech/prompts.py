@@ -6,6 +6,7 @@ in Farsi (صفِ انتظار), which espeak-ng speaks only when it is marked.
 """
 from __future__ import annotations
 
+import string
 from typing import Any
 
 from hotline.catalogue import TERM_TABLES, WORD_LISTS, Catalogue, prompt_fields
@@ -13,6 +14,9 @@ from hotline.catalogue import TERM_TABLES, WORD_LISTS, Catalogue, prompt_fields
 ENGINE_TABLE = "engine"
 # Prompts never spoken whole: SMS texts, and fragments that fill another prompt's {when}/{window}.
 NOT_SPOKEN_ALONE = ("sms_", "opens_", "window_")
+# Fields that hold a caller's personal data (the digits of their phone number): never rendered
+# inside a sentence, whose text would then sit in an audio URL, its access logs and the cache.
+PERSONAL_FIELDS = frozenset({"digits"})
 
 
 def engine_template(catalogue: Catalogue, lang: str, key: str) -> str:
@@ -24,6 +28,28 @@ def engine_template(catalogue: Catalogue, lang: str, key: str) -> str:
 def engine_text(catalogue: Catalogue, lang: str, key: str, values: dict[str, Any]) -> str:
     """The text the engine reads for prompt `key` in `lang` with its fields filled by `values`."""
     return engine_template(catalogue, lang, key).format(**values)
+
+
+def engine_fragments(catalogue: Catalogue, lang: str, key: str, values: dict[str, Any]) -> list[str]:
+    """The texts the engine reads, in order, for prompt `key` in `lang` with `values`: the whole
+    sentence (engine_text), unless a personal field (PERSONAL_FIELDS) has a value. Then the
+    sentence is cut around it and each of its space-separated parts (a digit) is a text of its
+    own: "ending in {digits}." with digits="4 5 6" -> ["ending in", "4", "5", "6", "."]."""
+    if not PERSONAL_FIELDS & {name for name, value in values.items() if value not in ("", None)}:
+        return [engine_text(catalogue, lang, key, values)]
+    fragments, sentence = [], ""
+    for literal, name, spec, conversion in string.Formatter().parse(engine_template(catalogue, lang, key)):
+        sentence += literal
+        if name is None:
+            continue
+        if name in PERSONAL_FIELDS:
+            fragments += [sentence.strip()] + str(values[name]).split()
+            sentence = ""
+        else:
+            template = "{0" + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            sentence += template.format(values[name])
+    # A fragment of punctuation alone ("." after the digits) says nothing: dropped.
+    return [text for text in fragments + [sentence.strip()] if any(char.isalnum() for char in text)]
 
 
 def engine_text_problems(raw: dict) -> list[str]:

@@ -31,7 +31,7 @@ def prompt(lang: str, name: str, ext: str):
 
 @blueprint.get("/<lang>/r/<name>.<ext>")
 def rendered(lang: str, name: str, ext: str):
-    """A rendered prompt: from disk, or rendered now from the signed text of `say` (audio.rendered_url).
+    """A rendered prompt: from disk, or rendered now from the signed text of `say` (audio.rendered_urls).
     404 for a text we did not sign or a language no engine speaks here; 503 if the engine fails."""
     text = audio.text_of(request.args.get("say", ""))
     voiceless = lang in audio.voiceless_languages(services.catalogue())

@@ -285,8 +285,8 @@ def test_a_keyed_number_is_read_back_digit_by_digit_before_the_windows(app, db, 
 @pytest.mark.parametrize("language", ["bg", "ru", "uk", "ar", "tr", "fa"])
 def test_the_keyed_number_is_read_back_in_the_callers_language(app, db, twilio, clock, language):
     call = asks_for_callback(app, twilio, language=language, caller="anonymous")
-    expected = journeys.hears(app, language, "callback_number_read_back", digits="0 8 8 8 7 6 5 4 3 2")
-    assert journeys.heard(app, call.press("0888765432"))[0] == expected
+    expected = journeys.hears_parts(app, language, "callback_number_read_back", digits="0 8 8 8 7 6 5 4 3 2")
+    assert journeys.heard(app, call.press("0888765432"))[:len(expected)] == expected
 
 
 def test_the_confirmed_caller_id_is_not_read_back_again(app, db, twilio, clock):

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from itsdangerous import URLSafeSerializer
 
 from hotline.app import create_app
-from hotline.catalogue import CatalogueError
+from hotline.catalogue import Catalogue, CatalogueError, load_raw
 from hotline.cli import main
-from hotline.speech import audio, engines, store
+from hotline.speech import audio, engines, prompts, store
 from hotline.speech.telephone import MP3, WAV, output_format, telephone_audio
 from tests.conftest import REQUIRE_REAL, config_with
 
@@ -146,7 +146,7 @@ def test_prompts_render_renders_what_changed_and_notes_recordings(monkeypatch, t
 def test_the_audio_route_renders_a_signed_text_and_then_serves_it_from_disk(app, client, monkeypatch):
     with app.app_context():
         _need(audio.engine_for("fa"))
-        url = audio.rendered_url("fa", "goodbye", {})
+        [url] = audio.rendered_urls("fa", "goodbye", {})
     path = url.split("hotline.example.org", 1)[1]
     with client.get(path) as first:
         assert first.status_code == 200 and first.mimetype == output_format().mimetype
@@ -193,3 +193,16 @@ def test_an_engine_text_that_matches_no_prompt_stops_the_service(tmp_path, monke
     config = config_with(tmp_path, f"[prompts.fa.engine]\n{engine_text}\n")
     with pytest.raises(CatalogueError, match="fa.engine"):
         create_app({"HOTLINE_CONFIG": config})
+
+
+def test_a_sentence_is_cut_around_the_digits_of_a_number_and_only_there():
+    raw = load_raw()
+    raw["prompts"]["fa"]["engine"]["callback_number_read_back"] = "به شمارهٔ {digits} زنگ می‌زنیم."
+    catalogue = Catalogue(raw)
+    assert prompts.engine_fragments(catalogue, "fa", "callback_number_read_back", {"digits": "0 8 9"}) == [
+        "به شمارهٔ", "0", "8", "9", "زنگ می‌زنیم."]
+    raw["prompts"]["en"]["callback_number_read_back"] = "Ending in {digits}."
+    assert prompts.engine_fragments(catalogue, "en", "callback_number_read_back", {"digits": "4 5"}) == [
+        "Ending in", "4", "5"]  # the full stop alone says nothing: dropped
+    assert prompts.engine_fragments(catalogue, "fa", "queue_position", {"position": 12}) == [
+        prompts.engine_text(catalogue, "fa", "queue_position", {"position": 12})]

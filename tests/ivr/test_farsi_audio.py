@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import PUBLIC_BASE_URL, REQUIRE_REAL
 from tests.helpers import add_consultant, new_call, to_topic_menu
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, heard, hears, route
+from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, heard, hears, hears_parts, route
 from tests.queueing import CLOCKED, enqueued, leaves_queue, wait_turn
 
 SOFIA = ZoneInfo("Europe/Sofia")
@@ -58,12 +58,13 @@ def clock(monkeypatch):
 
 def farsi(app, root: ET.Element) -> list[str]:
     """What the caller hears of TwiML `root`, checked to be Farsi audio only: no <Say> at all, each
-    <Play> a prompt rendered for Farsi whose text is in Farsi script."""
+    <Play> a prompt rendered for Farsi whose text is in Farsi script (or a digit of a number, read
+    on its own)."""
     assert root.find(".//Say") is None, ET.tostring(root, encoding="unicode")
     plays = [play.text for play in root.iter("Play")]
     assert plays and all(url.startswith(f"{PUBLIC_BASE_URL}/audio/fa/r/") for url in plays)
     spoken = heard(app, root)
-    assert all(FARSI_LETTERS & set(text) for text in spoken), spoken
+    assert all(FARSI_LETTERS & set(text) or text.isdigit() for text in spoken), spoken
     return spoken
 
 
@@ -95,7 +96,9 @@ def test_booking_a_callback_is_farsi_to_the_goodbye(app, db, twilio, clock, lang
     wait_turn(call, enqueue)
     call.press("1")
     confirm = farsi(app, leaves_queue(call, enqueue, "leave"))
-    assert confirm == [hears(app, "fa", "callback_confirm_number", digits="4 5 6", confirm="1", change="2")]
+    keys = {"confirm": "1", "change": "2"}
+    assert confirm == hears_parts(app, "fa", "callback_confirm_number", digits="4 5 6", **keys)
+    assert confirm[1:4] == ["4", "5", "6"]  # the caller's digits, each on its own
     windows = farsi(app, call.press("1"))
     tomorrow_morning = app.extensions["hotline"].catalogue.prompt("fa", "window_tomorrow_morning")
     assert windows[0] == hears(app, "fa", "callback_when")
@@ -103,6 +106,25 @@ def test_booking_a_callback_is_farsi_to_the_goodbye(app, db, twilio, clock, lang
     booked = farsi(app, call.press("3"))
     assert booked == [hears(app, "fa", "callback_booked", window=tomorrow_morning),
                       hears(app, "fa", "goodbye")]
+
+
+def test_a_keyed_number_is_read_back_in_farsi_digit_by_digit_and_never_stored_whole(
+        app, db, twilio, clock, languages_on_duty):
+    """The digits of a caller's number are personal data: rendered one by one, so no URL, log line
+    or cached file holds the number."""
+    add_consultant(app, db, "On a call", languages=["fa"], topics=["health"], status="busy")
+    call = route(twilio, "fa", "health", caller="anonymous")
+    enqueue = enqueued(call)
+    wait_turn(call, enqueue)
+    call.press("1")
+    farsi(app, leaves_queue(call, enqueue, "leave"))
+    answer = call.press("0888765432")
+    spoken = farsi(app, answer)
+    expected = hears_parts(app, "fa", "callback_number_read_back", digits="0 8 8 8 7 6 5 4 3 2")
+    assert spoken[:len(expected)] == expected and len(expected) == 12
+    assert not any("876" in url.replace(" ", "") for url in heard(app, answer))
+    cached = Path(app.instance_path) / "audio" / "rendered"
+    assert not any("7 6 5" in path.read_text(encoding="utf-8") for path in cached.rglob("*.json"))
 
 
 def test_after_hours_is_farsi_with_the_opening_time(app, twilio, clock, languages_on_duty):
