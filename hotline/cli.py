@@ -88,6 +88,12 @@ def run(host: str, port: int, with_demo: bool, weeks: int) -> None:
     click.echo(f"database: {hotline.db.engine.url.render_as_string(hide_password=True)}; "
                f"redis: {settings.redis_url or 'embedded (fakeredis)'}; worker: in-process; "
                f"Twilio REST API: {twilio}")
+    with app.app_context():
+        from hotline.speech.audio import engine_status
+
+        for lang, engine in engine_status(hotline.catalogue).items():
+            click.echo(f"{lang} prompts: " + (engine if engine != "missing" else
+                                              "no speech engine, spoken in the fallback language (README)"))
     if with_demo:
         for line in _demo_lines(app, weeks):
             click.echo(line)
