@@ -23,8 +23,10 @@ from hotline.wrap_up import WrapUpConfigError, WrapUpLists, parse_wrap_up
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Prompt sub-tables that name each configured language and topic.
 TERM_TABLES = ("languages", "topics")
-# Prompt sub-tables a language may leave out: other words callers use (hotline/answers.py).
-OPTIONAL_TABLES = ("answers",)
+# Prompt sub-tables a language may leave out: other words callers use ([<lang>.answers],
+# hotline/answers.py), and the text a speech engine reads where it differs from the display text
+# ([<lang>.engine], hotline.speech.prompts).
+OPTIONAL_TABLES = ("answers", "engine")
 # Prompt word lists and how many words each must have.
 WORD_LISTS = {"numbers": 10, "weekdays": 7}
 _SPAN = re.compile(r"^(?P<start>[01]\d|2[0-3]):[0-5]\d-(?P<end>(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
