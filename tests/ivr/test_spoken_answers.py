@@ -90,19 +90,17 @@ def _query(gather) -> dict[str, str]:
 
 def test_after_speech_it_cannot_place_each_option_listens_in_its_own_language(app, twilio):
     call = new_call(twilio)
-    call.ring()
+    options = [verb for verb in call.ring().find("Gather")]  # the plain menu's options, as voiced
     answer = call.say("Klingon, bitte")
     assert texts(answer)[:2] == [prompt(app, lang, "not_understood") for lang in ("bg", "en")]
     gathers = answer.findall("Gather")
     assert [g.attrib["language"] for g in gathers] == list(LOCALES.values())
     assert [_query(g) for g in gathers] == [{"attempt": "1", "heard": lang} for lang in LOCALES]
-    catalogue = app.extensions["hotline"].catalogue
-    for gather, lang in zip(gathers, LOCALES, strict=True):
-        spoken_in = "en" if lang == "fa" else lang  # Farsi: no voice, no recording here
-        assert texts(gather) == [prompt(app, spoken_in, "language_option", digit=LANGUAGE_KEYS[lang],
-                                        language=catalogue.term(spoken_in, "languages", lang))]
+    for gather, option in zip(gathers, options, strict=True):
+        assert [(verb.tag, verb.text) for verb in gather] == [(option.tag, option.text)]
         assert gather.attrib["input"] == "dtmf speech" and gather.attrib["numDigits"] == "1"
-    assert [g.attrib["timeout"] for g in gathers] == [str(LOCALE_GAP)] * 6 + [str(catalogue.menu_timeout)]
+    menu_timeout = app.extensions["hotline"].catalogue.menu_timeout
+    assert [g.attrib["timeout"] for g in gathers] == [str(LOCALE_GAP)] * 6 + [str(menu_timeout)]
     assert [g.attrib.get("actionOnEmptyResult") for g in gathers] == ["false"] * 6 + ["true"]
 
 
