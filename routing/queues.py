@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,27 @@ def enqueue_waiting(session: Session, *, call_sid: str, language: str, topic: st
             raise
         return existing
     return entry
+
+
+def insert_entry(session: Session, call: Call, *, urgent: bool, accepts_languages: str | None,
+                 now: datetime) -> tuple[int, bool]:
+    """enqueue() for a call read with no queue entry (Call.queue_state ""), in the caller's
+    transaction (not committed): one INSERT ... ON CONFLICT DO NOTHING RETURNING id, so that a twin
+    of the webhook that got there first leaves this transaction intact (on PostgreSQL the INSERT
+    waits for the twin's commit) and this one reads the twin's entry. Returns the entry's id and
+    whether this call inserted it (False: the twin did)."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    accepts = {code for code in (accepts_languages or "").split(",") if code and code != call.language_code}
+    entry_id = session.scalar(
+        insert(QueueEntry).values(
+            call_id=call.id, call_sid=call.call_sid, language_code=call.language_code,
+            topic_code=call.topic_code, office_code=call.office_code, urgent=urgent, entered_at=now,
+            first_rang_at=min(call.started_at or now, now), state=WAITING,
+            accepts_languages=",".join(sorted(accepts)) or None)
+        .on_conflict_do_nothing().returning(QueueEntry.id))
+    if entry_id is not None:
+        return entry_id, True
+    return session.scalar(select(QueueEntry.id).where(QueueEntry.call_sid == call.call_sid)), False
 
 
 def _entry_of(session: Session, call_id: int) -> QueueEntry | None:
@@ -185,10 +207,11 @@ def entry_for_call(session: Session, call_sid: str) -> QueueEntry | None:
     return session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
 
 
-def mark_left(session: Session, call_sid: str, result: str, now: datetime) -> bool:
+def mark_left(session: Session, call_sid: str, result: str, now: datetime, commit: bool = True) -> bool:
     """The caller left the queue: `result` is Twilio's QueueResult or our reason. A hangup is
     abandoned, a bridge is bridged, anything else left. False if no entry was in the queue.
-    A consultant still being rung for the caller is released by routing.release(call_sid)."""
+    A consultant still being rung for the caller is released by routing.release(call_sid).
+    With commit=False the caller commits it with the rest of its step."""
     if result == "hangup":
         state = QueueState.abandoned.value
     elif result in BRIDGED_RESULTS:
@@ -201,8 +224,23 @@ def mark_left(session: Session, call_sid: str, result: str, now: datetime) -> bo
         .values(state=state, ended_at=now, result=result)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
+    if commit:
+        session.commit()
     return changed.rowcount == 1
+
+
+def abandon(session: Session, call_sid: str, now: datetime) -> tuple[bool, int | None]:
+    """mark_left(call_sid, "hangup") in the caller's transaction (not committed), in one UPDATE
+    ... RETURNING: whether an entry was in the queue, and the consultant it is offered to as stored
+    now (a pairing that committed after the caller's call was read), or None."""
+    row = session.execute(
+        update(QueueEntry)
+        .where(QueueEntry.call_sid == call_sid, QueueEntry.state.in_(IN_QUEUE))
+        .values(state=QueueState.abandoned.value, ended_at=now, result="hangup")
+        .returning(QueueEntry.offered_staff_id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    return (False, None) if row is None else (True, row.offered_staff_id)
 
 
 def _change(session: Session, entry_id: int, from_states: tuple[str, ...], *conditions, _commit: bool = True,

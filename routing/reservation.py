@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, literal, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from hotline.models import Staff, Status, utcnow
+from hotline.models import Staff, Status, UTCDateTime, utcnow
 
 # An offer whose ringing never ended in an answer or a Dial result (a lost webhook) is given up
 # after this long, so the consultant cannot be stuck in "offered".
@@ -105,6 +105,29 @@ def finish(session: Session, call_sid: str, wrap_up_seconds: int) -> int:
     )
     session.commit()
     return result.rowcount + release(session, call_sid)
+
+
+def free_holders(session: Session, call_sid: str, wrap_up_seconds: int) -> list[tuple[int, datetime | None]]:
+    """finish() in one statement, not committed: whoever was talking on the ended call goes into
+    wrap-up for `wrap_up_seconds` (then counts as available, and idle from then), whoever was
+    still being offered it is available again. Returns (staff id, end of wrap-up or None) of each
+    consultant freed, as stored now (RETURNING: no read back)."""
+    now = utcnow()
+    until = literal(now + timedelta(seconds=wrap_up_seconds), UTCDateTime())
+    talking = Staff.status == Status.busy.value
+    rows = session.execute(
+        update(Staff)
+        .where(Staff.current_call_sid == call_sid,
+               Staff.status.in_((Status.busy.value, Status.offered.value)))
+        # Every SET expression reads the row as it was: `talking` is the status before this change.
+        .values(status=case((talking, Status.wrap_up.value), else_=Status.available.value),
+                current_call_sid=None, status_since=now,
+                wrap_up_until=case((talking, until), else_=Staff.wrap_up_until),
+                idle_since=case((talking, until), else_=Staff.idle_since))
+        .returning(Staff.id, Staff.wrap_up_until)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [(staff_id, ends) for staff_id, ends in rows]
 
 
 def set_status(session: Session, staff: Staff, status: str) -> bool:
