@@ -20,7 +20,8 @@ from hotline.voice import speak_to_unknown_language
 # or are sent fits; a larger number is garbage.
 MAX_WHOLE_NUMBER = 2**31 - 1
 
-CallerView = Callable[[Session, Call, dict[str, str]], VoiceResponse]
+# A view answers TwiML, or its text when it was built once for every call (ivr.fixed_twiml).
+CallerView = Callable[[Session, Call, dict[str, str]], VoiceResponse | str]
 
 
 def params() -> dict[str, str]:

@@ -13,17 +13,21 @@ from hotline.models import Call, utcnow
 from hotline.telephony import external_url
 from hotline.voice import speak, speak_to_unknown_language
 from ivr import call_again, choices, queue_exits, queue_flow
+from ivr.fixed_twiml import fixed
 from ivr.menus import language_menu, topic_menu
 
 # The stage of a call that asked for a callback before choosing a topic: the topic menu then books it.
 CALLBACK_TOPIC = "callback_topic"
 
 
-def greet(call: Call) -> VoiceResponse:
-    resp = VoiceResponse()
+def greet(call: Call) -> str:
+    """The welcome in every greeting language, then the language menu (the same for every call)."""
+    return fixed("greeting", _greeting)
+
+
+def _greeting(resp: VoiceResponse) -> None:
     speak_to_unknown_language(resp, "welcome")
     language_menu(resp, attempt=0)
-    return resp
 
 
 def _retry_or_default(resp: VoiceResponse, had_input: bool, attempt: int, lang: str | None) -> bool:
@@ -37,7 +41,7 @@ def _retry_or_default(resp: VoiceResponse, had_input: bool, attempt: int, lang: 
 
 
 def on_language(session: Session, call: Call, digits: str | None, speech: str | None,
-                attempt: int) -> VoiceResponse:
+                attempt: int) -> VoiceResponse | str:
     catalogue = services.catalogue()
     options = {lang.digit: lang.code for lang in catalogue.languages}
     chosen = choices.choose(digits, speech, options, choices.language_keywords(catalogue), catalogue,
@@ -54,7 +58,7 @@ def on_language(session: Session, call: Call, digits: str | None, speech: str | 
     return _after_language(session, call, resp)
 
 
-def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
+def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse | str:
     now = utcnow()
     if not any(hours.is_open(office, now) for office in services.catalogue().offices):
         return closed(session, call, resp, now)
@@ -78,6 +82,8 @@ def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceR
                 speak(gather, lang, "queue_exit_callback", digit=callback_key)
             resp.append(gather)
             return resp
+    if not resp.verbs:  # the same for every caller of this language
+        return fixed(("topic_menu", lang), lambda fresh: topic_menu(fresh, lang, attempt=0))
     topic_menu(resp, lang, attempt=0)
     return resp
 
