@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import Select, bindparam, event, insert, select, update
+from sqlalchemy import Integer, Select, bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -14,7 +14,7 @@ from sqlalchemy.sql.base import ExecutableOption
 
 from hotline import services
 from hotline.catalogue import Catalogue
-from hotline.models import Call, CallEvent, ConsultationRecord, utcnow
+from hotline.models import Call, CallEvent, ConsultationRecord, UTCDateTime, utcnow
 from hotline.phone_numbers import caller_key, mask, normalise
 
 log = logging.getLogger(__name__)
@@ -44,14 +44,15 @@ def open_call(session: Session, catalogue: Catalogue, form: dict[str, str],
     call = find_call(session, form["CallSid"], loads)
     if call:
         return call
-    office = catalogue.office_for_number(normalise(form.get("To")))
+    called = normalise(form.get("To"))
+    office = catalogue.office_for_number(called)
     caller = normalise(form.get("From"))
     call = Call(
         call_sid=form["CallSid"],
         direction=_fit(form.get("Direction"), Call.direction) or "inbound",
         caller_number=caller,
         caller_key=caller_key(caller, services.settings().secret_key),
-        called_number=normalise(form.get("To")),
+        called_number=called,
         office_code=office.code,
         twilio_status=_fit(form.get("CallStatus"), Call.twilio_status),
     )
@@ -147,14 +148,11 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
         # arriving at once, one closes the call, journals it and makes its record (one transaction);
         # the other waits for that commit, changes nothing and reads the record. RETURNING brings
         # what the record copies as stored now, in place of reading the call again.
-        closed = session.execute(
-            update(Call).where(Call.id == call.id, Call.ended_at.is_(None))
-            .values(ended_at=ended_at, twilio_status=_fit(twilio_status, Call.twilio_status),
-                    duration_seconds=duration, outcome=outcome, stage="ended",
-                    talk_seconds=talk if talk is not None else Call.talk_seconds)
-            .returning(*_CLOSED_COLUMNS)
-            .execution_options(synchronize_session=False)
-        ).one_or_none()
+        closed = session.execute(_CLOSE, {
+            "close_id": call.id, "close_ended_at": ended_at, "close_duration": duration,
+            "close_status": _fit(twilio_status, Call.twilio_status), "close_outcome": outcome,
+            "close_talk": talk,
+        }).one_or_none()
         if closed is not None:
             for column, value in zip(_CLOSED_COLUMNS, closed, strict=True):
                 set_committed_value(call, column.key, value)
@@ -177,6 +175,19 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
 _CLOSED_COLUMNS = (Call.ended_at, Call.twilio_status, Call.duration_seconds, Call.outcome,
                    Call.talk_seconds, Call.language_code, Call.topic_code, Call.office_code,
                    Call.consultant_id, Call.answered_at, Call.started_at)
+
+
+# close_call's compare-and-set, built once (building it cost more than running it); a talk time of
+# None keeps the one stored.
+_CLOSE = (
+    update(Call).where(Call.id == bindparam("close_id"), Call.ended_at.is_(None))
+    .values(ended_at=bindparam("close_ended_at", type_=UTCDateTime), twilio_status=bindparam("close_status"),
+            duration_seconds=bindparam("close_duration", type_=Integer), outcome=bindparam("close_outcome"),
+            stage="ended",
+            talk_seconds=func.coalesce(bindparam("close_talk", type_=Integer), Call.talk_seconds))
+    .returning(*_CLOSED_COLUMNS)
+    .execution_options(synchronize_session=False)
+)
 
 
 def _new_record(call: Call) -> ConsultationRecord:

@@ -68,7 +68,6 @@ def test_a_topic_that_rings_a_consultant_sent_twice_at_once(app, db, twilio):
     """Both copies dial the one consultant reserved (the copy that lost the reservation finds it
     held for this call), and the offer is journalled once."""
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"])
-    add_consultant(app, db, "Petar", languages=["en"], topics=["health"], idle_minutes=-5)
     call = new_call(twilio)
     call.ring()
     call.press(LANGUAGE_KEYS["en"])
