@@ -6,12 +6,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, abort, send_file
+from flask import Flask
 
 from hotline import health, services, stand_in
 from hotline.catalogue import load_catalogue
 from hotline.db import Database
 from hotline.settings import Settings
+from hotline.speech import routes as speech_routes
 from hotline.twilio_sim import FakeTwilioApi
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
         redis=services.connect_redis(settings),
         twilio_http=_twilio_stand_in(settings),
     ))
-    _register_audio(app)
 
     # Imported here so that importing an area (say, a job module in a worker) never builds an app.
     import callbacks
@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     from ivr import views as ivr_views
 
     health.init_app(app)
+    speech_routes.init_app(app)
     stand_in.init_app(app)
     app.register_blueprint(ivr_views.blueprint)
     callbacks.init_app(app)
@@ -61,16 +62,3 @@ def _twilio_stand_in(settings: Settings) -> FakeTwilioApi | None:
     log.warning("no TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: Twilio's REST API is the built-in "
                 "stand-in; calls and SMS are recorded in memory, none is placed or sent")
     return FakeTwilioApi()
-
-
-def _register_audio(app: Flask) -> None:
-    """Serve the recorded prompts of voiceless languages to Twilio's <Play>."""
-    from hotline import voice
-
-    @app.get("/audio/<lang>/<name>.mp3", endpoint="audio.prompt")
-    def prompt(lang: str, name: str):
-        safe = lang.isalpha() and name.replace("-", "_").isidentifier()
-        path = voice.recording_for(lang, name) if safe else None
-        if path is None:
-            abort(404)
-        return send_file(path, mimetype="audio/mpeg")

@@ -17,11 +17,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
 
+from hotline import answers
 from hotline.wrap_up import WrapUpConfigError, WrapUpLists, parse_wrap_up
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # Prompt sub-tables that name each configured language and topic.
 TERM_TABLES = ("languages", "topics")
+# Prompt sub-tables a language may leave out: other words callers use ([<lang>.answers],
+# hotline/answers.py), and the text a speech engine reads where it differs from the display text
+# ([<lang>.engine], hotline.speech.prompts).
+OPTIONAL_TABLES = ("answers", "engine")
 # Prompt word lists and how many words each must have.
 WORD_LISTS = {"numbers": 10, "weekdays": 7}
 _SPAN = re.compile(r"^(?P<start>[01]\d|2[0-3]):[0-5]\d-(?P<end>(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
@@ -160,7 +165,7 @@ def missing_prompts(raw: dict) -> list[str]:
     """
     langs, tables = _prompt_tables(raw)
     missing = [f"{lang} (no [prompts.{lang}] table)" for lang in langs if lang not in tables]
-    keys = set().union(*tables.values()) - set(TERM_TABLES)
+    keys = set().union(*tables.values()) - set(TERM_TABLES) - set(OPTIONAL_TABLES)
     for lang, table in tables.items():
         missing += [f"{lang}.{key}" for key in sorted(keys - set(table))]
         missing += _missing_terms(raw, lang, tables)
@@ -198,6 +203,8 @@ def check_prompts(raw: dict) -> None:
     """Raise CatalogueError naming every missing or inconsistent prompt."""
     missing = missing_prompts(raw)
     problems = ([f"missing prompts: {', '.join(missing)}"] if missing else []) + mismatched_fields(raw)
+    malformed = answers.table_problems(_prompt_tables(raw)[1])
+    problems += [f"malformed answers: {', '.join(malformed)}"] if malformed else []
     if problems:
         raise CatalogueError("prompt catalogue incomplete: " + "; ".join(problems))
 

@@ -88,6 +88,12 @@ def run(host: str, port: int, with_demo: bool, weeks: int) -> None:
     click.echo(f"database: {hotline.db.engine.url.render_as_string(hide_password=True)}; "
                f"redis: {settings.redis_url or 'embedded (fakeredis)'}; worker: in-process; "
                f"Twilio REST API: {twilio}")
+    with app.app_context():
+        from hotline.speech.audio import engine_status
+
+        for lang, engine in engine_status(hotline.catalogue).items():
+            click.echo(f"{lang} prompts: " + (engine if engine != "missing" else
+                                              "no speech engine, spoken in the fallback language (README)"))
     if with_demo:
         for line in _demo_lines(app, weeks):
             click.echo(line)
@@ -128,6 +134,37 @@ def worker(tick: float, arm_every: float, lock_ttl: int) -> None:
         raise click.ClickException(str(error)) from None
     finally:
         _services(app).db.dispose()
+
+
+@main.group()
+def prompts() -> None:
+    """Prompt audio of the languages Twilio has no voice for (Farsi)."""
+
+
+@prompts.command("render")
+@click.option("--lang", "langs", multiple=True, help="only this language (repeatable); default: every "
+                                                      "configured language without a Twilio voice")
+def prompts_render(langs: tuple[str, ...]) -> None:
+    """Render every fixed prompt (no fields, or a menu option's) of each voiceless language with the
+    speech engine, into <audio_dir>/rendered/<lang>/ with a manifest.json; prompts whose text,
+    engine and voice are unchanged are kept. Prompts with fields are rendered on first use."""
+    from hotline.speech import audio
+
+    app = create_app()
+    with app.app_context():
+        for lang in langs or audio.voiceless_languages(_services(app).catalogue):
+            try:
+                done = audio.render_fixed(lang)
+            except RuntimeError as error:
+                raise click.ClickException(f"{error}: see the README's section on Farsi prompts") from None
+            fresh = [item for item in done if item.fresh]
+            engine = audio.engine_status(_services(app).catalogue).get(lang, "")
+            average = sum(item.seconds for item in fresh) / len(fresh) if fresh else 0.0
+            click.echo(f"{lang}: {len(fresh)} rendered, {len(done) - len(fresh)} unchanged, by {engine}"
+                       + (f"; {average * 1000:.0f} ms a prompt" if fresh else ""))
+            recorded = [item.name for item in done if item.entry["recorded"]]
+            if recorded:
+                click.echo(f"{lang}: recorded by hand, played instead: {', '.join(recorded)}")
 
 
 def _demo_lines(app, weeks: int) -> list[str]:

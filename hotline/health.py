@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from hotline import services
+from hotline.speech.audio import engine_status
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +39,15 @@ def redis_answers() -> bool:
 
 @blueprint.get("/healthz")
 def healthz():
-    """200 {"status": "ok", "database": "ok", "redis": "ok"} when both answer; else 503 with
-    "unavailable" and "unreachable" for the one (or both) that did not."""
+    """200 {"status": "ok", "database": "ok", "redis": "ok", "speech": {...}} when both answer; else
+    503 with "unavailable" and "unreachable" for the one (or both) that did not. "speech" names the
+    engine that speaks each language Twilio has no voice for, or "missing" (its callers hear the
+    fallback language: worth an alert, not a reason to take the machine out of service)."""
     checks = {"database": database_answers(), "redis": redis_answers()}
     healthy = all(checks.values())
     body = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "unreachable" for name, ok in checks.items()})
+    body["speech"] = engine_status(services.catalogue())
     return jsonify(body), 200 if healthy else 503
 
 

@@ -31,6 +31,9 @@ class Settings:
     staff_idle_minutes: int = 30
     # LOGIN_RATE_LIMIT: failed logins allowed per name and per address (Flask-Limiter's notation).
     login_rate_limit: str = "5 per minute;20 per hour"
+    # HOTLINE_SPEECH_ENGINE: what speaks the languages Twilio has no voice for (hotline.speech.engines):
+    # "auto" (the best found), "espeak-ng" (the program), "library" (espeakng-loader) or "none".
+    speech_engine: str = "auto"
 
     @classmethod
     def from_env(cls, instance_path: str, environ: os._Environ | dict | None = None) -> "Settings":
@@ -58,6 +61,7 @@ class Settings:
             periodic_seconds=_seconds_by_name(env.get("HOTLINE_PERIODIC_SECONDS") or ""),
             staff_idle_minutes=int(env.get("STAFF_IDLE_MINUTES") or 30),
             login_rate_limit=env.get("LOGIN_RATE_LIMIT") or "5 per minute;20 per hour",
+            speech_engine=env.get("HOTLINE_SPEECH_ENGINE") or "auto",
         )
 
     @property

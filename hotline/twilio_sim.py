@@ -119,10 +119,28 @@ class CallerLeg:
         return self._follow(self.gather().attrib["action"], SpeechResult=speech, Confidence=confidence)
 
     def silence(self) -> ET.Element:
-        """No input: with actionOnEmptyResult Twilio still requests the action."""
-        gather = self.gather()
-        assert gather.attrib.get("actionOnEmptyResult") == "true", "silence would fall through the Gather"
-        return self._follow(gather.attrib["action"])
+        """No input: a <Gather> without actionOnEmptyResult falls through to the next verb; the
+        first with it (Twilio still requests its action) ends the silence."""
+        self.gather()
+        verbs = list(self.last)
+        for verb in verbs[verbs.index(self.gather()):]:
+            if verb.tag != "Gather":
+                break
+            if verb.attrib.get("actionOnEmptyResult") == "true":
+                return self._follow(verb.attrib["action"])
+        raise AssertionError("silence would fall through the Gather")
+
+    def gather_in(self, language: str) -> ET.Element:
+        """The <Gather> of the last TwiML that listens for speech in `language` (BCP-47)."""
+        found = [g for g in self.last.iter("Gather") if g.attrib.get("language") == language]
+        if len(found) != 1:
+            raise AssertionError(f"the last TwiML has {len(found)} <Gather> listening in {language}")
+        return found[0]
+
+    def say_in(self, language: str, speech: str, confidence: str = "0.9") -> ET.Element:
+        """Speech heard by the <Gather> that listens in `language` (BCP-47)."""
+        return self._follow(self.gather_in(language).attrib["action"], SpeechResult=speech,
+                            Confidence=confidence)
 
     def dial(self) -> ET.Element:
         found = self.last.find("Dial") if self.last is not None else None

@@ -1,20 +1,22 @@
-"""Speaking prompts from the catalogue: <Say> with the language's voice, or <Play> of a recording.
+"""Speaking prompts from the catalogue: <Say> with the language's voice, or <Play> of audio.
 
-A language without a Twilio voice (Farsi) plays `<audio_dir>/<lang>/<recording>.mp3`, served by
-the app at /audio/<lang>/<recording>.mp3; until that file exists the prompt is spoken in the
-language's fallback. A recording's name is the prompt's key, or the key and the option for menu
-options (topic_option-health.mp3). Prompts that carry fields (the time in closed, all_busy...)
-are never played from a recording, which could not say them: they are spoken in the fallback.
-Menu options are the exception: their fields are fixed, so each option names its own recording.
+A language without a Twilio voice (Farsi) plays, in this order of preference:
+1. a recording a person made, `<audio_dir>/<lang>/<name>.mp3` (hotline.speech.store), where `name`
+   is the prompt's key, or the key and the option for menu options (topic_option-health,
+   language_option). Prompts with other fields (the time in closed, a queue position) have none;
+2. the prompt rendered by this machine's speech engine, with its fields filled in the caller's
+   language (hotline.speech.audio: rendered on first use and cached);
+3. with no engine installed, the prompt spoken in the language's fallback (the start-up log and
+   /healthz say so).
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 from twilio.twiml import TwiML
 
 from hotline import services
+from hotline.speech import audio, store
 from hotline.telephony import external_url
 
 # A field is a value, or a function of the language the prompt ends up spoken in (a term such as
@@ -22,36 +24,38 @@ from hotline.telephony import external_url
 Field = str | int | Callable[[str], str]
 
 
-def audio_dir() -> Path:
-    configured = services.catalogue().audio_dir
-    return Path(configured) if configured else Path(services.settings().instance_path) / "audio"
-
-
-def recording_for(lang: str, name: str) -> Path | None:
-    path = audio_dir() / lang / f"{name}.mp3"
-    return path if path.is_file() else None
-
-
 def say_text(verb: TwiML, lang: str, text: str) -> None:
     language = services.catalogue().language(lang)
     verb.say(text, voice=language.voice, language=language.tts)
 
 
+def field_values(lang: str, fields: dict[str, Field]) -> dict[str, str | int]:
+    """`fields` with each function of the language called for `lang`."""
+    return {name: value(lang) if callable(value) else value for name, value in fields.items()}
+
+
 def render(lang: str, key: str, fields: dict[str, Field]) -> str:
-    values = {name: value(lang) if callable(value) else value for name, value in fields.items()}
-    return services.catalogue().prompt(lang, key, **values)
+    return services.catalogue().prompt(lang, key, **field_values(lang, fields))
 
 
 def speak(verb: TwiML, lang: str, key: str, recording: str | None = None, **fields: Field) -> None:
-    """Append prompt `key` in `lang` to a VoiceResponse or Gather."""
+    """Append prompt `key` in `lang` to a VoiceResponse or Gather: <Say>, or <Play> for a language
+    without a voice (see the module's docstring); `recording` names the recording of a prompt with
+    fields that are fixed (a menu option)."""
     catalogue = services.catalogue()
     language = catalogue.language(lang)
     if language.voice:
         say_text(verb, lang, render(lang, key, fields))
         return
     name = recording or (None if fields else key)
-    if name and recording_for(lang, name):
-        verb.play(external_url("audio.prompt", lang=lang, name=name))
+    path = store.recording_for(lang, name) if name else None
+    if path:
+        verb.play(external_url("audio.prompt", lang=lang, name=name, ext=path.suffix[1:]))
+        return
+    urls = audio.rendered_urls(lang, key, field_values(lang, fields))
+    for url in urls:
+        verb.play(url)
+    if urls:
         return
     fallback = language.fallback or catalogue.default_language
     say_text(verb, fallback, render(fallback, key, fields))

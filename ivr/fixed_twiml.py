@@ -5,8 +5,10 @@ Deterministic output only, so any process can rebuild it (no state in process me
 the catalogue object (a catalogue loaded again is a new object, hence new entries), the URL base
 the actions are built on, what is being built, and the recordings that could replace spoken
 prompts (the modification time of each voiceless language's audio folder: a recording added there
-is used from the next request on). Building the greeting and its seven-language menu took about as
-long as the rest of the voice webhook's Python (issue 11).
+is used from the next request on). Audio rendered by this machine's speech engine has URLs that
+follow from the prompt's text (hotline.speech), so it needs no key of its own. Building the
+greeting and its seven-language menu took about as long as the rest of the voice webhook's Python
+(issue 11).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import services
 from hotline.catalogue import Catalogue
-from hotline.voice import audio_dir
+from hotline.speech.store import audio_dir
 
 _built: weakref.WeakKeyDictionary[Catalogue, dict[Hashable, str]] = weakref.WeakKeyDictionary()
 

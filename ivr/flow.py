@@ -41,15 +41,19 @@ def _retry_or_default(resp: VoiceResponse, had_input: bool, attempt: int, lang: 
 
 
 def on_language(session: Session, call: Call, digits: str | None, speech: str | None,
-                attempt: int) -> VoiceResponse | str:
+                attempt: int, heard: str | None = None) -> VoiceResponse | str:
+    """The caller's answer to the language menu; `heard` is the language whose locale listened
+    (the per-locale menu says it in its action URL), None for the default language's."""
     catalogue = services.catalogue()
     options = {lang.digit: lang.code for lang in catalogue.languages}
-    chosen = choices.choose(digits, speech, options, choices.language_keywords(catalogue), catalogue,
-                            [catalogue.default_language])
+    heard = heard if catalogue.language(heard) else catalogue.default_language
+    chosen = choices.choose(digits, speech, options, choices.language_keywords(catalogue), catalogue, [heard])
     resp = VoiceResponse()
     if chosen is None:
         if _retry_or_default(resp, bool(digits or speech), attempt, None):
-            language_menu(resp, attempt + 1)
+            # Speech we could not place: perhaps not the default locale's language, so each option
+            # listens in its own language this time.
+            language_menu(resp, attempt + 1, each_locale=bool((speech or "").strip() and not digits))
             return resp
         chosen = catalogue.default_language
     call.language_code = chosen

@@ -29,7 +29,8 @@ def voice(session, call, params):
 @blueprint.route("/language", methods=["GET", "POST"])
 @caller_webhook(loads=routing.LANGUAGES_ON_DUTY)
 def language(session, call, params):
-    return flow.on_language(session, call, params.get("Digits"), params.get("SpeechResult"), menu_attempt())
+    return flow.on_language(session, call, params.get("Digits"), params.get("SpeechResult"), menu_attempt(),
+                            request.args.get("heard"))
 
 
 @blueprint.route("/topic", methods=["GET", "POST"])

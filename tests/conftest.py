@@ -86,6 +86,10 @@ def backend(request) -> str:
 def app_config(backend, tmp_path, request) -> dict[str, str]:
     config = {"PUBLIC_BASE_URL": PUBLIC_BASE_URL, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
               "HOTLINE_CONFIG": ALWAYS_OPEN, "REDIS_URL": "", "SECRET_KEY": "test"}
+    # @pytest.mark.speech_engine("none"): a machine without a speech engine for Farsi.
+    engine = request.node.get_closest_marker("speech_engine")
+    if engine:
+        config["HOTLINE_SPEECH_ENGINE"] = engine.args[0]
     if backend == "embedded":
         db_file = tmp_path / "hotline.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), db_file)

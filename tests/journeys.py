@@ -10,6 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff
+from hotline.speech import audio
+from hotline.speech import prompts as engine_prompts
 from hotline.twilio_sim import CallerLeg, ConsultantLeg, Twilio, spoken
 from tests.conftest import services_of
 from tests.helpers import STATUS_URL, new_call
@@ -29,6 +31,41 @@ def prompt(app, lang: str, key: str, **fields) -> str:
 def texts(root: ET.Element) -> list[str]:
     """Every <Say> text and <Play> (as "[audio URL]") of a TwiML answer, in order."""
     return spoken(root)
+
+
+def rendered_text(app, url: str) -> str | None:
+    """The text a <Play> URL of a rendered prompt (/audio/<lang>/r/...) has the engine speak, as
+    signed in the URL; None for any other URL (a recording) or a text the app did not sign."""
+    parts = urlsplit(url)
+    if not parts.path.startswith("/audio/") or "/r/" not in parts.path:
+        return None
+    with app.app_context():
+        return audio.text_of(parse_qs(parts.query).get("say", [""])[0])
+
+
+def heard(app, root: ET.Element) -> list[str]:
+    """What the caller hears, in order: each <Say>'s text, the engine text of each rendered <Play>,
+    "[audio URL]" for any other <Play> (a recording)."""
+    return [rendered_text(app, text.removeprefix("[audio ").removesuffix("]")) or text
+            if text.startswith("[audio ") else text for text in texts(root)]
+
+
+def hears(app, lang: str, key: str, **fields) -> str:
+    """What `heard` gives for prompt `key` in `lang`: the display text of a language with a voice,
+    the engine's text ([<lang>.engine] or display) of one without."""
+    catalogue = services_of(app).catalogue
+    if catalogue.language(lang).voice:
+        return catalogue.prompt(lang, key, **fields)
+    return engine_prompts.engine_text(catalogue, lang, key, fields)
+
+
+def hears_parts(app, lang: str, key: str, **fields) -> list[str]:
+    """Like `hears`, but the list of texts a voiceless language's prompt is cut into around a
+    caller's digits (hotline.speech.prompts.engine_fragments); [the display text] with a voice."""
+    catalogue = services_of(app).catalogue
+    if catalogue.language(lang).voice:
+        return [catalogue.prompt(lang, key, **fields)]
+    return engine_prompts.engine_fragments(catalogue, lang, key, fields)
 
 
 def verbs(root: ET.Element) -> list[str]:

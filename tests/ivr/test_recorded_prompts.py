@@ -1,5 +1,6 @@
-"""Farsi has no text-to-speech voice: its prompts are spoken in English until a recording exists in
-<instance>/audio/fa/, then played (<Play>) from a URL on PUBLIC_BASE_URL that the app serves."""
+"""Farsi has no text-to-speech voice: a recording in <instance>/audio/fa/ is played (<Play>) from a
+URL on PUBLIC_BASE_URL that the app serves, ahead of the speech engine's rendering; without either,
+the prompt is spoken in English."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ import pytest
 
 from tests.conftest import PUBLIC_BASE_URL
 from tests.helpers import add_consultant, to_topic_menu
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, prompt, record_prompt, texts
+from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, heard, hears, prompt, record_prompt, texts
 
 
 def _farsi_topic_menu(twilio):
@@ -23,7 +24,14 @@ def test_instance_path_comes_from_the_environment(app, tmp_path):
     assert Path(app.instance_path) == tmp_path / "instance"
 
 
-def test_without_recordings_farsi_prompts_are_spoken_in_english(app, twilio):
+def _option(app, topic: str) -> str:
+    """What the topic menu's option for `topic` sounds like, rendered in Farsi."""
+    name = app.extensions["hotline"].catalogue.term("fa", "topics", topic)
+    return hears(app, "fa", "topic_option", topic=name, digit=TOPIC_KEYS[topic])
+
+
+@pytest.mark.speech_engine("none")
+def test_without_recordings_or_engine_farsi_prompts_are_spoken_in_english(app, twilio):
     gather = _farsi_topic_menu(twilio).last.find("Gather")
     assert gather.find("Play") is None
     assert texts(gather)[:2] == [prompt(app, "en", "topic_intro"), "For residence and documents, press 1."]
@@ -35,8 +43,8 @@ def test_a_recorded_prompt_is_played_from_the_public_url(app, twilio):
     record_prompt(app, "topic_intro")
     gather = _farsi_topic_menu(twilio).last.find("Gather")
     assert texts(gather)[0] == f"[audio {_audio_url('topic_intro')}]"
-    # The options not yet recorded are still spoken in English.
-    assert texts(gather)[1] == "For residence and documents, press 1."
+    # The options not yet recorded are rendered by the speech engine.
+    assert heard(app, gather)[1] == _option(app, "residence")
 
 
 def test_menu_options_have_one_recording_per_option(app, twilio):
@@ -44,7 +52,7 @@ def test_menu_options_have_one_recording_per_option(app, twilio):
     gather = _farsi_topic_menu(twilio).last.find("Gather")
     health = int(TOPIC_KEYS["health"])  # after topic_intro, the options in digit order
     assert texts(gather)[health] == f"[audio {_audio_url('topic_option-health')}]"
-    assert texts(gather)[health - 1] == "For work and the labour market, press 2."
+    assert heard(app, gather)[health - 1] == _option(app, "employment")
 
 
 def test_the_language_menu_plays_the_farsi_option_when_recorded(app, twilio):

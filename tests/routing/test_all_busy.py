@@ -84,6 +84,7 @@ def test_the_status_callback_makes_a_no_consultant_record(app, db, twilio, monke
     assert stored_call(db, call).outcome == "no_consultant"
 
 
+@pytest.mark.speech_engine("none")  # with one, Farsi audio (tests/ivr/test_farsi_audio.py)
 def test_all_busy_for_a_farsi_caller_is_spoken_in_english(app, twilio, monkeypatch):
     call = _busy_call(twilio, monkeypatch, "fa", datetime(2026, 11, 18, 10, 0, tzinfo=SOFIA))
     assert texts(call.last)[1] == prompt(app, "en", "all_busy", time="17:30")
