@@ -2,15 +2,19 @@
 callback into a consultation record. Every function is safe to run again for a retried webhook."""
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, Select, bindparam, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.base import ExecutableOption
 
 from hotline import services
 from hotline.catalogue import Catalogue
-from hotline.models import Call, CallEvent, ConsultationRecord, utcnow
+from hotline.models import Call, CallEvent, ConsultationRecord, UTCDateTime, utcnow
 from hotline.phone_numbers import caller_key, mask, normalise
 
 log = logging.getLogger(__name__)
@@ -18,25 +22,37 @@ log = logging.getLogger(__name__)
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
-def find_call(session: Session, call_sid: str | None) -> Call | None:
+def find_call(session: Session, call_sid: str | None, loads: Sequence[ExecutableOption] = ()) -> Call | None:
+    """The Call of `call_sid` (None if unknown or empty); `loads`: ORM options that bring what a
+    step needs in the same SELECT (with_expression of a Call query_expression), a fixed tuple per
+    step so that the statement's compiled form is cached."""
     if not call_sid:
         return None
-    return session.scalar(select(Call).where(Call.call_sid == call_sid))
+    return session.scalar(_find_statement(tuple(loads)), {"call_sid": call_sid})
 
 
-def open_call(session: Session, catalogue: Catalogue, form: dict[str, str]) -> Call:
-    """The Call row for this CallSid, created on first sight (a retry finds the same row)."""
-    call = find_call(session, form["CallSid"])
+@functools.lru_cache(maxsize=32)
+def _find_statement(loads: tuple[ExecutableOption, ...]) -> Select:
+    """Built once per tuple of options: only the CallSid is bound per request."""
+    return select(Call).where(Call.call_sid == bindparam("call_sid")).options(*loads)
+
+
+def open_call(session: Session, catalogue: Catalogue, form: dict[str, str],
+              loads: Sequence[ExecutableOption] = ()) -> Call:
+    """The Call row for this CallSid, created on first sight (a retry finds the same row);
+    `loads` as for find_call (a call created here has none of them loaded: they read None)."""
+    call = find_call(session, form["CallSid"], loads)
     if call:
         return call
-    office = catalogue.office_for_number(normalise(form.get("To")))
+    called = normalise(form.get("To"))
+    office = catalogue.office_for_number(called)
     caller = normalise(form.get("From"))
     call = Call(
         call_sid=form["CallSid"],
         direction=_fit(form.get("Direction"), Call.direction) or "inbound",
         caller_number=caller,
         caller_key=caller_key(caller, services.settings().secret_key),
-        called_number=normalise(form.get("To")),
+        called_number=called,
         office_code=office.code,
         twilio_status=_fit(form.get("CallStatus"), Call.twilio_status),
     )
@@ -58,9 +74,40 @@ def _fit(value: str | None, column) -> str | None:
     return value[:column.type.length] if value else value
 
 
+def journal(session: Session, call: Call, kind: str, detail: str | None = None,
+            consultant_id: int | None = None) -> None:
+    """Append an event to the call's journal, written with the step's other changes when the
+    session commits: the events of one transaction in one INSERT (_write_journal), after its other
+    changes. Dropped if the transaction is rolled back."""
+    session.info.setdefault(_JOURNAL, []).append(
+        (call, {"kind": kind, "detail": detail, "consultant_id": consultant_id, "at": utcnow()}))
+
+
+_JOURNAL = "hotline.calls.journal"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_journal(session: Session) -> None:
+    """The journal events of the transaction, in one statement (a Core INSERT, no RETURNING:
+    one executemany, which SQLAlchemy sends as one multi-row INSERT to PostgreSQL), after a flush
+    of the other changes (a new call gets its id)."""
+    pending = session.info.pop(_JOURNAL, None)
+    if not pending:
+        return
+    session.flush()
+    session.execute(insert(CallEvent.__table__), [{"call_id": call.id, **values} for call, values in pending])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_journal(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_JOURNAL, None)
+
+
 def record_event(session: Session, call: Call, kind: str, detail: str | None = None,
                  consultant_id: int | None = None) -> None:
-    session.add(CallEvent(call_id=call.id, kind=kind, detail=detail, consultant_id=consultant_id))
+    """journal() and commit at once (for a step that must commit before it goes on)."""
+    journal(session, call, kind, detail, consultant_id)
     session.commit()
 
 
@@ -89,43 +136,74 @@ def _outcome(call: Call, twilio_status: str) -> str:
 def close_call(session: Session, call: Call, twilio_status: str, duration: int | None,
                record: bool = True) -> ConsultationRecord | None:
     """End the call (Twilio's final CallStatus; `duration` in seconds) and make its consultation
-    record; a second call returns the same record. record=False for a call the service placed that
-    reached no one (a callback's caller who did not answer): it is journalled as ended, with no
-    record and no abandonment, since nobody called and nobody hung up."""
+    record, in one transaction with whatever the session holds already (committed here); a second
+    call returns the same record. record=False for a call the service placed that reached no one (a
+    callback's caller who did not answer): it is journalled as ended, with no record and no
+    abandonment, since nobody called and nobody hung up."""
     if call.ended_at is None:
         ended_at = utcnow()
         outcome = _outcome(call, twilio_status) if record else "not_reached"
         talk = max(0, int((ended_at - call.answered_at).total_seconds())) if call.answered_at else None
         # Compare-and-set on a call not yet ended: of two copies of the final status callback
-        # arriving at once, one closes the call and journals it; the other only reads the record.
-        closed = session.execute(
-            update(Call).where(Call.id == call.id, Call.ended_at.is_(None))
-            .values(ended_at=ended_at, twilio_status=_fit(twilio_status, Call.twilio_status),
-                    duration_seconds=duration, outcome=outcome, stage="ended",
-                    talk_seconds=talk if talk is not None else Call.talk_seconds)
-            .execution_options(synchronize_session=False)
-        ).rowcount == 1
-        if closed:
+        # arriving at once, one closes the call, journals it and makes its record (one transaction);
+        # the other waits for that commit, changes nothing and reads the record. RETURNING brings
+        # what the record copies as stored now, in place of reading the call again.
+        closed = session.execute(_CLOSE, {
+            "close_id": call.id, "close_ended_at": ended_at, "close_duration": duration,
+            "close_status": _fit(twilio_status, Call.twilio_status), "close_outcome": outcome,
+            "close_talk": talk,
+        }).one_or_none()
+        if closed is not None:
+            for column, value in zip(_CLOSED_COLUMNS, closed, strict=True):
+                set_committed_value(call, column.key, value)
             if outcome == "abandoned":  # where the caller gave up: the abandonment funnel
-                session.add(CallEvent(call_id=call.id, kind="abandoned", detail=call.stage))
+                journal(session, call, "abandoned", call.stage)
             # A plain add: appending to call.events would first load every event of the call.
-            session.add(CallEvent(call_id=call.id, kind="ended", detail=outcome,
-                                  consultant_id=call.consultant_id))
+            journal(session, call, "ended", outcome, consultant_id=call.consultant_id)
+            set_committed_value(call, "stage", "ended")
+            made = _new_record(call) if record else None
+            if made is not None:
+                session.add(made)
+            session.commit()
+            return made
         session.commit()
         session.refresh(call)
     return _ensure_record(session, call) if record else None
+
+
+# What close_call reads back from its UPDATE: the call's values as stored, for its record.
+_CLOSED_COLUMNS = (Call.ended_at, Call.twilio_status, Call.duration_seconds, Call.outcome,
+                   Call.talk_seconds, Call.language_code, Call.topic_code, Call.office_code,
+                   Call.consultant_id, Call.answered_at, Call.started_at)
+
+
+# close_call's compare-and-set, built once (building it cost more than running it); a talk time of
+# None keeps the one stored.
+_CLOSE = (
+    update(Call).where(Call.id == bindparam("close_id"), Call.ended_at.is_(None))
+    .values(ended_at=bindparam("close_ended_at", type_=UTCDateTime), twilio_status=bindparam("close_status"),
+            duration_seconds=bindparam("close_duration", type_=Integer), outcome=bindparam("close_outcome"),
+            stage="ended",
+            talk_seconds=func.coalesce(bindparam("close_talk", type_=Integer), Call.talk_seconds))
+    .returning(*_CLOSED_COLUMNS)
+    .execution_options(synchronize_session=False)
+)
+
+
+def _new_record(call: Call) -> ConsultationRecord:
+    return ConsultationRecord(
+        call_id=call.id, channel="phone", language_code=call.language_code, topic_code=call.topic_code,
+        office_code=call.office_code, consultant_id=call.consultant_id, outcome=call.outcome,
+        duration_seconds=call.talk_seconds if call.answered_at else call.duration_seconds,
+        started_at=call.started_at,
+    )
 
 
 def _ensure_record(session: Session, call: Call) -> ConsultationRecord:
     record = session.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == call.id))
     if record:
         return record
-    record = ConsultationRecord(
-        call_id=call.id, channel="phone", language_code=call.language_code, topic_code=call.topic_code,
-        office_code=call.office_code, consultant_id=call.consultant_id, outcome=call.outcome,
-        duration_seconds=call.talk_seconds if call.answered_at else call.duration_seconds,
-        started_at=call.started_at,
-    )
+    record = _new_record(call)
     session.add(record)
     try:
         session.commit()

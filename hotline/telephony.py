@@ -120,7 +120,8 @@ def answer_faults_with_twiml(blueprint: Blueprint, answer: Callable[[], VoiceRes
         return twiml(answer())
 
 
-def twiml(response: VoiceResponse) -> Response:
+def twiml(response: VoiceResponse | str) -> Response:
+    """The HTTP answer of TwiML, or of TwiML's text (built once, see ivr.fixed_twiml)."""
     return Response(str(response), mimetype="text/xml")
 
 

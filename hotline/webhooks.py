@@ -4,10 +4,11 @@ caller's call a webhook belongs to, the apology, and the conference both parties
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import request
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import ExecutableOption
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline import calls, services
@@ -19,7 +20,8 @@ from hotline.voice import speak_to_unknown_language
 # or are sent fits; a larger number is garbage.
 MAX_WHOLE_NUMBER = 2**31 - 1
 
-CallerView = Callable[[Session, Call, dict[str, str]], VoiceResponse]
+# A view answers TwiML, or its text when it was built once for every call (ivr.fixed_twiml).
+CallerView = Callable[[Session, Call, dict[str, str]], VoiceResponse | str]
 
 
 def params() -> dict[str, str]:
@@ -66,14 +68,21 @@ def ended() -> VoiceResponse:
     return resp
 
 
-def caller_webhook(view: CallerView) -> Callable[[], object]:
+def caller_webhook(view: CallerView | None = None, *, loads: Sequence[ExecutableOption] = ()):
     """A webhook of the caller's own call leg: checked as Twilio's (403 if forged), its parameters
     read, the caller's Call found (or opened, if its row is missing), and `view(session, call,
-    params)`'s TwiML answered. Without a CallSid the caller hears the apology.
+    params)`'s TwiML answered. Without a CallSid the caller hears the apology. `loads`: what the
+    view needs read with the call (hotline.calls.find_call); used as @caller_webhook(loads=...).
+
+    The step is one transaction: what the view changed and journalled without committing is
+    committed once it has answered (a view that must commit earlier, to enqueue a job after it,
+    commits itself).
 
     A webhook that arrives after the call's final status (a key pressed as the caller hung up, a
     late retry) gets <Hangup/> and changes nothing: the call is over, so nobody may be reserved,
     rung or queued for it."""
+    if view is None:
+        return functools.partial(caller_webhook, loads=loads)
 
     @functools.wraps(view)
     @twilio_webhook
@@ -82,10 +91,12 @@ def caller_webhook(view: CallerView) -> Callable[[], object]:
         if not values.get("CallSid"):
             return twiml(apology())
         session = services.session()
-        call = calls.open_call(session, services.catalogue(), values)
+        call = calls.open_call(session, services.catalogue(), values, loads)
         if call.ended_at is not None:
             return twiml(ended())
-        return twiml(view(session, call, values))
+        resp = view(session, call, values)
+        session.commit()
+        return twiml(resp)
 
     return answer
 

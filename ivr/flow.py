@@ -13,17 +13,21 @@ from hotline.models import Call, utcnow
 from hotline.telephony import external_url
 from hotline.voice import speak, speak_to_unknown_language
 from ivr import call_again, choices, queue_exits, queue_flow
+from ivr.fixed_twiml import fixed
 from ivr.menus import language_menu, topic_menu
 
 # The stage of a call that asked for a callback before choosing a topic: the topic menu then books it.
 CALLBACK_TOPIC = "callback_topic"
 
 
-def greet(call: Call) -> VoiceResponse:
-    resp = VoiceResponse()
+def greet(call: Call) -> str:
+    """The welcome in every greeting language, then the language menu (the same for every call)."""
+    return fixed("greeting", _greeting)
+
+
+def _greeting(resp: VoiceResponse) -> None:
     speak_to_unknown_language(resp, "welcome")
     language_menu(resp, attempt=0)
-    return resp
 
 
 def _retry_or_default(resp: VoiceResponse, had_input: bool, attempt: int, lang: str | None) -> bool:
@@ -37,7 +41,7 @@ def _retry_or_default(resp: VoiceResponse, had_input: bool, attempt: int, lang: 
 
 
 def on_language(session: Session, call: Call, digits: str | None, speech: str | None,
-                attempt: int, heard: str | None = None) -> VoiceResponse:
+                attempt: int, heard: str | None = None) -> VoiceResponse | str:
     """The caller's answer to the language menu; `heard` is the language whose locale listened
     (the per-locale menu says it in its action URL), None for the default language's."""
     catalogue = services.catalogue()
@@ -54,16 +58,16 @@ def on_language(session: Session, call: Call, digits: str | None, speech: str | 
         chosen = catalogue.default_language
     call.language_code = chosen
     call.stage = "topic_menu"
-    calls.record_event(session, call, "language", chosen)
+    calls.journal(session, call, "language", chosen)
     return _after_language(session, call, resp)
 
 
-def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
+def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse | str:
     now = utcnow()
     if not any(hours.is_open(office, now) for office in services.catalogue().offices):
         return closed(session, call, resp, now)
     lang = call.language_code
-    if not routing.language_on_duty(session, lang):
+    if not _on_duty(session, call, lang):
         # Said at once, not after the topic menu and a wait: the caller may choose another way.
         speak(resp, lang, "language_unstaffed",
               language=lambda spoken: services.catalogue().term(spoken, "languages", lang))
@@ -82,8 +86,17 @@ def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceR
                 speak(gather, lang, "queue_exit_callback", digit=callback_key)
             resp.append(gather)
             return resp
+    if not resp.verbs:  # the same for every caller of this language
+        return fixed(("topic_menu", lang), lambda fresh: topic_menu(fresh, lang, attempt=0))
     topic_menu(resp, lang, attempt=0)
     return resp
+
+
+def _on_duty(session: Session, call: Call, lang: str) -> bool:
+    """routing.language_on_duty, from what was read with the call when it was (LANGUAGES_ON_DUTY)."""
+    if call.languages_on_duty is None:  # not read with the call, or nobody at all on duty
+        return routing.language_on_duty(session, lang)
+    return lang in call.languages_on_duty.split(",")
 
 
 def _other_languages(lang: str) -> list[str]:
@@ -120,13 +133,16 @@ def on_topic(session: Session, call: Call, digits: str | None, speech: str | Non
         speak(resp, lang, "default_topic")
     call.language_code = lang
     call.topic_code = chosen
-    calls.record_event(session, call, "topic", chosen)
+    calls.journal(session, call, "topic", chosen)
     way = queue_exits.by_name("callback") if call.stage == CALLBACK_TOPIC else None
     if way is not None:  # asked for a callback before the topic (after hours, language not staffed)
         return way.handler(session, call, resp)
     call.stage = "routing"
     speak(resp, lang, "connecting")
-    return connect(session, call, resp)
+    # Routing reads consultants and queues, never this call's own pending changes: those are
+    # written once, at the step's commit, with their final values (not once per read).
+    with session.no_autoflush:
+        return connect(session, call, resp)
 
 
 def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
@@ -136,8 +152,8 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     if asked is not None:
         return asked
     catalogue = services.catalogue()
-    tried = calls.offered_consultants(session, call)
-    staff = None
+    tried = _offered_consultants(session, call)
+    staff, reserved = None, False
     if len(tried) < catalogue.max_consultant_attempts:
         # The caller's own language first, then any they agreed to when theirs was not staffed;
         # their own office only, if so configured (the queue widens to the other office later).
@@ -145,17 +161,25 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
         own_office = rule is not None and rule.restricts(call.office_code, timedelta(0))
         for language in [call.language_code, *(call.accepts_languages or "").split(",")]:
             if language and staff is None:
-                staff = routing.offer_call(session, call.call_sid, language, call.topic_code,
-                                           call.office_code, exclude=tried, only_office=own_office)
+                staff, reserved = routing.reserve_for_call(
+                    session, call.call_sid, language, call.topic_code, call.office_code, exclude=tried,
+                    only_office=own_office, held=call.held is not False, commit=False)
     if staff is None:
         return queue_flow.enter(session, call, resp)
-    if staff.id not in tried:  # a retried webhook re-dials the consultant already ringing
-        calls.record_event(session, call, "offered", consultant_id=staff.id)
+    if reserved:  # a retried webhook (or its twin) re-dials the consultant already ringing
+        calls.journal(session, call, "offered", consultant_id=staff.id)
     dial = resp.dial(action=external_url("ivr.dial_result"), method="POST", timeout=catalogue.dial_timeout,
                      caller_id=call.called_number or services.settings().twilio_phone_number)
     dial.number(staff.phone, url=external_url("ivr.whisper", call=call.call_sid, staff=staff.id),
                 method="POST")
     return resp
+
+
+def _offered_consultants(session: Session, call: Call) -> list[int]:
+    """calls.offered_consultants, from what was read with the call when it was (ROUTING_LOADS)."""
+    if call.offered_to is None:
+        return calls.offered_consultants(session, call)
+    return [int(staff_id) for staff_id in call.offered_to.split(",") if staff_id]
 
 
 def on_dial_result(session: Session, call: Call, dial_status: str | None) -> VoiceResponse:
@@ -186,7 +210,7 @@ def closed(session: Session, call: Call, resp: VoiceResponse, now: datetime) -> 
     speak(resp, lang, "closed", when=lambda spoken: call_again.opening_phrase(spoken, now))
     call.outcome = "closed"
     call.stage = "closed"
-    calls.record_event(session, call, "closed")
+    calls.journal(session, call, "closed")
     key = _callback_key()
     if key:
         gather = Gather(num_digits=1, timeout=6, action_on_empty_result=True, method="POST",

@@ -66,26 +66,33 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
         return asked
     rules = services.catalogue().queue
     lang = call.language_code
-    existing = routing.entry_for_call(session, call.call_sid)
+    # Read with the call (routing.ROUTING_LOADS) when the topic menu routes it: "" for no entry.
+    existing = None if call.queue_state == "" else routing.entry_for_call(session, call.call_sid)
     if existing is None and rules.max_size == 0:
         return ways_out(session, call, resp)  # this hotline does not queue callers
     if existing is None and routing.queue_length(session, lang, call.topic_code) >= rules.max_size:
-        calls.record_event(session, call, "queue_full", queue_name(call))
+        calls.journal(session, call, "queue_full", queue_name(call))
         speak(resp, lang, "queue_full")
         return ways_out(session, call, resp)
     if existing is not None and existing.state not in IN_QUEUE:
         return ways_out(session, call, resp)  # left the queue already: it does not start again
-    entry = existing or routing.enqueue(session, call, urgent=call.topic_code in rules.urgent_topics)
-    if call.accepts_languages and not entry.accepts_languages:
-        routing.accept_languages(session, entry.id, call.accepts_languages.split(","))
     if existing is None:
-        call.stage = "queued"
-        calls.record_event(session, call, "queued", queue_name(call))
+        urgent = call.topic_code in rules.urgent_topics
+        entry_id, inserted = routing.insert_entry(session, call, urgent=urgent,
+                                                  accepts_languages=call.accepts_languages, now=utcnow())
+        call.stage = "queued"  # by a twin of this webhook too: its commit must not undo the stage
+        if inserted:  # journalled once, by whichever of the twins queued the caller
+            calls.journal(session, call, "queued", queue_name(call))
+    else:
+        entry_id = existing.id
+        if call.accepts_languages and not existing.accepts_languages:
+            routing.accept_languages(session, entry_id, call.accepts_languages.split(","))
     speak(resp, lang, "queue_entered")
     resp.enqueue(queue_name(call), wait_url=external_url("ivr.queue_wait"), wait_url_method="POST",
                  action=external_url("ivr.queue_left"), method="POST")
+    session.commit()  # the step's one commit: the job below must find the entry
     # A consultant may have become free since routing looked: pair now rather than at the sweep.
-    routing.caller_may_be_served(entry.id)
+    routing.caller_may_be_served(entry_id)
     return resp
 
 

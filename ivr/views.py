@@ -27,14 +27,14 @@ def voice(session, call, params):
 
 
 @blueprint.route("/language", methods=["GET", "POST"])
-@caller_webhook
+@caller_webhook(loads=routing.LANGUAGES_ON_DUTY)
 def language(session, call, params):
     return flow.on_language(session, call, params.get("Digits"), params.get("SpeechResult"), menu_attempt(),
                             request.args.get("heard"))
 
 
 @blueprint.route("/topic", methods=["GET", "POST"])
-@caller_webhook
+@caller_webhook(loads=routing.ROUTING_LOADS)
 def topic(session, call, params):
     return flow.on_topic(session, call, params.get("Digits"), params.get("SpeechResult"), menu_attempt())
 
@@ -131,7 +131,7 @@ def status():
     """Twilio's status callback: a final status closes the call and makes its record."""
     values = params()
     call_status = values.get("CallStatus", "")
-    call = calls.find_call(services.session(), values.get("CallSid"))
+    call = calls.find_call(services.session(), values.get("CallSid"), routing.END_CALL_LOADS)
     if call is not None and call_status in calls.FINAL_STATUSES:
         routing.end_call(services.session(), call, call_status, whole_number(values.get("CallDuration")))
     return twiml(VoiceResponse())

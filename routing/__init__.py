@@ -15,7 +15,7 @@ these functions and never import routing's modules.
 """
 from __future__ import annotations
 
-from routing.candidates import candidates, free_consultants, language_on_duty
+from routing.candidates import LANGUAGES_ON_DUTY, candidates, free_consultants, language_on_duty
 from routing.offers import (
     CALLBACK,
     call_ended,
@@ -29,7 +29,7 @@ from routing.offers import (
     on_offer_status,
     register_ringer,
 )
-from routing.pairing import caller_for, consultant_for, offer_call
+from routing.pairing import caller_for, consultant_for, offer_call, reserve_for_call
 from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import (
     accept_languages,
@@ -38,6 +38,7 @@ from routing.queues import (
     enqueue_waiting,
     entry_for_call,
     estimated_wait,
+    insert_entry,
     leave,
     mark_bridged,
     mark_left,
@@ -50,15 +51,17 @@ from routing.queues import (
     widen_entry,
 )
 from routing.reservation import accept, effective_status, finish, holders, release, reserve, set_status
-from routing.stale_calls import end_call
+from routing.stale_calls import END_CALL_LOADS, ROUTING_LOADS, end_call
 
 __all__ = [
-    "CALLBACK", "OfficeRule", "accept", "accept_languages", "call_ended", "caller_for",
+    "CALLBACK", "END_CALL_LOADS", "LANGUAGES_ON_DUTY", "OfficeRule", "ROUTING_LOADS", "accept",
+    "accept_languages", "call_ended", "caller_for",
     "caller_may_be_served", "candidates", "cancel_leg", "claim", "consultant_for", "consultant_may_be_free",
     "consultant_status_changed", "effective_status", "end_call", "enqueue", "enqueue_waiting",
     "entry_for_call", "estimated_wait", "find_consultant", "finish", "free_consultants", "holders",
+    "insert_entry",
     "language_on_duty", "leave", "mark_bridged", "mark_left", "next_caller_for", "offer_call",
     "offer_not_taken", "office_rule", "on_offer_status", "position", "queue_figures", "queue_length",
-    "register_ringer", "release", "reserve", "set_status", "unbridge", "unclaim", "unclaim_stale",
-    "widen_entry",
+    "register_ringer", "release", "reserve", "reserve_for_call", "set_status", "unbridge", "unclaim",
+    "unclaim_stale", "widen_entry",
 ]

@@ -5,10 +5,10 @@ from collections.abc import Collection
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Select, bindparam, case, literal_column, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy import ScalarSelect, Select, bindparam, case, func, literal_column, select
+from sqlalchemy.orm import Session, lazyload, with_expression
 
-from hotline.models import Staff, StaffSkill, Status, UTCDateTime, utcnow
+from hotline.models import Call, Staff, StaffSkill, Status, UTCDateTime, utcnow
 from routing.reservation import STALE_OFFER, free_at, free_now
 
 
@@ -74,3 +74,17 @@ def language_on_duty(session: Session, language: str) -> bool:
         select(Staff.id).where(Staff.id.in_(skilled), Staff.active.is_(True), Staff.phone.is_not(None),
                                Staff.status != Status.offline.value).limit(1)
     ) is not None
+
+
+def _languages_on_duty() -> ScalarSelect:
+    """SQL: the languages of everyone on duty as language_on_duty() counts them, comma-separated
+    ("bg,en,ru"), or NULL if nobody is on duty."""
+    on_duty = (select(StaffSkill.language_code).join(Staff, Staff.id == StaffSkill.staff_id)
+               .where(Staff.active.is_(True), Staff.phone.is_not(None), Staff.status != Status.offline.value)
+               .distinct().subquery())
+    return select(func.aggregate_strings(on_duty.c.language_code, ",")).scalar_subquery()
+
+
+# language_on_duty() for every language, read in the same SELECT as the caller's call by the
+# language menu's webhook (hotline.calls.find_call's `loads`): Call.languages_on_duty.
+LANGUAGES_ON_DUTY = (with_expression(Call.languages_on_duty, _languages_on_duty()),)

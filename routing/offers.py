@@ -27,8 +27,8 @@ from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from routing.candidates import free_consultants
 from routing.pairing import caller_for, consultant_for
 from routing.queue_pick import OfficeRule
-from routing.queues import mark_left, unclaim, unclaim_stale
-from routing.reservation import effective_status, finish, holders, release
+from routing.queues import abandon, unclaim, unclaim_stale
+from routing.reservation import effective_status, finish, free_holders, release
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +66,34 @@ def call_ended(session: Session, call_sid: str) -> None:
     """The caller's call is over: give up any offer still ringing for them, and look for the next
     caller for the consultants it freed (at the end of their wrap-up)."""
     entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
-    if entry is not None and entry.state == OFFERED:
-        cancel_leg(entry.offer_leg_sid)
-    held = holders(session, call_sid)
-    finish(session, call_sid, services.catalogue().wrap_up_seconds)
-    if entry is not None:
-        mark_left(session, call_sid, "hangup", utcnow())
-    for staff_id in held:
-        staff = session.get(Staff, staff_id)
-        session.refresh(staff)
-        consultant_may_be_free(staff_id, staff.wrap_up_until)
+    freed = release_call(session, call_sid, entry is not None)
+    session.commit()
+    after_release(entry.offer_leg_sid if entry is not None and entry.state == OFFERED else None, freed)
+
+
+def release_call(session: Session, call_sid: str, queued: bool, held: bool = True
+                 ) -> list[tuple[int, datetime | None]]:
+    """call_ended's changes, in the caller's transaction (not committed): if the call was `queued`,
+    its queue entry is marked abandoned; then its consultants are freed (free_holders), skipped
+    when it was neither queued nor `held` by anyone as read with the call. Returns (staff id, end
+    of wrap-up) of each consultant freed, for after_release once the transaction is committed."""
+    if queued:
+        # The entry first: a pairing that claims it after this fails (and rolls its reservation
+        # back); one that claimed it before has committed its reservation, which is freed below.
+        _, offered_to = abandon(session, call_sid, utcnow())
+        held = held or offered_to is not None
+    if not held:
+        return []
+    return free_holders(session, call_sid, services.catalogue().wrap_up_seconds)
+
+
+def after_release(offer_leg_sid: str | None, freed: list[tuple[int, datetime | None]]) -> None:
+    """After release_call's changes are committed: stop the consultant's phone still ringing for
+    the caller (`offer_leg_sid`, None if none), and pair each consultant freed at the end of their
+    wrap-up."""
+    cancel_leg(offer_leg_sid)
+    for staff_id, wrap_up_until in freed:
+        consultant_may_be_free(staff_id, wrap_up_until)
 
 
 def consultant_status_changed(session: Session, staff: Staff, was_offered: str | None) -> None:

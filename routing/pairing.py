@@ -126,16 +126,36 @@ def offer_call(session: Session, call_sid: str, language: str, topic: str, offic
     A retried webhook finds the consultant already ringing for this call and gets them again,
     rather than a second consultant.
     """
-    held = session.scalar(select(Staff).where(Staff.current_call_sid == call_sid,
-                                              Staff.status == Status.offered.value))
-    if held is not None:
-        return held
+    return reserve_for_call(session, call_sid, language, topic, office, exclude, only_office)[0]
+
+
+def reserve_for_call(session: Session, call_sid: str, language: str, topic: str, office: str,
+                     exclude: Collection[int] = (), only_office: bool = False, held: bool = True,
+                     commit: bool = True) -> tuple[Staff | None, bool]:
+    """offer_call(), and whether this call of it made the reservation (False: the consultant was
+    ringing for the call already). The consultant already ringing is looked for first unless the
+    caller read, with the call, that nobody holds it (held=False), and after any lost race (a twin
+    of the webhook may have won). With commit=False the reservation is committed with the rest of
+    the caller's step."""
+    if held:
+        ringing = _ringing_for(session, call_sid)
+        if ringing is not None:
+            return ringing, False
     while True:
         found = candidates(session, language, topic, office, exclude, only_office=only_office)
         if not found:
-            return None
+            return None, False
         for staff in found:
-            if reserve(session, staff.id, call_sid):
-                session.refresh(staff)
-                return staff
+            if reserve(session, staff.id, call_sid, commit=commit):
+                # Its reserved columns are stale: read back only if used (routing needs the phone).
+                session.expire(staff, ["status", "current_call_sid", "status_since", "wrap_up_until"])
+                return staff, True
+            ringing = _ringing_for(session, call_sid)
+            if ringing is not None:
+                return ringing, False
         exclude = [*exclude, *(staff.id for staff in found)]
+
+
+def _ringing_for(session: Session, call_sid: str) -> Staff | None:
+    return session.scalar(select(Staff).where(Staff.current_call_sid == call_sid,
+                                              Staff.status == Status.offered.value))

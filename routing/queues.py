@@ -7,14 +7,16 @@ commit; functions that only read do not. `now` is passed in wherever time matter
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hotline.models import Call, QueueEntry, QueueState, Staff, StaffSkill, utcnow
+from hotline.models import Call, QueueEntry, QueueState, Staff, StaffSkill, UTCDateTime, utcnow
 from routing.reservation import STALE_OFFER, free_now
 
 WAITING, OFFERED = QueueState.waiting.value, QueueState.offered.value
@@ -69,6 +71,38 @@ def enqueue_waiting(session: Session, *, call_sid: str, language: str, topic: st
             raise
         return existing
     return entry
+
+
+def insert_entry(session: Session, call: Call, *, urgent: bool, accepts_languages: str | None,
+                 now: datetime) -> tuple[int, bool]:
+    """enqueue() for a call read with no queue entry (Call.queue_state ""), in the caller's
+    transaction (not committed): one INSERT ... ON CONFLICT DO NOTHING RETURNING id, so that a twin
+    of the webhook that got there first leaves this transaction intact (on PostgreSQL the INSERT
+    waits for the twin's commit) and this one reads the twin's entry. Returns the entry's id and
+    whether this call inserted it (False: the twin did)."""
+    accepts = {code for code in (accepts_languages or "").split(",") if code and code != call.language_code}
+    entry_id = session.scalar(_insert_entry(session.get_bind().dialect.name), {
+        "entry_call_id": call.id, "entry_call_sid": call.call_sid, "entry_language": call.language_code,
+        "entry_topic": call.topic_code, "entry_office": call.office_code, "entry_urgent": urgent,
+        "entry_now": now, "entry_first_rang": min(call.started_at or now, now),
+        "entry_accepts": ",".join(sorted(accepts)) or None})
+    if entry_id is not None:
+        return entry_id, True
+    return session.scalar(select(QueueEntry.id).where(QueueEntry.call_sid == call.call_sid)), False
+
+
+@functools.lru_cache(maxsize=2)
+def _insert_entry(dialect: str):
+    """insert_entry's statement for `dialect` ("postgresql" or "sqlite"), built once."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (insert(QueueEntry).values(
+        call_id=bindparam("entry_call_id"), call_sid=bindparam("entry_call_sid"),
+        language_code=bindparam("entry_language"), topic_code=bindparam("entry_topic"),
+        office_code=bindparam("entry_office"), urgent=bindparam("entry_urgent"),
+        entered_at=bindparam("entry_now", type_=UTCDateTime),
+        first_rang_at=bindparam("entry_first_rang", type_=UTCDateTime), state=WAITING,
+        accepts_languages=bindparam("entry_accepts"))
+        .on_conflict_do_nothing().returning(QueueEntry.id))
 
 
 def _entry_of(session: Session, call_id: int) -> QueueEntry | None:
@@ -176,19 +210,23 @@ def leave(session: Session, entry_id: int, reason: str, now: datetime) -> bool:
 
 def queue_length(session: Session, language: str, topic: str) -> int:
     """Callers in the queue of `language` x `topic` (waiting or being offered)."""
-    e = QueueEntry
-    return session.scalar(select(func.count()).select_from(e).where(
-        e.state.in_(IN_QUEUE), e.language_code == language, e.topic_code == topic))
+    return session.scalar(_QUEUE_LENGTH, {"length_language": language, "length_topic": topic})
+
+
+_QUEUE_LENGTH = select(func.count()).select_from(QueueEntry).where(  # built once, values bound
+    QueueEntry.state.in_(IN_QUEUE), QueueEntry.language_code == bindparam("length_language"),
+    QueueEntry.topic_code == bindparam("length_topic"))
 
 
 def entry_for_call(session: Session, call_sid: str) -> QueueEntry | None:
     return session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
 
 
-def mark_left(session: Session, call_sid: str, result: str, now: datetime) -> bool:
+def mark_left(session: Session, call_sid: str, result: str, now: datetime, commit: bool = True) -> bool:
     """The caller left the queue: `result` is Twilio's QueueResult or our reason. A hangup is
     abandoned, a bridge is bridged, anything else left. False if no entry was in the queue.
-    A consultant still being rung for the caller is released by routing.release(call_sid)."""
+    A consultant still being rung for the caller is released by routing.release(call_sid).
+    With commit=False the caller commits it with the rest of its step."""
     if result == "hangup":
         state = QueueState.abandoned.value
     elif result in BRIDGED_RESULTS:
@@ -201,8 +239,27 @@ def mark_left(session: Session, call_sid: str, result: str, now: datetime) -> bo
         .values(state=state, ended_at=now, result=result)
         .execution_options(synchronize_session=False)
     )
-    session.commit()
+    if commit:
+        session.commit()
     return changed.rowcount == 1
+
+
+def abandon(session: Session, call_sid: str, now: datetime) -> tuple[bool, int | None]:
+    """mark_left(call_sid, "hangup") in the caller's transaction (not committed), in one UPDATE
+    ... RETURNING: whether an entry was in the queue, and the consultant it is offered to as stored
+    now (a pairing that committed after the caller's call was read), or None."""
+    row = session.execute(_ABANDON, {"abandon_call": call_sid, "abandon_now": now}).one_or_none()
+    return (False, None) if row is None else (True, row.offered_staff_id)
+
+
+_ABANDON = (  # built once: building it cost more than running it
+    update(QueueEntry)
+    .where(QueueEntry.call_sid == bindparam("abandon_call"), QueueEntry.state.in_(IN_QUEUE))
+    .values(state=QueueState.abandoned.value, ended_at=bindparam("abandon_now", type_=UTCDateTime),
+            result="hangup")
+    .returning(QueueEntry.offered_staff_id)
+    .execution_options(synchronize_session=False)
+)
 
 
 def _change(session: Session, entry_id: int, from_states: tuple[str, ...], *conditions, _commit: bool = True,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from hotline.models import Staff, Status, utcnow
+from hotline.models import Staff, Status, UTCDateTime, utcnow
 
 # An offer whose ringing never ended in an answer or a Dial result (a lost webhook) is given up
 # after this long, so the consultant cannot be stuck in "offered".
@@ -46,15 +46,24 @@ def reserve(session: Session, staff_id: int, call_sid: str, commit: bool = True)
     """Offer `call_sid` to the consultant if they are free; True if this call got them. With
     commit=False the caller commits (or rolls back) the reservation with what it does next."""
     now = utcnow()
-    result = session.execute(
-        update(Staff)
-        .where(Staff.id == staff_id, Staff.active.is_(True), free_now(now))
-        .values(status=Status.offered.value, current_call_sid=call_sid, status_since=now, wrap_up_until=None)
-        .execution_options(synchronize_session=False)
-    )
+    result = session.execute(_RESERVE, {"reserve_id": staff_id, "reserve_call": call_sid, "reserve_now": now,
+                                        "reserve_stale": now - STALE_OFFER})
     if commit:
         session.commit()
     return result.rowcount == 1
+
+
+_RESERVE_NOW = bindparam("reserve_now", type_=UTCDateTime)
+# reserve()'s compare-and-set, built once, with free_now()'s two instants bound at run time.
+_RESERVE = (
+    update(Staff)
+    .where(Staff.id == bindparam("reserve_id"), Staff.active.is_(True),
+           free_at(_RESERVE_NOW, bindparam("reserve_stale", type_=UTCDateTime)))
+    .values(status=Status.offered.value, current_call_sid=bindparam("reserve_call"),
+            status_since=_RESERVE_NOW,
+            wrap_up_until=None)
+    .execution_options(synchronize_session=False)
+)
 
 
 def accept(session: Session, staff_id: int, call_sid: str) -> bool:
@@ -105,6 +114,35 @@ def finish(session: Session, call_sid: str, wrap_up_seconds: int) -> int:
     )
     session.commit()
     return result.rowcount + release(session, call_sid)
+
+
+def free_holders(session: Session, call_sid: str, wrap_up_seconds: int) -> list[tuple[int, datetime | None]]:
+    """finish() in one statement, not committed: whoever was talking on the ended call goes into
+    wrap-up for `wrap_up_seconds` (then counts as available, and idle from then), whoever was
+    still being offered it is available again. Returns (staff id, end of wrap-up or None) of each
+    consultant freed, as stored now (RETURNING: no read back)."""
+    now = utcnow()
+    rows = session.execute(_FREE_HOLDERS, {
+        "holder_call": call_sid, "holder_now": now, "holder_until": now + timedelta(seconds=wrap_up_seconds),
+    }).all()
+    return [(staff_id, ends) for staff_id, ends in rows]
+
+
+_TALKING = Staff.status == Status.busy.value
+_UNTIL = bindparam("holder_until", type_=UTCDateTime)
+# free_holders' UPDATE, built once (building it cost more than running it). Every SET expression
+# reads the row as it was: _TALKING is the status before this change.
+_FREE_HOLDERS = (
+    update(Staff)
+    .where(Staff.current_call_sid == bindparam("holder_call"),
+           Staff.status.in_((Status.busy.value, Status.offered.value)))
+    .values(status=case((_TALKING, Status.wrap_up.value), else_=Status.available.value),
+            current_call_sid=None, status_since=bindparam("holder_now", type_=UTCDateTime),
+            wrap_up_until=case((_TALKING, _UNTIL), else_=Staff.wrap_up_until),
+            idle_since=case((_TALKING, _UNTIL), else_=Staff.idle_since))
+    .returning(Staff.id, Staff.wrap_up_until)
+    .execution_options(synchronize_session=False)
+)
 
 
 def set_status(session: Session, staff: Staff, status: str) -> bool:

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import String, cast, exists, func, select
+from sqlalchemy.orm import Session, with_expression
 
 from hotline import calls, services
 from hotline.catalogue import CatalogueError
-from hotline.models import Call, CallEvent
+from hotline.models import Call, CallEvent, QueueEntry, QueueState, Staff
 from hotline.telephony import TWILIO_ERRORS, rest_client
-from routing.offers import call_ended
+from routing.offers import after_release, release_call
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,45 @@ def silence_allowed() -> timedelta:
     return timedelta(minutes=minutes)
 
 
+# What end_call needs, read in the same SELECT as the call (hotline.calls.find_call's `loads`) by
+# the status callback: the state of the call's queue entry, the consultant's leg still ringing for
+# it, and whether any consultant holds the call.
+QUEUE_STATE = with_expression(Call.queue_state, func.coalesce(
+    select(QueueEntry.state).where(QueueEntry.call_sid == Call.call_sid).scalar_subquery(), ""))
+HELD = with_expression(Call.held, exists().where(Staff.current_call_sid == Call.call_sid))
+END_CALL_LOADS = (
+    QUEUE_STATE,
+    with_expression(Call.offer_leg_sid, select(QueueEntry.offer_leg_sid)
+                    .where(QueueEntry.call_sid == Call.call_sid, QueueEntry.state == QueueState.offered.value)
+                    .scalar_subquery()),
+    HELD,
+)
+# What a call routed by the topic menu needs (ivr.flow.connect): whether it is queued already,
+# held by a consultant, and whom it was offered to.
+ROUTING_LOADS = (
+    QUEUE_STATE,
+    HELD,
+    with_expression(Call.offered_to, func.coalesce(
+        select(func.aggregate_strings(cast(CallEvent.consultant_id, String), ","))
+        .where(CallEvent.call_id == Call.id, CallEvent.kind == "offered").scalar_subquery(), "")),
+)
+
+
 def end_call(session: Session, call: Call, twilio_status: str, duration: int | None) -> None:
     """What a final status callback does (ivr.views.status): the call's consultants are freed (into
-    wrap-up) and any offer still ringing for it is given up, then the call is closed into its
-    consultation record. `duration`: Twilio's CallDuration, in seconds. Safe to run again."""
-    call_ended(session, call.call_sid)
-    calls.close_call(session, call, twilio_status, duration)
+    wrap-up) and its queue entry abandoned, the call is closed into its consultation record, all in
+    one transaction; then any offer still ringing for it is given up and the consultants freed are
+    paired again. `duration`: Twilio's CallDuration, in seconds. Safe to run again. `call` read with
+    END_CALL_LOADS saves reading its entry here."""
+    if call.held is None:  # read without END_CALL_LOADS (the sweep)
+        entry = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call.call_sid))
+        queued, held = entry is not None, True
+        leg = entry.offer_leg_sid if entry is not None and entry.state == QueueState.offered.value else None
+    else:
+        queued, held, leg = bool(call.queue_state), bool(call.held), call.offer_leg_sid
+    freed = release_call(session, call.call_sid, queued, held)
+    calls.close_call(session, call, twilio_status, duration)  # commits the release with the close
+    after_release(leg, freed)
 
 
 def silent_calls(session: Session, now: datetime) -> list[Call]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from hotline.models.base import Base, UTCDateTime, utcnow
 
@@ -36,6 +36,14 @@ class Call(Base):
     accepts_languages: Mapped[str | None] = mapped_column(String(64))
     # For a callback's call to the caller: the call on which they asked to be called back.
     original_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
+
+    # Read with the call by a step that needs them (hotline.calls.find_call's `loads`, e.g.
+    # routing.stale_calls.END_CALL_LOADS), in the same SELECT; None when not read.
+    queue_state: Mapped[str | None] = query_expression()  # of the call's queue entry; "": no entry
+    offer_leg_sid: Mapped[str | None] = query_expression()  # the consultant's leg ringing for it
+    held: Mapped[bool | None] = query_expression()  # whether a consultant holds the call
+    languages_on_duty: Mapped[str | None] = query_expression()  # "bg,en": routing.language_on_duty
+    offered_to: Mapped[str | None] = query_expression()  # "3,7": consultants offered it; "": none
 
     events: Mapped[list["CallEvent"]] = relationship(
         back_populates="call", order_by="CallEvent.id", cascade="all, delete-orphan"

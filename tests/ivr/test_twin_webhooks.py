@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 from sqlalchemy import func, select
 
 from hotline.models import ConsultationRecord, QueueEntry
-from tests.helpers import add_consultant
-from tests.journeys import journal, record_of, status_of
+from tests.helpers import add_consultant, new_call
+from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, journal, record_of, status_of
 from tests.queueing import entry_of, rung, whole_queued_call
 
 
@@ -62,3 +62,20 @@ def test_every_webhook_of_a_queued_call_sent_twice_at_once(app, db, twilio, twil
     kinds = [kind for kind, _, _ in journal(db, call)]
     for once in ("queued", "offered", "accepted", "bridged", "ended"):
         assert kinds.count(once) == 1, (once, kinds)
+
+
+def test_a_topic_that_rings_a_consultant_sent_twice_at_once(app, db, twilio):
+    """Both copies dial the one consultant reserved (the copy that lost the reservation finds it
+    held for this call), and the offer is journalled once."""
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"])
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    answers: list[tuple[str, str, str]] = []
+    twilio.transport = _twin_transport(twilio.transport, answers)
+    call.press(TOPIC_KEYS["health"])
+    [(_, first, second)] = answers
+    assert first == second
+    assert call.dialled_number() == maria.phone
+    assert status_of(db, maria) == ("offered", call.call_sid)
+    assert [kind for kind, _, _ in journal(db, call)].count("offered") == 1

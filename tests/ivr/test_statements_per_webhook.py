@@ -1,0 +1,122 @@
+"""What each webhook of a call costs the database: SQL statements sent and transactions ended
+(commits and rollbacks), counted with SQLAlchemy's engine events while one signed webhook is
+answered. Every statement is a round trip to PostgreSQL and a commit a WAL flush; a webhook's CPU
+went mostly to SQLAlchemy and the driver (issue 11), so the counts are what keeps it cheap.
+
+Each menu webhook is one transaction: read the call, write what changed, append its journal
+events; the status callback likewise plus the consultation record. The ceilings below are exact:
+a change that adds a statement or a commit to a step fails here, on both backends."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+
+from tests.conftest import services_of
+from tests.helpers import STATUS_URL, add_consultant, new_call
+from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, journal, record_of, status_of
+
+
+@dataclass
+class Cost:
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+    rollbacks: int = 0
+
+    def __str__(self) -> str:
+        listed = "\n  ".join(s.split("\n")[0][:120] for s in self.statements)
+        return (f"{len(self.statements)} statements, {self.commits} commits, {self.rollbacks} rollbacks:"
+                f"\n  {listed}")
+
+
+@contextmanager
+def cost_of(app) -> Iterator[Cost]:
+    """Count what the app's engine sends while the block runs."""
+    engine = services_of(app).db.engine
+    cost = Cost()
+
+    def statement(conn, cursor, sql, parameters, context, executemany) -> None:
+        cost.statements.append(sql)
+
+    def commit(conn) -> None:
+        cost.commits += 1
+
+    def rollback(conn) -> None:
+        cost.rollbacks += 1
+
+    hooks: list[tuple[str, Callable]] = [("before_cursor_execute", statement), ("commit", commit),
+                                         ("rollback", rollback)]
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    try:
+        yield cost
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
+
+
+def within(cost: Cost, statements: int, commits: int = 1) -> None:
+    """At most `statements` statements, exactly `commits` commits and no rollback."""
+    assert len(cost.statements) <= statements and cost.commits == commits and cost.rollbacks == 0, str(cost)
+
+
+def step(app, action: Callable[[], object]) -> Cost:
+    with cost_of(app) as cost:
+        action()
+    return cost
+
+
+def test_each_menu_webhook_is_one_transaction_of_at_most_three_statements(app, db, twilio):
+    call = new_call(twilio)
+    voice = step(app, call.ring)
+    language = step(app, lambda: call.press(LANGUAGE_KEYS["en"]))
+    print("voice", voice, "\nlanguage", language)
+    within(voice, 3)
+    within(language, 3)
+    assert [kind for kind, _, _ in journal(db, call)] == ["incoming", "language"]
+
+
+def hang_up(call) -> None:
+    status, _ = call.hang_up(STATUS_URL)
+    assert status == 200
+
+
+def test_the_status_callback_of_a_call_that_hung_up_in_a_menu(app, db, twilio):
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    ended = step(app, lambda: hang_up(call))
+    print("status", ended)
+    within(ended, 4)
+    assert record_of(db, call).outcome == "abandoned"
+
+
+def test_a_topic_that_rings_a_free_consultant_then_the_status_callback(app, db, twilio):
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"])
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    topic = step(app, lambda: call.press(TOPIC_KEYS["health"]))
+    print("topic, dialled", topic)
+    assert call.dialled_number() == maria.phone
+    ended = step(app, lambda: hang_up(call))
+    print("status, after a dial", ended)
+    within(topic, 5)
+    within(ended, 5)
+    assert status_of(db, maria) == ("available", None)
+
+
+def test_a_topic_that_queues_the_caller_then_the_status_callback(app, db, twilio):
+    add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    topic = step(app, lambda: call.press(TOPIC_KEYS["health"]))
+    print("topic, queued", topic)
+    assert call.last.find("Enqueue") is not None
+    ended = step(app, lambda: hang_up(call))
+    print("status, queued", ended)
+    within(topic, 6)
+    within(ended, 5)
