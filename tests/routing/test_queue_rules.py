@@ -350,12 +350,12 @@ def test_the_wait_estimate_follows_the_queues_answers_of_the_last_half_hour(app,
     first, second = route(twilio, "en", "health"), route(twilio, "en", "health")
     heard = texts(wait_turn(second, enqueued(second)))
     assert heard == [prompt(app, "en", "queue_position", position=2),
-                     prompt(app, "en", "queue_wait", minutes=15)]
+                     "Your expected wait is about 15 minutes."]
     # Number 1: 450 s, said as whole minutes (8).
-    assert texts(wait_turn(first, enqueued(first)))[1] == prompt(app, "en", "queue_wait", minutes=8)
+    assert texts(wait_turn(first, enqueued(first)))[1] == "Your expected wait is about 8 minutes."
     # The social caller's queue has a single recent answer: number 1 there expects 30 minutes.
     social = route(twilio, "en", "social")
-    assert texts(wait_turn(social, enqueued(social)))[1] == prompt(app, "en", "queue_wait", minutes=30)
+    assert texts(wait_turn(social, enqueued(social)))[1] == "Your expected wait is about 30 minutes."
 
 
 def test_a_fast_queue_promises_about_a_minute(app, db, twilio, twilio_api):
