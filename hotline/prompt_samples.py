@@ -5,8 +5,10 @@ the catalogue loads rather than when a caller would have heard it.
 """
 from __future__ import annotations
 
+import json
 import string
 from datetime import date, time, timedelta
+from functools import lru_cache
 from typing import Callable
 
 from hotline import spoken
@@ -109,8 +111,15 @@ def _mixed_digits(lang: str, table: dict) -> list[str]:
 
 def sample_problems(raw: dict) -> list[str]:
     """Every prompt of every language that cannot be filled with every sample value; [] if none."""
-    prompts = raw.get("prompts", {})
-    languages = list(raw.get("languages", {}))
+    # The same catalogue gives the same answer: a process that builds many apps (tests, several
+    # workers) checks it once. The key is the catalogue's text, so nothing stale can be served.
+    key = json.dumps([raw.get("prompts", {}), list(raw.get("languages", {}))], sort_keys=True)
+    return list(_problems(key))
+
+
+@lru_cache(maxsize=16)
+def _problems(key: str) -> tuple[str, ...]:
+    prompts, languages = json.loads(key)
     problems = []
     for lang, table in sorted(prompts.items()):
         if not isinstance(table, dict):
@@ -124,4 +133,4 @@ def sample_problems(raw: dict) -> list[str]:
         for key, text in sorted(table.items()):
             if isinstance(text, str) and key not in PIECES:
                 problems += _fill(lang, key, text, values)
-    return problems
+    return tuple(problems)
