@@ -157,16 +157,16 @@ def whisper(session: Session, attempt: CallbackAttempt | None) -> VoiceResponse:
 
 
 def _when_rang(lang: str, at: datetime, office_code: str) -> str:
-    """'today at 10:15' or 'on Monday at 10:15', in the time zone of the callback's office."""
+    """'today at 10:15 AM' or 'on Monday at 10:15 AM' in `lang` (see hotline.spoken), in the time
+    zone of the callback's office."""
     catalogue = services.catalogue()
     office = catalogue.office(office_code) or catalogue.offices[0]
     zone = ZoneInfo(office.timezone)
     local, today = at.astimezone(zone), utcnow().astimezone(zone).date()
-    time = local.strftime("%H:%M")
+    time = catalogue.clock_time(lang, local.time())
     if local.date() == today:
         return catalogue.prompt(lang, "opens_today", time=time)
-    return catalogue.prompt(lang, "opens_on", weekday=catalogue.words(lang, "weekdays")[local.weekday()],
-                            time=time)
+    return catalogue.prompt(lang, "opens_on", weekday=catalogue.weekday(lang, local.date()), time=time)
 
 
 def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits: str | None) -> VoiceResponse:

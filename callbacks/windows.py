@@ -113,7 +113,7 @@ def phrase(lang: str, window: Window) -> str:
     """The window as the caller hears it after "we will call you back": "tomorrow morning"."""
     catalogue = services.catalogue()
     if window.kind.startswith("on_"):
-        weekday = catalogue.words(lang, "weekdays")[window.start.weekday()]
+        weekday = catalogue.weekday(lang, window.start.date())
         return catalogue.prompt(lang, f"window_{window.kind}", weekday=weekday)
     return catalogue.prompt(lang, f"window_{window.kind}")
 

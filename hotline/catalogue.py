@@ -10,23 +10,27 @@ import re
 import string
 import tomllib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, time, timedelta
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
 
-from hotline import answers
+from hotline import answers, spoken
+from hotline.prompt_samples import PIECES, sample_problems
 from hotline.wrap_up import WrapUpConfigError, WrapUpLists, parse_wrap_up
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# Prompt sub-tables that name each configured language and topic.
-TERM_TABLES = ("languages", "topics")
+# Prompt sub-tables that name each configured language or topic -> the configuration table of
+# what they name ("spoken_in": a language as it follows "if you can speak").
+TERM_TABLES = {"languages": "languages", "topics": "topics", "spoken_in": "languages"}
 # Prompt sub-tables a language may leave out: other words callers use ([<lang>.answers],
 # hotline/answers.py), and the text a speech engine reads where it differs from the display text
 # ([<lang>.engine], hotline.speech.prompts).
 OPTIONAL_TABLES = ("answers", "engine")
+# Words only a language that uses them needs (the sample values show whether it does).
+OPTIONAL_KEYS = {"hour_words", "day_periods", "digits"}
 # Prompt word lists and how many words each must have.
 WORD_LISTS = {"numbers": 10, "weekdays": 7}
 _SPAN = re.compile(r"^(?P<start>[01]\d|2[0-3]):[0-5]\d-(?P<end>(?:[01]\d|2[0-3]):[0-5]\d|24:00)$")
@@ -151,8 +155,8 @@ def _terms(table: dict, name: str) -> set[str]:
 
 def _missing_terms(raw: dict, lang: str, tables: dict[str, dict]) -> list[str]:
     missing = []
-    for name in TERM_TABLES:
-        codes = set(raw.get(name, {})).union(*(_terms(table, name) for table in tables.values()))
+    for name, configured in TERM_TABLES.items():
+        codes = set(raw.get(configured, {})).union(*(_terms(table, name) for table in tables.values()))
         missing += [f"{lang}.{name}.{code}" for code in sorted(codes - _terms(tables[lang], name))]
     return missing
 
@@ -160,12 +164,12 @@ def _missing_terms(raw: dict, lang: str, tables: dict[str, dict]) -> list[str]:
 def missing_prompts(raw: dict) -> list[str]:
     """What the prompt catalogue lacks, as "lang.key" ("lang.topics.code"...); [] when complete.
 
-    Every key any language has, every language needs; the term tables need every configured
-    language and topic; the word lists need their exact number of words.
+    Every key any language has, every language needs (but OPTIONAL_KEYS); the term tables need every
+    configured language and topic; the word lists need their exact number of words.
     """
     langs, tables = _prompt_tables(raw)
     missing = [f"{lang} (no [prompts.{lang}] table)" for lang in langs if lang not in tables]
-    keys = set().union(*tables.values()) - set(TERM_TABLES) - set(OPTIONAL_TABLES)
+    keys = set().union(*tables.values()) - set(TERM_TABLES) - set(OPTIONAL_TABLES) - OPTIONAL_KEYS
     for lang, table in tables.items():
         missing += [f"{lang}.{key}" for key in sorted(keys - set(table))]
         missing += _missing_terms(raw, lang, tables)
@@ -180,13 +184,14 @@ def prompt_fields(text: str) -> set[str]:
 
 
 def mismatched_fields(raw: dict) -> list[str]:
-    """Prompts whose {fields} differ between languages or whose braces are malformed."""
+    """Prompts whose {fields} differ between languages or whose braces are malformed (the PIECES of a
+    spoken value differ by design)."""
     _, tables = _prompt_tables(raw)
     fields: dict[str, dict[str, frozenset[str]]] = {}
     problems = []
     for lang, table in tables.items():
         for key, text in table.items():
-            if isinstance(text, str):
+            if isinstance(text, str) and key not in PIECES:
                 try:
                     fields.setdefault(key, {})[lang] = frozenset(prompt_fields(text))
                 except ValueError as error:
@@ -200,11 +205,14 @@ def mismatched_fields(raw: dict) -> list[str]:
 
 
 def check_prompts(raw: dict) -> None:
-    """Raise CatalogueError naming every missing or inconsistent prompt."""
+    """Raise CatalogueError naming every missing or inconsistent prompt, and every prompt that
+    cannot be filled with the sample values of hotline.prompt_samples."""
     missing = missing_prompts(raw)
     problems = ([f"missing prompts: {', '.join(missing)}"] if missing else []) + mismatched_fields(raw)
     malformed = answers.table_problems(_prompt_tables(raw)[1])
     problems += [f"malformed answers: {', '.join(malformed)}"] if malformed else []
+    if not problems:  # a missing table would only be reported again, less clearly
+        problems = sample_problems(raw)
     if problems:
         raise CatalogueError("prompt catalogue incomplete: " + "; ".join(problems))
 
@@ -300,9 +308,28 @@ class Catalogue:
         return next((o for o in self.offices if number and number in o.numbers), self.offices[0])
 
     def prompt(self, lang: str, key: str, **fields: Any) -> str:
-        """The prompt `key` in `lang`, with its {fields} filled in."""
-        text = self.raw["prompts"][lang][key]
-        return text.format(**fields) if fields else text
+        """The prompt `key` in `lang`, with its {fields} filled in, its digits in the language's own."""
+        table = self.raw["prompts"][lang]
+        text = table[key].format(**fields) if fields else table[key]
+        return spoken.localise_digits(table, text)
+
+    def minutes(self, lang: str, count: int) -> str:
+        """`count` minutes in `lang`, in its CLDR plural form ("5 минут"): see hotline.spoken."""
+        return spoken.minutes(lang, self.raw["prompts"][lang], count)
+
+    def clock_time(self, lang: str, at: time) -> str:
+        """A time of day as said in `lang` ("9 часа", "الساعة التاسعة صباحاً"): see hotline.spoken."""
+        return spoken.clock_time(lang, self.raw["prompts"][lang], at)
+
+    def weekday(self, lang: str, day: date) -> str:
+        """The weekday of `day` with its preposition in `lang` ("во вторник")."""
+        return spoken.weekday(self.raw["prompts"][lang], day)
+
+    def other_languages(self, lang: str, caller_language: str) -> str:
+        """The queue's other languages but the caller's own, as said in `lang` after "if you can
+        also speak": "English or Bulgarian", or only "Bulgarian" to an English caller."""
+        codes = [code for code in self.queue.other_languages if code != caller_language]
+        return spoken.language_list(lang, self.raw["prompts"][lang], codes)
 
     def term(self, lang: str, table: str, code: str) -> str:
         """A name from a prompt table: term("en", "topics", "health") -> "health"."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline import calls, hours, services
+from hotline import calls, hours, services, spoken_fields
 from hotline.catalogue import Office
 from hotline.models import Call, utcnow
 from hotline.voice import speak
@@ -19,7 +19,7 @@ def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse
     closing = max((end for end in (hours.closes_at(office, now) for office in offices) if end), default=None)
     lang = call.language_code
     if closing and closing.date() == now.astimezone(closing.tzinfo).date():
-        speak(resp, lang, "all_busy", time=closing.strftime("%H:%M"))
+        speak(resp, lang, "all_busy", time=spoken_fields.clock_time(closing.time()))
     elif closing:  # open past midnight (around the clock): no closing time to give
         speak(resp, lang, "all_busy_later")
     else:
@@ -32,8 +32,9 @@ def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse
 
 
 def opening_phrase(lang: str, now: datetime, schedules: list[Office] | None = None) -> str:
-    """When the first of `schedules` (default: the offices) next opens: 'today at 09:00', 'tomorrow
-    at 09:00' or 'on Monday at 09:00', in `lang`; "" if none opens within a month."""
+    """When the first of `schedules` (default: the offices) next opens: 'today at 9 AM', 'tomorrow
+    at 9 AM' or 'on Monday at 1:30 PM', in `lang` (see hotline.spoken); "" if none opens within
+    a month."""
     catalogue = services.catalogue()
     schedules = catalogue.offices if schedules is None else schedules
     openings = [o for o in (hours.next_opening(schedule, now) for schedule in schedules) if o]
@@ -42,10 +43,10 @@ def opening_phrase(lang: str, now: datetime, schedules: list[Office] | None = No
     opening = min(openings)
     local_now = now.astimezone(opening.tzinfo)
     days = (opening.date() - local_now.date()).days
-    time = opening.strftime("%H:%M")
+    time = catalogue.clock_time(lang, opening.time())
     if days == 0:
         return catalogue.prompt(lang, "opens_today", time=time)
     if days == 1:
         return catalogue.prompt(lang, "opens_tomorrow", time=time)
-    weekday = catalogue.words(lang, "weekdays")[opening.weekday()]
+    weekday = catalogue.weekday(lang, opening.date())
     return catalogue.prompt(lang, "opens_on", weekday=weekday, time=time)

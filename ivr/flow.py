@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
-from hotline import calls, hours, services
+from hotline import calls, hours, services, spoken_fields
 from hotline.models import Call, utcnow
 from hotline.telephony import external_url
 from hotline.voice import speak, speak_to_unknown_language
@@ -81,7 +81,8 @@ def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceR
             gather = Gather(num_digits=1, timeout=5, action_on_empty_result=True, method="POST",
                             action=external_url("ivr.alternatives"))
             if key and _other_languages(lang):
-                speak(gather, lang, "language_alternatives", digit=key)
+                speak(gather, lang, "language_alternatives", digit=key,
+                      languages=spoken_fields.other_languages(lang))
             if callback_key:
                 speak(gather, lang, "queue_exit_callback", digit=callback_key)
             resp.append(gather)

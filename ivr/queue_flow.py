@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
-from hotline import calls, services
+from hotline import calls, services, spoken_fields
 from hotline.models import Call, CallEvent, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import speak, staff_language
@@ -122,7 +122,8 @@ def wait(session: Session, call: Call) -> VoiceResponse:
     _widen_and_announce(session, call, gather, entry, waited, now, rules)
     _announce_position(session, gather, lang, entry, now)
     if _may_offer_languages(entry, waited, rules):
-        speak(gather, lang, "queue_offer_languages", digit=rules.keys["other_languages"])
+        speak(gather, lang, "queue_offer_languages", digit=rules.keys["other_languages"],
+              languages=spoken_fields.other_languages(entry.language_code))
     for key, way in queue_exits.offered():
         speak(gather, lang, way.prompt, digit=key)
     if rules.hold_music_url:
@@ -171,7 +172,7 @@ def _announce_position(session: Session, gather: Gather, lang: str, entry: Queue
     if expected < 90:
         speak(gather, lang, "queue_wait_short")
     else:
-        speak(gather, lang, "queue_wait", minutes=round(expected / 60))
+        speak(gather, lang, "queue_wait", minutes=spoken_fields.minutes(round(expected / 60)))
 
 
 def _may_offer_languages(entry: QueueEntry, waited, rules) -> bool:
@@ -199,7 +200,8 @@ def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
             others = [code for code in rules.other_languages if code != entry.language_code]
             routing.accept_languages(session, entry.id, others)
             calls.record_event(session, call, "languages_accepted", ",".join(others))
-            speak(resp, call.language_code, "queue_languages_accepted")
+            speak(resp, call.language_code, "queue_languages_accepted",
+                  languages=spoken_fields.other_languages(entry.language_code))
             routing.caller_may_be_served(entry.id)
     resp.redirect(external_url("ivr.queue_wait"), method="POST")
     return resp

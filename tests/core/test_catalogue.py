@@ -10,6 +10,7 @@ import pytest
 from hotline import hours
 from hotline.app import create_app
 from hotline.catalogue import (
+    OPTIONAL_KEYS,
     OPTIONAL_TABLES,
     TERM_TABLES,
     WORD_LISTS,
@@ -20,11 +21,13 @@ from hotline.catalogue import (
     missing_prompts,
     prompt_fields,
 )
+from hotline.prompt_samples import PIECES
 
 PACKAGED = load_raw()
 LANGUAGES = sorted(PACKAGED["languages"])
-PROMPT_KEYS = sorted(set().union(*PACKAGED["prompts"].values()) - set(OPTIONAL_TABLES))
-TEXT_KEYS = [key for key in PROMPT_KEYS if isinstance(PACKAGED["prompts"]["en"].get(key), str)]
+PROMPT_KEYS = sorted(set().union(*PACKAGED["prompts"].values()) - set(OPTIONAL_TABLES) - OPTIONAL_KEYS)
+TEXT_KEYS = [key for key in PROMPT_KEYS
+             if isinstance(PACKAGED["prompts"]["en"].get(key), str) and key not in PIECES]
 
 
 def _write(tmp_path: Path, text: str) -> str:
@@ -41,7 +44,7 @@ def test_every_configured_language_has_a_prompt_table():
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_prompt_key_exists_in_every_language(lang):
-    assert sorted(set(PACKAGED["prompts"][lang]) - set(OPTIONAL_TABLES)) == PROMPT_KEYS
+    assert sorted(set(PACKAGED["prompts"][lang]) - set(OPTIONAL_TABLES) - OPTIONAL_KEYS) == PROMPT_KEYS
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -16,7 +16,7 @@ def test_first_complete_call(app, db, twilio):
     gather = greeting.find("Gather")
     assert gather.attrib["input"] == "dtmf speech"
     options = [say.text for say in gather.findall("Say")]
-    assert "За български, натиснете 1." in options and "For English, press 2." in options
+    assert "За български език натиснете 1." in options and "For English, press 2." in options
     assert len(gather) == 7  # Farsi's option a <Play>
 
     topics = call.press("2")

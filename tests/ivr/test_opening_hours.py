@@ -69,9 +69,9 @@ def test_open_on_a_weekday_morning(twilio, monkeypatch):
 
 
 @pytest.mark.parametrize("lang, expected", [
-    ("en", "The centre is closed now. We open tomorrow at 09:00."),
-    ("bg", "В момента центърът е затворен. Отваряме утре в 09:00 часа."),
-    ("ru", "Сейчас центр закрыт. Мы открываемся завтра в 09:00."),
+    ("en", "The centre is closed now. We open tomorrow at 9 AM."),
+    ("bg", "В момента центърът е затворен. Отваряме утре в 9 часа."),
+    ("ru", "Сейчас центр закрыт. Мы открываемся завтра в 9 часов."),
 ])
 def test_closed_in_the_evening_says_tomorrow_in_the_callers_language(app, db, twilio, monkeypatch, lang,
                                                                      expected):
@@ -92,11 +92,11 @@ def test_a_closed_call_makes_a_closed_consultation_record(db, twilio, monkeypatc
 
 
 @pytest.mark.parametrize("moment, when_key, fields", [
-    (_sofia(2026, 11, 18, 7, 30), "opens_today", {"time": "09:00"}),  # Wednesday, early
-    (_sofia(2026, 11, 18, 17, 30), "opens_tomorrow", {"time": "09:00"}),  # Sofia just closed
-    (_sofia(2026, 11, 20, 17, 45), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # Friday
-    (_sofia(2026, 11, 21, 12, 0), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # Saturday
-    (_sofia(2026, 11, 22, 12, 0), "opens_tomorrow", {"time": "09:00"}),  # Sunday
+    (_sofia(2026, 11, 18, 7, 30), "opens_today", {"time": "9 AM"}),  # Wednesday, early
+    (_sofia(2026, 11, 18, 17, 30), "opens_tomorrow", {"time": "9 AM"}),  # Sofia just closed
+    (_sofia(2026, 11, 20, 17, 45), "opens_on", {"weekday": "on Monday", "time": "9 AM"}),  # Friday
+    (_sofia(2026, 11, 21, 12, 0), "opens_on", {"weekday": "on Monday", "time": "9 AM"}),  # Saturday
+    (_sofia(2026, 11, 22, 12, 0), "opens_tomorrow", {"time": "9 AM"}),  # Sunday
 ])
 def test_closed_says_when_it_opens_next(app, twilio, monkeypatch, moment, when_key, fields):
     call = _call_at(twilio, monkeypatch, moment)
@@ -104,15 +104,15 @@ def test_closed_says_when_it_opens_next(app, twilio, monkeypatch, moment, when_k
 
 
 @pytest.mark.parametrize("moment, when_key, fields", [
-    (_sofia(2026, 12, 24, 10, 0), "opens_on", {"weekday": "Tuesday", "time": "09:00"}),  # Christmas Eve
-    (_sofia(2026, 12, 25, 10, 0), "opens_on", {"weekday": "Tuesday", "time": "09:00"}),  # Christmas
-    (_sofia(2026, 12, 23, 18, 0), "opens_on", {"weekday": "Tuesday", "time": "09:00"}),  # eve of the holidays
-    (_sofia(2026, 4, 10, 10, 0), "opens_on", {"weekday": "Tuesday", "time": "09:00"}),  # Orthodox Good Friday
-    (_sofia(2026, 4, 13, 10, 0), "opens_tomorrow", {"time": "09:00"}),  # Orthodox Easter Monday
-    (_sofia(2026, 3, 3, 11, 0), "opens_tomorrow", {"time": "09:00"}),  # Liberation Day, a Tuesday
-    (_sofia(2026, 1, 1, 12, 0), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # Jan 1-2 and a weekend
-    (_sofia(2026, 12, 31, 18, 0), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # into 2027's calendar
-    (_sofia(2027, 4, 30, 10, 0), "opens_on", {"weekday": "Wednesday", "time": "09:00"}),  # Easter 2027
+    (_sofia(2026, 12, 24, 10, 0), "opens_on", {"weekday": "on Tuesday", "time": "9 AM"}),  # Christmas Eve
+    (_sofia(2026, 12, 25, 10, 0), "opens_on", {"weekday": "on Tuesday", "time": "9 AM"}),  # Christmas
+    (_sofia(2026, 12, 23, 18, 0), "opens_on", {"weekday": "on Tuesday", "time": "9 AM"}),  # holidays eve
+    (_sofia(2026, 4, 10, 10, 0), "opens_on", {"weekday": "on Tuesday", "time": "9 AM"}),  # Good Friday
+    (_sofia(2026, 4, 13, 10, 0), "opens_tomorrow", {"time": "9 AM"}),  # Orthodox Easter Monday
+    (_sofia(2026, 3, 3, 11, 0), "opens_tomorrow", {"time": "9 AM"}),  # Liberation Day, a Tuesday
+    (_sofia(2026, 1, 1, 12, 0), "opens_on", {"weekday": "on Monday", "time": "9 AM"}),  # Jan 1-2, weekend
+    (_sofia(2026, 12, 31, 18, 0), "opens_on", {"weekday": "on Monday", "time": "9 AM"}),  # into 2027
+    (_sofia(2027, 4, 30, 10, 0), "opens_on", {"weekday": "on Wednesday", "time": "9 AM"}),  # Easter 2027
 ])
 def test_closed_on_public_holidays(app, twilio, monkeypatch, moment, when_key, fields):
     call = _call_at(twilio, monkeypatch, moment)
@@ -125,7 +125,7 @@ def test_open_on_the_day_after_easter_monday(twilio, monkeypatch):
 
 def test_weekday_named_in_the_callers_language(app, twilio, monkeypatch):
     call = _call_at(twilio, monkeypatch, _sofia(2026, 12, 24, 10, 0), "tr")
-    assert texts(call.last)[0] == _closed_message(app, "tr", "opens_on", weekday="salı", time="09:00")
+    assert texts(call.last)[0] == _closed_message(app, "tr", "opens_on", weekday="salı", time="9")
 
 
 def test_friday_afternoon_burgas_is_closed_but_sofia_is_open(app, twilio, monkeypatch):
@@ -138,7 +138,7 @@ def test_friday_afternoon_burgas_is_closed_but_sofia_is_open(app, twilio, monkey
 
 def test_friday_after_sofia_closes_too(app, twilio, monkeypatch):
     call = _call_at(twilio, monkeypatch, _sofia(2026, 11, 20, 17, 30), called=BURGAS_NUMBER)
-    assert texts(call.last)[0] == _closed_message(app, "en", "opens_on", weekday="Monday", time="09:00")
+    assert texts(call.last)[0] == _closed_message(app, "en", "opens_on", weekday="on Monday", time="9 AM")
 
 
 @pytest.mark.parametrize("moment, is_open", [
@@ -156,10 +156,10 @@ def test_hours_follow_sofia_wall_clock_across_daylight_saving_changes(twilio, mo
 
 
 @pytest.mark.parametrize("moment, when_key, fields", [
-    (_utc(2026, 3, 30, 5, 30), "opens_today", {"time": "09:00"}),
-    (_utc(2026, 3, 28, 21, 30), "opens_on", {"weekday": "Monday", "time": "09:00"}),  # Sat 23:30 EET
-    (_utc(2026, 3, 29, 21, 30), "opens_today", {"time": "09:00"}),  # Mon 00:30 EEST (Sun 23:30 at +2)
-    (_utc(2026, 10, 25, 21, 59), "opens_tomorrow", {"time": "09:00"}),  # Sun 23:59 EET (Mon 00:59 at +3)
+    (_utc(2026, 3, 30, 5, 30), "opens_today", {"time": "9 AM"}),
+    (_utc(2026, 3, 28, 21, 30), "opens_on", {"weekday": "on Monday", "time": "9 AM"}),  # Sat 23:30 EET
+    (_utc(2026, 3, 29, 21, 30), "opens_today", {"time": "9 AM"}),  # Mon 00:30 EEST (Sun 23:30 at +2)
+    (_utc(2026, 10, 25, 21, 59), "opens_tomorrow", {"time": "9 AM"}),  # Sun 23:59 EET (Mon 00:59 at +3)
 ])
 def test_the_next_opening_is_local_time_across_daylight_saving_changes(app, twilio, monkeypatch, moment,
                                                                        when_key, fields):
@@ -171,5 +171,5 @@ def test_the_next_opening_is_local_time_across_daylight_saving_changes(app, twil
 def test_farsi_closed_message_is_spoken_in_english_even_with_a_recording(app, twilio, monkeypatch):
     record_prompt(app, "closed")  # a recording could not say when the centre opens
     call = _call_at(twilio, monkeypatch, _sofia(2026, 11, 18, 20, 0), "fa")
-    assert texts(call.last)[0] == _closed_message(app, "en", "opens_tomorrow", time="09:00")
+    assert texts(call.last)[0] == _closed_message(app, "en", "opens_tomorrow", time="9 AM")
     assert call.last.find("Say").attrib["language"] == "en-GB"

@@ -41,11 +41,13 @@ def _busy_call(twilio, monkeypatch, lang: str, moment: datetime, **kwargs):
     return route(twilio, lang, "health", **kwargs)
 
 
-@pytest.mark.parametrize("lang", ["ru", "bg", "ar"])
-def test_all_busy_is_said_in_the_callers_language_then_goodbye_and_hangup(app, db, twilio, monkeypatch, lang):
+@pytest.mark.parametrize("lang, closing", [("ru", "17 часов 30 минут"), ("bg", "17 и 30 часа"),
+                                           ("ar", "الساعة الخامسة و30 دقيقة بعد الظهر")])
+def test_all_busy_is_said_in_the_callers_language_then_goodbye_and_hangup(app, db, twilio, monkeypatch, lang,
+                                                                          closing):
     add_consultant(app, db, "On a call", languages=[lang], topics=["health"], status="busy")
     call = _busy_call(twilio, monkeypatch, lang, datetime(2026, 11, 18, 10, 0, tzinfo=SOFIA))
-    assert texts(call.last) == [prompt(app, lang, "connecting"), prompt(app, lang, "all_busy", time="17:30"),
+    assert texts(call.last) == [prompt(app, lang, "connecting"), prompt(app, lang, "all_busy", time=closing),
                                 prompt(app, lang, "goodbye")]
     assert verbs(call.last) == ["Say", "Say", "Say", "Hangup"]
     assert offered_to(db, call) == []
@@ -58,7 +60,7 @@ def test_the_closing_time_is_the_last_open_office(app, twilio, monkeypatch):
     friday = datetime(2026, 11, 20, 11, 0, tzinfo=SOFIA)
     call = _busy_call(twilio, monkeypatch, "en", friday, called=BURGAS_NUMBER)
     assert texts(call.last)[1] == "All consultants who speak your language are busy right now. " \
-                                  "Please call again later. Today we are open until 17:30."
+                                  "Please call again later. Today we are open until 5:30 PM."
 
 
 def test_after_closing_time_the_caller_hears_when_to_call_again(app, twilio, monkeypatch):
@@ -69,7 +71,7 @@ def test_after_closing_time_the_caller_hears_when_to_call_again(app, twilio, mon
     call.press(LANGUAGE_KEYS["en"])
     set_clock(monkeypatch, datetime(2026, 11, 20, 17, 31, tzinfo=SOFIA))
     answer = call.press(TOPIC_KEYS["health"])
-    assert texts(answer)[1] == prompt(app, "en", "all_busy_closing", when="on Monday at 09:00")
+    assert texts(answer)[1] == prompt(app, "en", "all_busy_closing", when="on Monday at 9 AM")
     assert answer.find("Hangup") is not None
 
 
@@ -87,5 +89,5 @@ def test_the_status_callback_makes_a_no_consultant_record(app, db, twilio, monke
 @pytest.mark.speech_engine("none")  # with one, Farsi audio (tests/ivr/test_farsi_audio.py)
 def test_all_busy_for_a_farsi_caller_is_spoken_in_english(app, twilio, monkeypatch):
     call = _busy_call(twilio, monkeypatch, "fa", datetime(2026, 11, 18, 10, 0, tzinfo=SOFIA))
-    assert texts(call.last)[1] == prompt(app, "en", "all_busy", time="17:30")
+    assert texts(call.last)[1] == prompt(app, "en", "all_busy", time="5:30 PM")
 

@@ -38,10 +38,11 @@ def test_the_caller_hears_when_their_language_is_next_staffed(app, db, twilio, m
     db.commit()
     set_clock(monkeypatch, datetime(2026, 11, 24, 11, 0, tzinfo=SOFIA))  # a Tuesday
     told = _choose(twilio, "ar")
-    when = prompt(app, "ar", "opens_tomorrow", time="14:00")  # Wednesday
+    when = prompt(app, "ar", "opens_tomorrow", time="الساعة الثانية بعد الظهر")  # Wednesday
     assert texts(told)[:3] == [prompt(app, "ar", "language_unstaffed", language="العربية"),
                                prompt(app, "ar", "language_next_on_duty", when=when),
-                               prompt(app, "ar", "language_alternatives", digit="3")]
+                               prompt(app, "ar", "language_alternatives", digit="3",
+                                      languages="بالإنجليزية أو بالبلغارية")]
 
 
 def test_on_a_weekday_further_ahead(app, db, twilio, monkeypatch, languages_on_duty):
@@ -50,7 +51,8 @@ def test_on_a_weekday_further_ahead(app, db, twilio, monkeypatch, languages_on_d
     db.commit()
     set_clock(monkeypatch, datetime(2026, 11, 26, 10, 0, tzinfo=SOFIA))  # Thursday: next is Monday
     told = _choose(twilio, "ar")
-    when = prompt(app, "ar", "opens_on", weekday=_weekday(app, "ar", 0), time="09:00")
+    when = prompt(app, "ar", "opens_on", weekday=_weekday(app, "ar", 0), time="الساعة التاسعة صباحاً")
+    assert when == "يوم الاثنين الساعة التاسعة صباحاً"
     assert texts(told)[1] == prompt(app, "ar", "language_next_on_duty", when=when)
 
 
@@ -61,7 +63,7 @@ def test_later_the_same_day(app, db, twilio, monkeypatch, languages_on_duty):
     set_clock(monkeypatch, datetime(2026, 11, 25, 10, 0, tzinfo=SOFIA))  # Wednesday morning
     told = _choose(twilio, "ar")
     assert texts(told)[1] == prompt(app, "ar", "language_next_on_duty",
-                                    when=prompt(app, "ar", "opens_today", time="14:00"))
+                                    when=prompt(app, "ar", "opens_today", time="الساعة الثانية بعد الظهر"))
 
 
 def test_a_language_without_duty_hours_says_nobody_is_on_duty_but_not_when(app, db, twilio,
@@ -71,7 +73,8 @@ def test_a_language_without_duty_hours_says_nobody_is_on_duty_but_not_when(app, 
     db.commit()
     told = _choose(twilio, "tr")
     assert texts(told) == [prompt(app, "tr", "language_unstaffed", language="Türkçe"),
-                           prompt(app, "tr", "language_alternatives", digit="3")]
+                           prompt(app, "tr", "language_alternatives", digit="3",
+                                  languages="İngilizce veya Bulgarca")]
 
 
 def test_a_language_with_someone_on_duty_goes_straight_to_the_topic_menu(app, db, twilio, languages_on_duty):

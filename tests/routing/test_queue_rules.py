@@ -350,12 +350,25 @@ def test_the_wait_estimate_follows_the_queues_answers_of_the_last_half_hour(app,
     first, second = route(twilio, "en", "health"), route(twilio, "en", "health")
     heard = texts(wait_turn(second, enqueued(second)))
     assert heard == [prompt(app, "en", "queue_position", position=2),
-                     prompt(app, "en", "queue_wait", minutes=15)]
+                     "Your expected wait is about 15 minutes."]
     # Number 1: 450 s, said as whole minutes (8).
-    assert texts(wait_turn(first, enqueued(first)))[1] == prompt(app, "en", "queue_wait", minutes=8)
+    assert texts(wait_turn(first, enqueued(first)))[1] == "Your expected wait is about 8 minutes."
     # The social caller's queue has a single recent answer: number 1 there expects 30 minutes.
     social = route(twilio, "en", "social")
-    assert texts(wait_turn(social, enqueued(social)))[1] == prompt(app, "en", "queue_wait", minutes=30)
+    assert texts(wait_turn(social, enqueued(social)))[1] == "Your expected wait is about 30 minutes."
+
+
+@pytest.mark.parametrize("lang, said", [("ru", "Примерное время ожидания — 30 минут."),
+                                        ("ar", "مدة الانتظار المتوقعة: 30 دقيقة تقريباً."),
+                                        ("fa", "Your expected wait is about 30 minutes.")])
+def test_the_wait_is_said_in_minutes_of_the_callers_language(app, db, twilio, twilio_api, lang, said):
+    """One answer in the last half hour: 30 minutes, in the plural form of the language (Farsi, with
+    no voice and no recording, in its English fallback)."""
+    add_consultant(app, db, "On a call", languages=[lang], topics=["health"], status="busy")
+    answered = route(twilio, lang, "health")
+    assert routing.mark_bridged(db, entry_of(db, answered).id, utcnow() - timedelta(minutes=1))
+    call = route(twilio, lang, "health")
+    assert texts(wait_turn(call, enqueued(call)))[1] == said
 
 
 def test_a_fast_queue_promises_about_a_minute(app, db, twilio, twilio_api):

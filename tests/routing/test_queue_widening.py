@@ -50,14 +50,15 @@ def test_a_long_wait_offers_english_or_bulgarian_and_agreeing_reaches_an_english
     english = add_consultant(app, db, "English", languages=["en"], topics=["health"])
     call = route(twilio, "uk", "health")
     enqueue = enqueued(call)
-    offer = prompt(app, "uk", "queue_offer_languages", digit="3")
+    offer = "Якщо ви можете розмовляти також англійською або болгарською, натисніть 3."
     assert offer not in texts(wait_turn(call, enqueue))
 
     set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=241))
     turn = wait_turn(call, enqueue)
     assert offer in texts(turn)
     agreed = call.press("3")
-    assert texts(agreed) == [prompt(app, "uk", "queue_languages_accepted")]
+    assert texts(agreed) == [prompt(app, "uk", "queue_languages_accepted",
+                                    languages="англійською або болгарською")]
     assert agreed.find("Redirect").text == enqueue.attrib["waitUrl"]  # back to waiting, same place
     assert offer not in texts(wait_turn(call, enqueue))  # asked once agreed: not again
     run_jobs(app)
@@ -67,6 +68,20 @@ def test_a_long_wait_offers_english_or_bulgarian_and_agreeing_reaches_an_english
     assert texts(whisper) == [prompt(app, "bg", "whisper_other_language", language="украински",
                                      other="английски", topic="здраве")]
     assert ("languages_accepted", "en,bg", None) in journal(db, call)
+
+
+def test_an_english_caller_is_offered_only_bulgarian_and_a_bulgarian_caller_only_english(
+        app, db, twilio, twilio_api, monkeypatch):
+    english, bulgarian = route(twilio, "en", "health"), route(twilio, "bg", "health")
+    queued = [(english, enqueued(english)), (bulgarian, enqueued(bulgarian))]
+    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=241))
+    heard = [texts(wait_turn(call, enqueue)) for call, enqueue in queued]
+    assert "If you can also speak Bulgarian, press 3." in heard[0]
+    assert "Ако можете да говорите и на английски, натиснете 3." in heard[1]
+    assert not any("English" in text for text in heard[0])
+    assert texts(english.press("3")) == [
+        "Thank you. A consultant who speaks Bulgarian may now take your call too."]
+    assert ("languages_accepted", "bg", None) in journal(db, english)
 
 
 def test_other_keys_while_waiting_change_nothing(app, db, twilio, twilio_api):
@@ -93,12 +108,23 @@ def test_a_language_with_nobody_on_duty_is_told_at_once_and_english_or_bulgarian
     call.ring()
     told = call.press(LANGUAGE_KEYS["ar"])
     assert texts(told) == [prompt(app, "ar", "language_unstaffed", language="العربية"),
-                           prompt(app, "ar", "language_alternatives", digit="3")]
+                           prompt(app, "ar", "language_alternatives", digit="3",
+                                  languages="بالإنجليزية أو بالبلغارية")]
     menu = call.press("3")
     assert texts(menu)[0] == prompt(app, "ar", "topic_intro")
     call.press(TOPIC_KEYS["health"])
     assert dialled(call) == english.phone  # rung straight away, in English
     assert ("languages_accepted", "en,bg", None) in journal(db, call)
+
+
+def test_a_bulgarian_caller_with_nobody_on_duty_is_offered_only_english(app, db, twilio, twilio_api,
+                                                                       languages_on_duty):
+    _nobody_on_duty_in(db, languages_on_duty, "bg")
+    call = new_call(twilio)
+    call.ring()
+    told = call.press(LANGUAGE_KEYS["bg"])
+    assert "Ако можете да говорите на английски, натиснете 3 и първият свободен консултант ще приеме " \
+           "обаждането Ви. Иначе, моля, останете на линия." in texts(told)
 
 
 def test_a_caller_who_lets_the_offer_pass_waits_for_their_own_language(app, db, twilio, twilio_api,
