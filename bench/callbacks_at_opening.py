@@ -11,7 +11,7 @@ booked for the opening (every language x topic in turn, callers who rang up to t
 each with its wake-up job scheduled in RQ for that moment as booking schedules it
 (callbacks.schedule.schedule_wake), and --consultants consultants are available, each with the
 language and topic of one callback, those callbacks spread evenly over the list. The opening is a
-few seconds after the workers start (`hotline worker` processes, as the Procfile runs them, from
+few seconds after the workers are up (`hotline worker` processes, as the Procfile runs them, from
 --app-dir: this checkout, or an export of another commit for a before/after pair): the worker that
 holds the scheduler lock moves the due wake-up jobs to the queue, and the workers wake each
 callback into the queue and pair it (routing, then calls.create to ring the consultant).
@@ -54,7 +54,7 @@ from hotline.models import Call, Callback, Staff, StaffSkill, sync_reference, ut
 ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
 ACCOUNT_SID = "AC" + "0" * 32
 OFFICE = "sofia"
-LEAD_SECONDS = 12  # from booking to the opening: the workers start meanwhile
+LEAD_SECONDS = 8  # from the start of booking (the workers are up) to the opening
 TIMEOUT = 90  # seconds after the opening the round gives up waiting
 
 
@@ -103,6 +103,15 @@ def book(app, callbacks: int, consultants: int, opening, rng: random.Random) -> 
                 schedule.schedule_wake(callback)
 
 
+def listening(connection: redis.Redis, workers: int, timeout: float = 180) -> None:
+    """Until `workers` RQ workers have registered (each built its app and listens)."""
+    deadline = time.monotonic() + timeout
+    while connection.scard("rq:workers") < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"fewer than {workers} workers registered within {timeout:.0f} s")
+        time.sleep(0.2)
+
+
 def woken(app) -> int:
     with app.extensions["hotline"].db.session() as session:
         return session.scalar(select(func.count()).select_from(Callback).where(Callback.state != "scheduled"))
@@ -123,10 +132,6 @@ def run(args, workers: int, api_url: str, folder: Path) -> dict:
         hotline.redis.flushdb()
         with hotline.db.session() as session:
             sync_reference(session, hotline.catalogue)
-        opening = utcnow() + timedelta(seconds=LEAD_SECONDS)
-        book(app, args.callbacks, args.consultants, opening, rng)
-        with TwilioStandIn.arrived:
-            TwilioStandIn.arrivals.clear()
         procs = []
         app_dir = args.app_dir.resolve()
         try:
@@ -136,6 +141,14 @@ def run(args, workers: int, api_url: str, folder: Path) -> dict:
                     [sys.executable, "-c", "from hotline.cli import main; main()", "worker"], cwd=app_dir,
                     env={**os.environ, **env, "PYTHONPATH": str(app_dir)}, stdout=log,
                     stderr=subprocess.STDOUT))
+            listening(hotline.redis, workers)  # every worker up before the opening is set
+            opening = utcnow() + timedelta(seconds=LEAD_SECONDS)
+            book(app, args.callbacks, args.consultants, opening, rng)
+            late = (utcnow() - opening).total_seconds()
+            if late > 0:
+                print(f"(booking ended {late:.1f} s after the opening: lengthen LEAD_SECONDS)", flush=True)
+            with TwilioStandIn.arrived:
+                TwilioStandIn.arrivals.clear()
             opened = time.perf_counter() + (opening - utcnow()).total_seconds()
             all_woken = None
             deadline = opened + TIMEOUT
