@@ -25,6 +25,11 @@ QUEUE_NAME = "hotline"
 # enqueue_hint): a webhook that meets a hung Redis gives up on one after this long, well within
 # Twilio's 15 s for the whole answer, rather than after redis-py's default of 5 s per command.
 REDIS_TIMEOUT = 1.0
+# enqueue_hint(coalesce=...): the Redis key that says a job of that key is queued, not started yet.
+# It lives at most this long (a job lost with its worker frees the key by then; the sweeps, every
+# 15 s, do the work meanwhile), so a backlog longer than this may queue a second job: harmless.
+HINT_GUARD_PREFIX = "hotline:hint:"
+HINT_GUARD_SECONDS = 30
 log = logging.getLogger(__name__)
 
 
@@ -89,25 +94,47 @@ def settings() -> Settings:
 
 
 def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str | None = None,
-                 retry: Retry | None = None) -> bool:
+                 retry: Retry | None = None, coalesce: str | None = None) -> bool:
     """Enqueue RQ job `function` (a dotted path) with `args` now, or at `at` (UTC) if that is in
     the future; with `job_id`, at most one job of that id is queued at once; `retry`: RQ's retries
     of a job that fails.
+
+    `coalesce` (a key saying what the job is about, e.g. "find_consultant:12"; only for a job
+    queued now): while a job given the same key is queued and not started yet, no other is queued,
+    since that one reads the database after this commit. The job calls hint_taken(key) first,
+    before it reads anything. A Redis key (SET NX, HINT_GUARD_SECONDS) marks the job queued;
+    RQ's own `unique` cannot say it, as it refuses a job id while the last job's result is kept.
 
     A job is a hint to act sooner, never the only record of work to do: the database holds that,
     and a periodic sweep or reconciliation finds what a lost job leaves. So this is called after
     the commit, and a Redis that does not answer is logged, not raised: what was committed stands
     and the caller's answer does not change. Returns whether the job was queued (or already was).
     """
+    guard = None
     try:
         queue = current().queue()
         if at is not None and at > datetime.now(timezone.utc):
             queue.enqueue_at(at, function, *args, job_id=job_id, unique=job_id is not None, retry=retry)
-        else:
-            queue.enqueue(function, *args, job_id=job_id, unique=job_id is not None, retry=retry)
+            return True
+        if coalesce is not None:
+            guard = HINT_GUARD_PREFIX + coalesce
+            if not current().redis.set(guard, b"1", nx=True, ex=HINT_GUARD_SECONDS):
+                return True  # queued already, not started: it will read what was just committed
+        queue.enqueue(function, *args, job_id=job_id, unique=job_id is not None, retry=retry)
     except DuplicateJobError:
         return True
     except redis.RedisError as error:
         log.warning("could not enqueue %s (%s): the sweep will do it", function, type(error).__name__)
+        if guard is not None:
+            hint_taken(coalesce)
         return False
     return True
+
+
+def hint_taken(coalesce: str) -> None:
+    """A job queued by enqueue_hint(coalesce=...) starts: the next hint of the same key is queued
+    again. Called before the job reads the database. Best effort: a guard left behind expires."""
+    try:
+        current().redis.delete(HINT_GUARD_PREFIX + coalesce)
+    except redis.RedisError as error:
+        log.warning("could not clear the hint guard %s (%s)", coalesce, type(error).__name__)

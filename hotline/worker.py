@@ -23,10 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from flask import Flask, current_app, has_app_context
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 from rq.scripts import acquire_or_refresh_lock, release_lock
+
+from hotline.services import QUEUE_NAME
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +177,17 @@ class HotlineWorker(SimpleWorker):
             self._stop_requested = True
 
 
+def listening_connection(client: redis.Redis) -> redis.Redis:
+    """A client of the same Redis as `client`, with a pool of its own, for RQ's worker loop. RQ
+    waits for the next job in one blocking BLPOP of minutes and raises its pool's socket timeout
+    to match; `client` (the app's, which jobs use) must keep its REDIS_TIMEOUT, and with it the
+    wait timed out every second, was logged as a Redis error and slept up to
+    HotlineWorker.max_connection_wait_time seconds before listening again."""
+    pool = client.connection_pool
+    kwargs = {key: value for key, value in pool.connection_kwargs.items() if key != "socket_timeout"}
+    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
+
+
 def process_name() -> str:
     """A name for this worker process, unique across machines and restarts."""
     return f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
@@ -199,10 +212,11 @@ def serve(app: Flask, name: str, tick: float = 1.0, arm_every: float = 5.0, lock
     upkeep = Upkeep(app, name, stop, tick=tick, arm_every=arm_every, lock_ttl=lock_ttl)
     _stop_on_signals(stop)
     upkeep.start()
+    listening = listening_connection(hotline.redis)
     try:
         while not stop.is_set():
             _stop_on_signals(stop)  # RQ's handlers of the last round would raise StopRequested here
-            worker = HotlineWorker([hotline.queue()], connection=hotline.redis)
+            worker = HotlineWorker([Queue(QUEUE_NAME, connection=listening)], connection=listening)
             worker.stopping = stop
             try:
                 worker.work(logging_level="INFO")

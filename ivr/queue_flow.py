@@ -150,23 +150,31 @@ def _bridge_still_coming(session: Session, call: Call, entry: QueueEntry) -> boo
 def _widen_and_announce(session: Session, call: Call, gather: Gather, entry: QueueEntry, waited, now,
                         rules) -> None:
     """Widen the entry once it has waited long enough: to any consultant with the caller's language
-    (rules.widen_after), then to the other office too (the office rule); the caller hears each once."""
-    lang = call.language_code
-    if waited >= rules.widen_after and routing.widen_entry(session, entry.id):
+    (rules.widen_after), then to the other office too (the office rule); the caller hears each once.
+    A level the entry (read in this request) has already is not written again: the turns after a
+    widening write nothing. A level newly reached is committed with its journal event, and one
+    pairing is asked for, after the commit, however many levels this turn reached."""
+    lang, level = call.language_code, entry.widen_level
+    widened = False
+    if (waited >= rules.widen_after and level < 1
+            and routing.widen_entry(session, entry.id, 1, commit=False)):
         calls.record_event(session, call, "widened", call.language_code)
         speak(gather, lang, "queue_widened")
-        routing.caller_may_be_served(entry.id)
-    rule = routing.office_rule(now)
+        widened = True
+    rule = routing.office_rule(now) if level < 2 else None
     if (rule is not None and waited >= rule.after and entry.office_code in rule.open_offices
-            and routing.widen_entry(session, entry.id, 2)):
+            and routing.widen_entry(session, entry.id, 2, commit=False)):
         calls.record_event(session, call, "widened", "other_office")
         speak(gather, lang, "queue_widened_office")
+        widened = True
+    if widened:
+        session.commit()  # (record_event commits already; this says that the hint comes after)
         routing.caller_may_be_served(entry.id)
 
 
 def _announce_position(session: Session, gather: Gather, lang: str, entry: QueueEntry, now) -> None:
-    speak(gather, lang, "queue_position", position=routing.position(session, entry))
-    expected = routing.estimated_wait(session, entry, now)
+    place, expected = routing.wait_figures(session, entry, now)
+    speak(gather, lang, "queue_position", position=place)
     if expected is None:
         return  # no recent answers to estimate from: better nothing than a made-up figure
     if expected < 90:

@@ -5,7 +5,7 @@ these functions and never import routing's modules.
 - Live calls: offer_call, accept, release, finish, set_status, effective_status,
   candidates, language_on_duty.
 - Queues: enqueue, enqueue_waiting, entry_for_call, position, estimated_wait, queue_length,
-  queue_figures, accept_languages, widen_entry, claim, unclaim, mark_bridged, unbridge, leave,
+  queue_figures, wait_figures, accept_languages, widen_entry, claim, unclaim, mark_bridged, unbridge, leave,
   mark_left.
 - Offers: caller_may_be_served, consultant_may_be_free, find_consultant, offer_not_taken,
   on_offer_status, call_ended, consultant_status_changed, cancel_leg, office_rule,
@@ -48,6 +48,7 @@ from routing.queues import (
     unbridge,
     unclaim,
     unclaim_stale,
+    wait_figures,
     widen_entry,
 )
 from routing.reservation import accept, effective_status, finish, holders, release, reserve, set_status
@@ -63,5 +64,5 @@ __all__ = [
     "language_on_duty", "leave", "mark_bridged", "mark_left", "next_caller_for", "offer_call",
     "offer_not_taken", "office_rule", "on_offer_status", "position", "queue_figures", "queue_length",
     "register_ringer", "release", "reserve", "reserve_for_call", "set_status", "unbridge", "unclaim",
-    "unclaim_stale", "widen_entry",
+    "unclaim_stale", "wait_figures", "widen_entry",
 ]

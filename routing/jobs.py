@@ -11,12 +11,14 @@ from routing import offers, stale_calls
 def offer_next_caller_job(staff_id: int) -> None:
     """Pair consultant `staff_id` with the caller they should take next, if they are free."""
     with job_context():
+        services.hint_taken(offers.consultant_hint(staff_id))  # before reading: see enqueue_hint
         offers.offer_next_caller(services.session(), staff_id)
 
 
 def find_consultant_job(entry_id: int) -> None:
     """Pair queue entry `entry_id` with the best free consultant, if it is still waiting."""
     with job_context():
+        services.hint_taken(offers.caller_hint(entry_id))  # before reading: see enqueue_hint
         offers.find_consultant(services.session(), entry_id)
 
 

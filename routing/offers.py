@@ -53,13 +53,27 @@ def office_rule(now: datetime) -> OfficeRule | None:
 
 def consultant_may_be_free(staff_id: int, at: datetime | None = None) -> None:
     """Look for a waiting caller for this consultant now, or at `at` (UTC: the end of a wrap-up).
-    Best effort (services.enqueue_hint): with Redis down, the sweep pairs them."""
-    services.enqueue_hint("routing.jobs.offer_next_caller_job", staff_id, at=at)
+    Best effort (services.enqueue_hint): with Redis down, the sweep pairs them. Asked again before
+    the job queued for them started, nothing more is queued (that job reads after this commit)."""
+    services.enqueue_hint("routing.jobs.offer_next_caller_job", staff_id, at=at,
+                          coalesce=consultant_hint(staff_id))
 
 
 def caller_may_be_served(entry_id: int) -> None:
-    """Look for a free consultant for this waiting caller. Best effort, like consultant_may_be_free."""
-    services.enqueue_hint("routing.jobs.find_consultant_job", entry_id)
+    """Look for a free consultant for this waiting caller. Best effort, and coalesced, like
+    consultant_may_be_free: a caller entering the queue and widened before the worker took the
+    job gets one job."""
+    services.enqueue_hint("routing.jobs.find_consultant_job", entry_id, coalesce=caller_hint(entry_id))
+
+
+def consultant_hint(staff_id: int) -> str:
+    """The coalescing key of offer_next_caller_job(staff_id) (services.enqueue_hint)."""
+    return f"offer_next_caller:{staff_id}"
+
+
+def caller_hint(entry_id: int) -> str:
+    """The coalescing key of find_consultant_job(entry_id) (services.enqueue_hint)."""
+    return f"find_consultant:{entry_id}"
 
 
 def call_ended(session: Session, call_sid: str) -> None:

@@ -109,19 +109,33 @@ def _entry_of(session: Session, call_id: int) -> QueueEntry | None:
     return session.scalar(select(QueueEntry).where(QueueEntry.call_id == call_id))
 
 
-def position(session: Session, entry: QueueEntry) -> int:
-    """1-based place among the callers of the same language x topic still in the queue (waiting or
-    being offered): urgent callers first, then by first_rang_at, then by arrival."""
+def _ahead(entry: QueueEntry):
+    """The SELECT of how many callers are ahead of `entry` in its language x topic queue."""
     e = QueueEntry
     earlier = or_(e.first_rang_at < entry.first_rang_at,
                   and_(e.first_rang_at == entry.first_rang_at, e.id < entry.id))
     ahead = and_(e.urgent.is_(True), earlier) if entry.urgent else or_(e.urgent.is_(True), earlier)
-    count = session.scalar(
-        select(func.count()).select_from(e)
-        .where(e.state.in_(IN_QUEUE), e.language_code == entry.language_code,
-               e.topic_code == entry.topic_code, ahead)
-    )
-    return count + 1
+    return (select(func.count()).select_from(e)
+            .where(e.state.in_(IN_QUEUE), e.language_code == entry.language_code,
+                   e.topic_code == entry.topic_code, ahead))
+
+
+def _answered(entry: QueueEntry, now: datetime, window: timedelta):
+    """The SELECT of how many callers of the entry's queue were bridged in `window` before `now`."""
+    e = QueueEntry
+    return (select(func.count()).select_from(e)
+            .where(e.state == QueueState.bridged.value, e.language_code == entry.language_code,
+                   e.topic_code == entry.topic_code, e.ended_at > now - window, e.ended_at <= now))
+
+
+def position(session: Session, entry: QueueEntry) -> int:
+    """1-based place among the callers of the same language x topic still in the queue (waiting or
+    being offered): urgent callers first, then by first_rang_at, then by arrival."""
+    return session.scalar(_ahead(entry)) + 1
+
+
+def _expected(place: int, answered: int, window: timedelta) -> int | None:
+    return round(place * window.total_seconds() / answered) if answered else None
 
 
 def estimated_wait(session: Session, entry: QueueEntry, now: datetime,
@@ -129,15 +143,21 @@ def estimated_wait(session: Session, entry: QueueEntry, now: datetime,
     """Seconds until the caller is likely answered: their position over the queue's recent answer
     rate (callers of this language x topic bridged in the last `window`). None without recent
     answers: better to say nothing about time than a made-up figure."""
-    e = QueueEntry
-    answered = session.scalar(
-        select(func.count()).select_from(e)
-        .where(e.state == QueueState.bridged.value, e.language_code == entry.language_code,
-               e.topic_code == entry.topic_code, e.ended_at > now - window, e.ended_at <= now)
-    )
+    answered = session.scalar(_answered(entry, now, window))
     if not answered:
         return None
-    return round(position(session, entry) * window.total_seconds() / answered)
+    return _expected(position(session, entry), answered, window)
+
+
+def wait_figures(session: Session, entry: QueueEntry, now: datetime,
+                 window: timedelta = ANSWER_RATE_WINDOW) -> tuple[int, int | None]:
+    """(position, estimated_wait) of a waiting caller, as those two functions give them, read in
+    one statement (both counts as scalar subqueries of one SELECT): what each turn of the wait
+    URL tells the caller, in one round trip."""
+    ahead, answered = session.execute(
+        select(_ahead(entry).scalar_subquery(), _answered(entry, now, window).scalar_subquery())).one()
+    place = ahead + 1
+    return place, _expected(place, answered, window)
 
 
 def accept_languages(session: Session, entry_id: int, languages: Iterable[str]) -> None:
@@ -193,10 +213,12 @@ def unbridge(session: Session, entry_id: int, staff_id: int) -> bool:
                    state=WAITING, offered_staff_id=None, offered_at=None, ended_at=None, result=None)
 
 
-def widen_entry(session: Session, entry_id: int, level: int = 1) -> bool:
+def widen_entry(session: Session, entry_id: int, level: int = 1, commit: bool = True) -> bool:
     """Record that this caller has been widened to `level` (1: any consultant with their language;
-    2: the other office too); True only the first time, so the caller hears it once."""
-    return _change(session, entry_id, IN_QUEUE, QueueEntry.widen_level < level, widen_level=level)
+    2: the other office too); True only the first time, so the caller hears it once. With
+    commit=False the caller commits (with the journal event that says so)."""
+    return _change(session, entry_id, IN_QUEUE, QueueEntry.widen_level < level, widen_level=level,
+                   _commit=commit)
 
 
 def leave(session: Session, entry_id: int, reason: str, now: datetime) -> bool:

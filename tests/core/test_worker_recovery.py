@@ -270,3 +270,15 @@ def test_a_worker_stopped_with_sigterm_releases_the_lock_and_the_next_takes_it_a
     wait_for(lock_of(connection, second.name), 5, "the new worker did not take the lock")
     wait_for(sweep_ran_since(connection, time.time()), 10, "no sweep after the restart")
     assert time.time() - stopped < 15
+
+
+def test_an_idle_worker_waits_for_its_next_job_without_redis_errors(worker_env, workers):
+    """RQ's worker waits for a job in one blocking BLPOP of minutes; on a connection that gives up
+    after REDIS_TIMEOUT (as the jobs' own must) it timed out every second, logged an error and
+    slept up to 5 s before listening again, leaving jobs queued meanwhile."""
+    env = {key: value for key, value in worker_env.items() if key != "HOTLINE_PERIODIC_SECONDS"}
+    worker = workers("idle", env)  # periodic jobs every 15 s or more: idle in between
+    time.sleep(4)
+    assert worker.process.poll() is None
+    log = worker.log.read_text(errors="replace")
+    assert "could not connect to Redis" not in log, log
