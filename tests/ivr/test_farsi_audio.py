@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -132,7 +132,9 @@ def test_after_hours_is_farsi_with_the_opening_time(app, twilio, clock, language
     call = new_call(twilio)
     call.ring()
     closed = farsi(app, call.press(LANGUAGE_KEYS["fa"]))
-    when = app.extensions["hotline"].catalogue.prompt("fa", "opens_tomorrow", time="09:00")
+    catalogue = app.extensions["hotline"].catalogue
+    when = catalogue.prompt("fa", "opens_tomorrow", time=catalogue.clock_time("fa", time(9)))
+    assert "۹" in when and "09" not in when and "۰۹" not in when  # said as a person says it
     assert closed[0] == hears(app, "fa", "closed", when=when)
     assert farsi(app, call.press(None)) == [hears(app, "fa", "goodbye")]
 

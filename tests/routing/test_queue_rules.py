@@ -17,7 +17,7 @@ from hotline.twilio_sim import new_sid
 from ivr import queue_exits
 from tests.conftest import PUBLIC_BASE_URL, config_with
 from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import hang_up, journal, prompt, record_of, route, status_of, texts, verbs
+from tests.journeys import hang_up, heard, journal, prompt, record_of, route, status_of, texts, verbs
 from tests.queueing import enqueued, entry_of, leaves_queue, run_jobs, rung, set_queue_clock, wait_turn
 
 QUEUE_LEFT_URL = PUBLIC_BASE_URL + "/ivr/queue/left"
@@ -360,15 +360,15 @@ def test_the_wait_estimate_follows_the_queues_answers_of_the_last_half_hour(app,
 
 @pytest.mark.parametrize("lang, said", [("ru", "Примерное время ожидания — 30 минут."),
                                         ("ar", "مدة الانتظار المتوقعة: 30 دقيقة تقريباً."),
-                                        ("fa", "Your expected wait is about 30 minutes.")])
+                                        ("fa", "زمان انتظار شما حدود 30 دقیقه است.")])
 def test_the_wait_is_said_in_minutes_of_the_callers_language(app, db, twilio, twilio_api, lang, said):
     """One answer in the last half hour: 30 minutes, in the plural form of the language (Farsi, with
-    no voice and no recording, in its English fallback)."""
+    no voice, in audio its speech engine renders from the text signed in the <Play>'s URL)."""
     add_consultant(app, db, "On a call", languages=[lang], topics=["health"], status="busy")
     answered = route(twilio, lang, "health")
     assert routing.mark_bridged(db, entry_of(db, answered).id, utcnow() - timedelta(minutes=1))
     call = route(twilio, lang, "health")
-    assert texts(wait_turn(call, enqueued(call)))[1] == said
+    assert heard(app, wait_turn(call, enqueued(call)))[1] == said
 
 
 def test_a_fast_queue_promises_about_a_minute(app, db, twilio, twilio_api):
