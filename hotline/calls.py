@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.base import ExecutableOption
 
-from hotline import services
+from hotline import db, services
 from hotline.catalogue import Catalogue
 from hotline.models import Call, CallEvent, ConsultationRecord, UTCDateTime, utcnow
 from hotline.phone_numbers import caller_key, mask, normalise
@@ -102,6 +102,12 @@ def _write_journal(session: Session) -> None:
 def _drop_journal(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_JOURNAL, None)
+
+
+def has_changes(session: Session) -> bool:
+    """Whether the session's transaction has anything to commit: journal events waiting for the
+    commit (journal()), or writes (hotline.db.has_writes)."""
+    return bool(session.info.get(_JOURNAL)) or db.has_writes(session)
 
 
 def record_event(session: Session, call: Call, kind: str, detail: str | None = None,

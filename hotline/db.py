@@ -8,6 +8,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+# Connection.info key: a statement other than a SELECT was sent in the connection's transaction.
+_WROTE = "hotline.db.wrote"
+
 
 def make_engine(url: str) -> Engine:
     """The engine; hide_parameters keeps bound values (caller numbers, notes) out of error logs."""
@@ -16,8 +19,34 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, hide_parameters=True)
+    event.listen(engine, "before_cursor_execute", _note_write)
+    for ends in ("begin", "commit", "rollback"):
+        event.listen(engine, ends, _forget_writes)
+    return engine
+
+
+def _note_write(conn, _cursor, statement: str, _parameters, _context, _executemany) -> None:
+    # Anything but a plain SELECT counts as a write (a WITH that only reads costs a needless commit).
+    if statement.lstrip()[:6].upper() != "SELECT":
+        conn.info[_WROTE] = True
+
+
+def _forget_writes(conn) -> None:
+    conn.info.pop(_WROTE, None)
+
+
+def has_writes(session: Session) -> bool:
+    """Whether committing `session` would write anything: ORM objects added, changed or deleted
+    and not yet flushed, or a statement other than a SELECT already sent in its transaction (a Core
+    UPDATE, a flush). False outside a transaction. A step that only read need not commit: closing
+    the session ends its transaction (issue 11: a quiet wait poll commits nothing)."""
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().info.get(_WROTE))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -75,8 +75,8 @@ def caller_webhook(view: CallerView | None = None, *, loads: Sequence[Executable
     view needs read with the call (hotline.calls.find_call); used as @caller_webhook(loads=...).
 
     The step is one transaction: what the view changed and journalled without committing is
-    committed once it has answered (a view that must commit earlier, to enqueue a job after it,
-    commits itself).
+    committed once it has answered, and a step that changed nothing commits nothing (a view that
+    must commit earlier, to enqueue a job after it, commits itself).
 
     A webhook that arrives after the call's final status (a key pressed as the caller hung up, a
     late retry) gets <Hangup/> and changes nothing: the call is over, so nobody may be reserved,
@@ -95,7 +95,8 @@ def caller_webhook(view: CallerView | None = None, *, loads: Sequence[Executable
         if call.ended_at is not None:
             return twiml(ended())
         resp = view(session, call, values)
-        session.commit()
+        if calls.has_changes(session):  # a step that only read ends its transaction unwritten
+            session.commit()
         return twiml(resp)
 
     return answer
