@@ -433,9 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     base_url = f"http://127.0.0.1:{port}"
     marker = apology_marker()
     tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    drop = lambda: None  # noqa: E731
+    drop = drop_floor = lambda: None  # noqa: E731
     try:
         database_url, drop = make_database(args.postgres, tmp)
+        (tmp / "floor").mkdir()
+        floor_url, drop_floor = make_database(args.postgres, tmp / "floor")
         lag = max(16, args.connections // STREAMS)
         calls = RATE_CAP // (4 * STREAMS) * args.duration + 4 * lag
         total = write_streams(tmp / "warmup", tmp / "load", base_url, calls, lag, warmup_ticks=4 * lag,
@@ -458,11 +460,14 @@ def main(argv: list[str] | None = None) -> int:
 
         load_before = os.getloadavg()[0]
         bare = measure("bare", "bench.bare_app:app", env, port, tmp, generate, marker, args)
+        floor_env = {**env, "DATABASE_URL": floor_url}
+        floor = measure("floor", "bench.floor_app:app", floor_env, port, tmp, generate, marker, args)
         ivr = measure("ivr", "hotline.wsgi:app", env, port, tmp, generate, marker, args)
         summary = _db_summary(database_url)
     finally:
         try:
             drop()
+            drop_floor()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -475,10 +480,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'':<5} {'req/s':>10} {'p50':>12} {'p99':>12} {'max':>12} {'requests':>10} {'errors':>7} "
           f"{'CPU/req':>13}")
     print(_row("bare", bare))
+    print(_row("floor", floor))
     print(_row("ivr", ivr))
     ratio = ivr["rate"] / bare["rate"] if bare["rate"] else 0.0
-    print(f"ratio ivr/bare req/s: {ratio:.3f} (goal >= 0.7: {'met' if ratio >= 0.7 else 'NOT met'}); "
-          f"p99 ivr/bare: {ivr['p99_us'] / max(bare['p99_us'], 1):.1f}x")
+    print(f"ratio ivr/bare req/s: {ratio:.3f} (issue 11's goal >= 0.15); CPU/req ivr/bare: "
+          f"{ivr['cpu_ms'] / bare['cpu_ms']:.1f} (goal <= 7); p99 ivr/bare: "
+          f"{ivr['p99_us'] / max(bare['p99_us'], 1):.1f}x")
+    print(f"the stack's floor (bench/floor_app.py: signature, read + write + journal + commit in SQLAlchemy "
+          f"Core): CPU/req floor/bare {floor['cpu_ms'] / bare['cpu_ms']:.1f}, ivr/floor "
+          f"{ivr['cpu_ms'] / floor['cpu_ms']:.1f}; req/s floor/bare {floor['rate'] / bare['rate']:.3f}, "
+          f"ivr/floor {ivr['rate'] / floor['rate']:.3f}")
+    if floor["bad"] or floor["socket_errors"]:
+        print(f"floor errors: {floor['bad']} bad answers, {floor['socket_errors']} socket errors")
     print()
     print(f"IVR answers: {ivr['ok']:,} were 200 with <Response>: {ivr['menus']:,} menus, {ivr['dialled']:,} "
           f"dialled a consultant, {ivr['hung_up']:,} all-busy hang-ups, {ivr['empty']:,} empty (status); "
