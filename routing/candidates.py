@@ -5,7 +5,7 @@ from collections.abc import Collection
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import ScalarSelect, Select, bindparam, case, func, literal_column, select
+from sqlalchemy import ScalarSelect, Select, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session, lazyload, with_expression
 
 from hotline.models import Call, Staff, StaffSkill, Status, UTCDateTime, utcnow
@@ -13,9 +13,14 @@ from routing.reservation import STALE_OFFER, free_at, free_now
 
 
 def candidates(session: Session, language: str, topic: str | None, office: str,
-               exclude: Collection[int] = (), limit: int = 10, only_office: bool = False) -> list[Staff]:
+               exclude: Collection[int] = (), limit: int = 10, only_office: bool = False,
+               ringing_for: str | None = None) -> list[Staff]:
     """Free consultants with `language` x `topic` (any topic for None, a caller whose wait was
     widened): the caller's office first (only it, with `only_office`), then longest idle.
+
+    `ringing_for` (a CallSid): the consultant already offered that call (status offered, their
+    current call that one), if any and not excluded, comes first, free or not: a copy of a webhook
+    whose twin reserved them after this copy read the call finds them here, in the same statement.
 
     Runs for every call offered and every tier of a waiting caller, so the statement is built once
     per shape and only values are bound per run: building it (free_now() included) took longer
@@ -27,22 +32,32 @@ def candidates(session: Session, language: str, topic: str | None, office: str,
         params["topic"] = topic
     if exclude:
         params["exclude"] = list(exclude)
+    if ringing_for is not None:
+        params["ringing_for"] = ringing_for
     params.update(now=now, stale_before=now - STALE_OFFER)
-    statement = _candidates_statement(topic is None, bool(exclude), int(limit), only_office)
+    statement = _candidates_statement(topic is None, bool(exclude), int(limit), only_office,
+                                      ringing_for is not None)
     return list(session.scalars(statement, params))
 
 
 @lru_cache(maxsize=64)
-def _candidates_statement(any_topic: bool, excluding: bool, limit: int, only_office: bool = False) -> Select:
+def _candidates_statement(any_topic: bool, excluding: bool, limit: int, only_office: bool = False,
+                          ringing: bool = False) -> Select:
     skilled = select(StaffSkill.staff_id).where(StaffSkill.language_code == bindparam("language"))
     if not any_topic:
         skilled = skilled.where(StaffSkill.topic_code == bindparam("topic"))
+    free, first = _FREE_NOW, []
+    if ringing:
+        ringing_it = and_(Staff.status == Status.offered.value,
+                          Staff.current_call_sid == bindparam("ringing_for"))
+        free, first = or_(_FREE_NOW, ringing_it), [case((ringing_it, 0), else_=1)]
     query = (
         select(Staff)
         # Routing needs ids, phones and offices; skills load on first use, not for every candidate.
         .options(lazyload(Staff.skills))
-        .where(Staff.id.in_(skilled), Staff.active.is_(True), Staff.phone.is_not(None), _FREE_NOW)
-        .order_by(case((Staff.office_code == bindparam("office"), 0), else_=1), Staff.idle_since, Staff.id)
+        .where(Staff.id.in_(skilled), Staff.active.is_(True), Staff.phone.is_not(None), free)
+        .order_by(*first, case((Staff.office_code == bindparam("office"), 0), else_=1), Staff.idle_since,
+                  Staff.id)
         # Written out, not bound, as in routing.queue_pick: a generic PostgreSQL plan guesses a bound LIMIT.
         .limit(literal_column(str(limit)))
     )

@@ -142,10 +142,15 @@ def reserve_for_call(session: Session, call_sid: str, language: str, topic: str,
         if ringing is not None:
             return ringing, False
     while True:
-        found = candidates(session, language, topic, office, exclude, only_office=only_office)
+        # A consultant ringing for the call already comes first (ringing_for): a twin of this
+        # webhook reserved them after this copy read the call (held=False) and before it got here.
+        found = candidates(session, language, topic, office, exclude, only_office=only_office,
+                           ringing_for=call_sid)
         if not found:
             return None, False
         for staff in found:
+            if staff.status == Status.offered.value and staff.current_call_sid == call_sid:
+                return staff, False
             if reserve(session, staff.id, call_sid, commit=commit):
                 # Its reserved columns are stale: read back only if used (routing needs the phone).
                 session.expire(staff, ["status", "current_call_sid", "status_since", "wrap_up_until"])

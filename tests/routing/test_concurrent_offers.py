@@ -60,3 +60,19 @@ def test_the_losers_get_a_consultant_once_one_is_released(app, db):
     assert routing.release(db, winner) == 1
     loser = next(sid for sid, staff_id in won.items() if staff_id is None)
     assert routing.offer_call(db, loser, "en", "health", "sofia") is not None
+
+
+def test_a_twin_that_read_the_call_before_its_twin_reserved_gets_the_consultant_ringing_for_it(app, db):
+    """Two copies of the topic webhook: both read the call when nobody held it (held=False, so
+    neither looks for a consultant ringing for it first); one reserved Maria and committed before
+    the other looked for candidates, in which she is no longer free. The late copy must still dial
+    her, not queue the caller whom she is ringing for (it did, one run in two: issue 11's review)."""
+    maria = add_consultant(app, db, "Maria")
+    sid = "CA" + "7" * 32
+    with services_of(app).db.sessions() as twin:
+        assert routing.reserve_for_call(twin, sid, "en", "health", "sofia", held=False, commit=True) \
+            == (twin.get(Staff, maria.id), True)
+
+    staff, reserved = routing.reserve_for_call(db, sid, "en", "health", "sofia", held=False, commit=False)
+
+    assert staff is not None and staff.id == maria.id and reserved is False
