@@ -7,8 +7,9 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Integer, Select, bindparam, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -38,34 +39,77 @@ def _find_statement(loads: tuple[ExecutableOption, ...]) -> Select:
 
 
 def open_call(session: Session, catalogue: Catalogue, form: dict[str, str],
-              loads: Sequence[ExecutableOption] = ()) -> Call:
+              loads: Sequence[ExecutableOption] = (), new: bool = False) -> Call:
     """The Call row for this CallSid, created on first sight (a retry finds the same row);
-    `loads` as for find_call (a call created here has none of them loaded: they read None)."""
-    call = find_call(session, form["CallSid"], loads)
-    if call:
-        return call
-    called = normalise(form.get("To"))
-    office = catalogue.office_for_number(called)
-    caller = normalise(form.get("From"))
-    call = Call(
-        call_sid=form["CallSid"],
-        direction=_fit(form.get("Direction"), Call.direction) or "inbound",
-        caller_number=caller,
-        caller_key=caller_key(caller, services.settings().secret_key),
-        called_number=called,
-        office_code=office.code,
-        twilio_status=_fit(form.get("CallStatus"), Call.twilio_status),
-    )
-    call.events.append(CallEvent(kind="incoming", detail=office.code))
-    session.add(call)
-    try:
-        session.commit()
-    except IntegrityError:  # the same webhook, retried concurrently, got there first
-        session.rollback()
-        return find_call(session, form["CallSid"])
+    `loads` as for find_call (a call created here has none of them loaded: they read None).
+
+    `new`: the call is expected not to exist yet (Twilio's Voice URL): it is inserted at once, and
+    read only if a retry or twin of the webhook inserted it first. Either way the new row, with its
+    "incoming" journal event, is written in the session's transaction and committed with the
+    step's other changes (the caller commits): one transaction per webhook (issue 11)."""
+    if not new:
+        call = find_call(session, form["CallSid"], loads)
+        if call:
+            return call
+    values = _new_call_values(catalogue, form)
+    # Compare-and-set on the unique CallSid: of two copies of the first webhook, one inserts; the
+    # other waits for its commit, inserts nothing and reads that row.
+    call_id = session.execute(_insert_call(session), values).scalar_one_or_none()
+    if call_id is None:
+        return find_call(session, form["CallSid"], loads)
+    call = _persistent_call(session, call_id, values)
+    journal(session, call, "incoming", call.office_code)
     log.info("call %s from %s to office %s", call.call_sid,
-             mask(call.caller_number, services.settings().secret_key), office.code)
+             mask(call.caller_number, services.settings().secret_key), call.office_code)
     return call
+
+
+def _new_call_values(catalogue: Catalogue, form: dict[str, str]) -> dict:
+    """Every column of a call first seen in `form`, as the INSERT writes them."""
+    called = normalise(form.get("To"))
+    caller = normalise(form.get("From"))
+    return {
+        "call_sid": form["CallSid"],
+        "direction": _fit(form.get("Direction"), Call.direction) or "inbound",
+        "caller_number": caller,
+        "caller_key": caller_key(caller, services.settings().secret_key),
+        "called_number": called,
+        "office_code": catalogue.office_for_number(called).code,
+        "language_code": None, "topic_code": None, "stage": "language_menu",
+        "twilio_status": _fit(form.get("CallStatus"), Call.twilio_status),
+        "outcome": None, "consultant_id": None, "started_at": utcnow(), "answered_at": None,
+        "ended_at": None, "duration_seconds": None, "talk_seconds": None, "accepts_languages": None,
+        "original_call_id": None,
+    }
+
+
+def _insert_call(session: Session):
+    """INSERT of a call unless its CallSid is stored already, returning its id (no row if it was):
+    ON CONFLICT DO NOTHING, in the dialect of the session's database (both have it)."""
+    return _INSERT_CALL[session.get_bind().dialect.name]
+
+
+_INSERT_CALL = {
+    name: dialect_insert(Call.__table__).on_conflict_do_nothing(index_elements=["call_sid"])
+    .returning(Call.__table__.c.id)
+    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
+def _persistent_call(session: Session, call_id: int, values: dict) -> Call:
+    """The Call just inserted as `values`, made persistent in the session without reading it back:
+    every column is set, so none is loaded later (make_transient_to_detached marks a missing one
+    expired), and the query expressions read None (not read with it)."""
+    call = Call(id=call_id, **values)
+    make_transient_to_detached(call)
+    session.add(call)
+    for name in CALL_EXPRESSIONS:
+        set_committed_value(call, name, None)
+    return call
+
+
+# Call's query_expression attributes (read with the call by a step that needs them).
+CALL_EXPRESSIONS = ("queue_state", "offer_leg_sid", "held", "languages_on_duty", "offered_to")
 
 
 def _fit(value: str | None, column) -> str | None:
@@ -140,12 +184,15 @@ def _outcome(call: Call, twilio_status: str) -> str:
 
 
 def close_call(session: Session, call: Call, twilio_status: str, duration: int | None,
-               record: bool = True) -> ConsultationRecord | None:
+               record: bool = True) -> None:
     """End the call (Twilio's final CallStatus; `duration` in seconds) and make its consultation
     record, in one transaction with whatever the session holds already (committed here); a second
-    call returns the same record. record=False for a call the service placed that reached no one (a
-    callback's caller who did not answer): it is journalled as ended, with no record and no
-    abandonment, since nobody called and nobody hung up."""
+    call makes the record only if it is missing. record=False for a call the service placed that
+    reached no one (a callback's caller who did not answer): it is journalled as ended, with no
+    record and no abandonment, since nobody called and nobody hung up.
+
+    The call's row is closed by one UPDATE ... RETURNING and the record made by one Core INSERT
+    (no ORM flush): with the journal's INSERT, three statements (issue 11)."""
     if call.ended_at is None:
         ended_at = utcnow()
         outcome = _outcome(call, twilio_status) if record else "not_reached"
@@ -167,14 +214,14 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
             # A plain add: appending to call.events would first load every event of the call.
             journal(session, call, "ended", outcome, consultant_id=call.consultant_id)
             set_committed_value(call, "stage", "ended")
-            made = _new_record(call) if record else None
-            if made is not None:
-                session.add(made)
+            if record:
+                session.execute(_INSERT_RECORD, [_record_values(call)])
             session.commit()
-            return made
+            return
         session.commit()
         session.refresh(call)
-    return _ensure_record(session, call) if record else None
+    if record:
+        _ensure_record(session, call)
 
 
 # What close_call reads back from its UPDATE: the call's values as stored, for its record.
@@ -186,23 +233,29 @@ _CLOSED_COLUMNS = (Call.ended_at, Call.twilio_status, Call.duration_seconds, Cal
 # close_call's compare-and-set, built once (building it cost more than running it); a talk time of
 # None keeps the one stored.
 _CLOSE = (
-    update(Call).where(Call.id == bindparam("close_id"), Call.ended_at.is_(None))
+    update(Call.__table__).where(Call.id == bindparam("close_id"), Call.ended_at.is_(None))
     .values(ended_at=bindparam("close_ended_at", type_=UTCDateTime), twilio_status=bindparam("close_status"),
             duration_seconds=bindparam("close_duration", type_=Integer), outcome=bindparam("close_outcome"),
             stage="ended",
             talk_seconds=func.coalesce(bindparam("close_talk", type_=Integer), Call.talk_seconds))
     .returning(*_CLOSED_COLUMNS)
-    .execution_options(synchronize_session=False)
 )
+# A Core INSERT (its columns' Python defaults applied, nothing read back).
+_INSERT_RECORD = insert(ConsultationRecord.__table__)
 
 
-def _new_record(call: Call) -> ConsultationRecord:
-    return ConsultationRecord(
+def _record_values(call: Call) -> dict:
+    """The columns of a closed call's consultation record that come from the call."""
+    return dict(
         call_id=call.id, channel="phone", language_code=call.language_code, topic_code=call.topic_code,
         office_code=call.office_code, consultant_id=call.consultant_id, outcome=call.outcome,
         duration_seconds=call.talk_seconds if call.answered_at else call.duration_seconds,
         started_at=call.started_at,
     )
+
+
+def _new_record(call: Call) -> ConsultationRecord:
+    return ConsultationRecord(**_record_values(call))
 
 
 def _ensure_record(session: Session, call: Call) -> ConsultationRecord:

@@ -68,11 +68,14 @@ def ended() -> VoiceResponse:
     return resp
 
 
-def caller_webhook(view: CallerView | None = None, *, loads: Sequence[ExecutableOption] = ()):
+def caller_webhook(view: CallerView | None = None, *, loads: Sequence[ExecutableOption] = (),
+                   opens: bool = False):
     """A webhook of the caller's own call leg: checked as Twilio's (403 if forged), its parameters
     read, the caller's Call found (or opened, if its row is missing), and `view(session, call,
     params)`'s TwiML answered. Without a CallSid the caller hears the apology. `loads`: what the
     view needs read with the call (hotline.calls.find_call); used as @caller_webhook(loads=...).
+    `opens`: the webhook that opens calls (the Voice URL): the call is inserted without being looked
+    for first (hotline.calls.open_call's `new`).
 
     The step is one transaction: what the view changed and journalled without committing is
     committed once it has answered, and a step that changed nothing commits nothing (a view that
@@ -82,7 +85,7 @@ def caller_webhook(view: CallerView | None = None, *, loads: Sequence[Executable
     late retry) gets <Hangup/> and changes nothing: the call is over, so nobody may be reserved,
     rung or queued for it."""
     if view is None:
-        return functools.partial(caller_webhook, loads=loads)
+        return functools.partial(caller_webhook, loads=loads, opens=opens)
 
     @functools.wraps(view)
     @twilio_webhook
@@ -91,7 +94,7 @@ def caller_webhook(view: CallerView | None = None, *, loads: Sequence[Executable
         if not values.get("CallSid"):
             return twiml(apology())
         session = services.session()
-        call = calls.open_call(session, services.catalogue(), values, loads)
+        call = calls.open_call(session, services.catalogue(), values, loads, new=opens)
         if call.ended_at is not None:
             return twiml(ended())
         resp = view(session, call, values)

@@ -20,7 +20,7 @@ blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
 
 
 @blueprint.route("/voice", methods=["GET", "POST"])
-@caller_webhook
+@caller_webhook(opens=True)
 def voice(session, call, params):
     """Twilio's Voice URL: a new call. Greet, then the language menu."""
     return flow.greet(call)
