@@ -40,6 +40,9 @@ def init_app(app: Flask) -> None:
     limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
                       strategy="moving-window", headers_enabled=True)
     app.extensions["hotline_limiter"] = limiter
+    # Only the login view has limits: every other request (Twilio's webhooks above all) skips the
+    # extension's per-request lookup of the view's limits.
+    limiter.request_filter(lambda: request.endpoint != "web.login")
     view = login
     for key in (get_remote_address, _login_name):
         view = limiter.limit(settings.login_rate_limit, key_func=key, methods=["POST"],
