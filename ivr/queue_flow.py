@@ -70,16 +70,18 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     existing = None if call.queue_state == "" else routing.entry_for_call(session, call.call_sid)
     if existing is None and rules.max_size == 0:
         return ways_out(session, call, resp)  # this hotline does not queue callers
-    if existing is None and routing.queue_length(session, lang, call.topic_code) >= rules.max_size:
-        calls.journal(session, call, "queue_full", queue_name(call))
-        speak(resp, lang, "queue_full")
-        return ways_out(session, call, resp)
     if existing is not None and existing.state not in IN_QUEUE:
         return ways_out(session, call, resp)  # left the queue already: it does not start again
     if existing is None:
         urgent = call.topic_code in rules.urgent_topics
+        # The queue's size is checked by the INSERT itself: no room, no entry (entry_id None).
         entry_id, inserted = routing.insert_entry(session, call, urgent=urgent,
-                                                  accepts_languages=call.accepts_languages, now=utcnow())
+                                                  accepts_languages=call.accepts_languages, now=utcnow(),
+                                                  max_size=rules.max_size)
+        if entry_id is None:
+            calls.journal(session, call, "queue_full", queue_name(call))
+            speak(resp, lang, "queue_full")
+            return ways_out(session, call, resp)
         call.stage = "queued"  # by a twin of this webhook too: its commit must not undo the stage
         if inserted:  # journalled once, by whichever of the twins queued the caller
             calls.journal(session, call, "queued", queue_name(call))
@@ -90,10 +92,25 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     speak(resp, lang, "queue_entered")
     resp.enqueue(queue_name(call), wait_url=external_url("ivr.queue_wait"), wait_url_method="POST",
                  action=external_url("ivr.queue_left"), method="POST")
-    session.commit()  # the step's one commit: the job below must find the entry
-    # A consultant may have become free since routing looked: pair now rather than at the sweep.
-    routing.caller_may_be_served(entry_id)
+    session.commit()  # the step's one commit: a pairing job must find the entry
+    # A consultant freed since routing looked may have missed this caller (their pairing job read
+    # the queue before this commit): look again now the entry is committed, and ask a worker to
+    # pair only if someone is free. Race-free: a consultant freed after this look is paired by
+    # their own job, which reads the queue after this commit. The look is one SELECT; the job it
+    # spares cost the web process about three times as much CPU (issue 11).
+    if _someone_free_for(session, call):
+        routing.caller_may_be_served(entry_id)
     return resp
+
+
+def _someone_free_for(session: Session, call: Call) -> bool:
+    """Whether a consultant who could take the call is free now: its language or one it accepts,
+    its topic, its own office only while routing keeps it there (routing.office_rule)."""
+    rule = routing.office_rule(utcnow())
+    own_office = rule is not None and rule.restricts(call.office_code, timedelta(0))
+    return any(routing.candidates(session, language, call.topic_code, call.office_code, limit=1,
+                                  only_office=own_office)
+               for language in [call.language_code, *(call.accepts_languages or "").split(",")] if language)
 
 
 def wait(session: Session, call: Call) -> VoiceResponse:

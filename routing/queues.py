@@ -11,7 +11,7 @@ import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -74,35 +74,55 @@ def enqueue_waiting(session: Session, *, call_sid: str, language: str, topic: st
 
 
 def insert_entry(session: Session, call: Call, *, urgent: bool, accepts_languages: str | None,
-                 now: datetime) -> tuple[int, bool]:
+                 now: datetime, max_size: int | None = None) -> tuple[int | None, bool]:
     """enqueue() for a call read with no queue entry (Call.queue_state ""), in the caller's
-    transaction (not committed): one INSERT ... ON CONFLICT DO NOTHING RETURNING id, so that a twin
-    of the webhook that got there first leaves this transaction intact (on PostgreSQL the INSERT
-    waits for the twin's commit) and this one reads the twin's entry. Returns the entry's id and
-    whether this call inserted it (False: the twin did)."""
+    transaction (not committed): one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id, so
+    that a twin of the webhook that got there first leaves this transaction intact (on PostgreSQL
+    the INSERT waits for the twin's commit) and this one reads the twin's entry.
+
+    `max_size`: the entry is inserted only while fewer callers than that are in the call's language
+    x topic queue (waiting or being offered), counted in the same statement: the check and the
+    insert are one compare-and-set, so two callers cannot both take the last place.
+
+    Returns the entry's id and whether this call inserted it (False: the twin did); the id is None
+    when the queue was full."""
     accepts = {code for code in (accepts_languages or "").split(",") if code and code != call.language_code}
-    entry_id = session.scalar(_insert_entry(session.get_bind().dialect.name), {
+    entry_id = session.scalar(_insert_entry(session.get_bind().dialect.name, max_size is not None), {
         "entry_call_id": call.id, "entry_call_sid": call.call_sid, "entry_language": call.language_code,
         "entry_topic": call.topic_code, "entry_office": call.office_code, "entry_urgent": urgent,
         "entry_now": now, "entry_first_rang": min(call.started_at or now, now),
-        "entry_accepts": ",".join(sorted(accepts)) or None})
+        "entry_accepts": ",".join(sorted(accepts)) or None, "entry_max": max_size})
     if entry_id is not None:
         return entry_id, True
     return session.scalar(select(QueueEntry.id).where(QueueEntry.call_sid == call.call_sid)), False
 
 
-@functools.lru_cache(maxsize=2)
-def _insert_entry(dialect: str):
-    """insert_entry's statement for `dialect` ("postgresql" or "sqlite"), built once."""
+@functools.lru_cache(maxsize=4)
+def _insert_entry(dialect: str, bounded: bool):
+    """insert_entry's statement for `dialect` ("postgresql" or "sqlite"), with the queue's size
+    checked if `bounded`, built once. Every value is a typed bound parameter (PostgreSQL must know
+    the type of a SELECT's parameter)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (insert(QueueEntry).values(
-        call_id=bindparam("entry_call_id"), call_sid=bindparam("entry_call_sid"),
-        language_code=bindparam("entry_language"), topic_code=bindparam("entry_topic"),
-        office_code=bindparam("entry_office"), urgent=bindparam("entry_urgent"),
-        entered_at=bindparam("entry_now", type_=UTCDateTime),
-        first_rang_at=bindparam("entry_first_rang", type_=UTCDateTime), state=WAITING,
-        accepts_languages=bindparam("entry_accepts"))
-        .on_conflict_do_nothing().returning(QueueEntry.id))
+    columns = QueueEntry.__table__.c
+
+    def value(name: str, column: str):
+        return bindparam(name, type_=columns[column].type).label(column)
+
+    values = select(
+        value("entry_call_id", "call_id"), value("entry_call_sid", "call_sid"),
+        value("entry_language", "language_code"), value("entry_topic", "topic_code"),
+        value("entry_office", "office_code"), value("entry_urgent", "urgent"),
+        value("entry_now", "entered_at"), value("entry_first_rang", "first_rang_at"),
+        literal(WAITING, type_=columns["state"].type).label("state"),
+        value("entry_accepts", "accepts_languages"))
+    # SQLite needs a WHERE in an INSERT ... SELECT followed by ON CONFLICT (its parser's ambiguity).
+    room = (select(func.count()).select_from(QueueEntry).where(
+        QueueEntry.state.in_(IN_QUEUE), QueueEntry.language_code == bindparam("entry_language"),
+        QueueEntry.topic_code == bindparam("entry_topic")).scalar_subquery()
+        < bindparam("entry_max", type_=Integer)) if bounded else true()
+    return (insert(QueueEntry.__table__)
+            .from_select([column.name for column in values.selected_columns], values.where(room))
+            .on_conflict_do_nothing().returning(QueueEntry.__table__.c.id))
 
 
 def _entry_of(session: Session, call_id: int) -> QueueEntry | None:

@@ -57,9 +57,10 @@ def cost_of(app) -> Iterator[Cost]:
             event.remove(engine, name, hook)
 
 
-def within(cost: Cost, statements: int, commits: int = 1) -> None:
-    """At most `statements` statements, exactly `commits` commits and no rollback."""
-    assert len(cost.statements) <= statements and cost.commits == commits and cost.rollbacks == 0, str(cost)
+def within(cost: Cost, statements: int, commits: int = 1, rollbacks: int = 0) -> None:
+    """At most `statements` statements, exactly `commits` commits and `rollbacks` rollbacks."""
+    assert (len(cost.statements) <= statements and cost.commits == commits
+            and cost.rollbacks == rollbacks), str(cost)
 
 
 def step(app, action: Callable[[], object]) -> Cost:
@@ -73,7 +74,7 @@ def test_each_menu_webhook_is_one_transaction_of_at_most_three_statements(app, d
     voice = step(app, call.ring)
     language = step(app, lambda: call.press(LANGUAGE_KEYS["en"]))
     print("voice", voice, "\nlanguage", language)
-    within(voice, 3)
+    within(voice, 2)  # the call's INSERT (no SELECT first) and its journal's
     within(language, 3)
     assert [kind for kind, _, _ in journal(db, call)] == ["incoming", "language"]
 
@@ -118,5 +119,7 @@ def test_a_topic_that_queues_the_caller_then_the_status_callback(app, db, twilio
     assert call.last.find("Enqueue") is not None
     ended = step(app, lambda: hang_up(call))
     print("status, queued", ended)
-    within(topic, 6)
+    # The entry's INSERT checks the queue's size itself; after the commit one look for a consultant
+    # freed meanwhile (ivr.queue_flow.enter), a read ended by a rollback, in place of a pairing job.
+    within(topic, 6, rollbacks=1)
     within(ended, 5)

@@ -11,10 +11,12 @@ from datetime import timedelta
 
 from sqlalchemy import event
 
+import routing
 from hotline.models import utcnow
 from tests.conftest import services_of
+from tests.helpers import add_consultant
 from tests.journeys import journal, prompt, route, texts
-from tests.queueing import enqueued, entry_of, run_jobs, set_queue_clock, wait_turn
+from tests.queueing import enqueued, entry_of, run_jobs, rung, set_queue_clock, wait_turn
 
 # A turn with nothing new: the call (hotline.webhooks), the queue entry, and one SELECT of the
 # caller's position and the queue's recent answers (routing.wait_figures).
@@ -102,13 +104,31 @@ def test_a_pairing_asked_for_while_one_is_queued_is_not_queued_twice_but_is_once
         app, db, twilio, twilio_api, monkeypatch):
     call = route(twilio, "en", "health")
     enqueue = enqueued(call)
-    assert jobs_queued(app) == 1  # entering the queue asks for a pairing
+    assert jobs_queued(app) == 0  # nobody free as the caller entered the queue: no pairing asked
     set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=130))
-    wait_turn(call, enqueue)  # widened while that pairing is still queued: it will see the widening
+    wait_turn(call, enqueue)  # widened: a pairing is asked for
     assert ("widened", "en", None) in journal(db, call)
     assert jobs_queued(app) == 1
-    run_jobs(app)
     set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=200))
-    wait_turn(call, enqueue)  # the next widening comes after that job ran: a new pairing
+    wait_turn(call, enqueue)  # widened again while that pairing is still queued: it will see this
     assert ("widened", "other_office", None) in journal(db, call)
     assert jobs_queued(app) == 1
+    run_jobs(app)
+    with app.app_context():  # asked again after that job ran: queued again
+        routing.caller_may_be_served(entry_of(db, call).id)
+    assert jobs_queued(app) == 1
+
+
+def test_a_consultant_freed_while_the_caller_was_being_queued_is_paired_at_once(
+        app, db, twilio, twilio_api, monkeypatch):
+    """Routing found nobody free; by the time the caller's queue entry is committed, Maria is free
+    (freed in between, her own pairing job having read the queue before the entry was there). The
+    topic webhook looks once more after its commit and asks for a pairing: she rings now, not at
+    the next sweep."""
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"])
+    monkeypatch.setattr("routing.reserve_for_call", lambda *args, **kwargs: (None, False))
+    call = route(twilio, "en", "health")
+    enqueued(call)
+    assert jobs_queued(app) == 1
+    run_jobs(app)
+    assert [leg.staff_id for leg in rung(twilio, twilio_api)] == [maria.id]
