@@ -158,10 +158,10 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
 def wake_due(session: Session, now: datetime, limit: int = WAKE_BATCH) -> int:
     """Wake up to `limit` callbacks due by `now` (UTC) and not yet queued, all in one transaction:
     one SELECT (their rows locked; on PostgreSQL rows another transaction holds are skipped, it
-    wakes those), one INSERT of their queue entries, one compare-and-set UPDATE to due; then each
-    free consultant who could take one of them is asked to take their best caller (one pairing job
-    per consultant, routing.consultant_may_be_free), so the work after an opening follows the
-    consultants free, not the callbacks due, and several workers ring consultants in parallel.
+    wakes those), one INSERT of their queue entries, one compare-and-set UPDATE to due. Then each
+    free consultant who could take one of them takes their best caller, and their phones are rung
+    together (routing.pair_consultants), so the work after an opening follows the consultants free,
+    not the callbacks due, and Twilio's round trips overlap rather than queue up.
 
     Callbacks of an office closed at `now` go through wake() one by one (it moves them to the next
     opening). Idempotent as wake(): a callback queued already, or whose entry for this attempt
@@ -186,8 +186,8 @@ def wake_due(session: Session, now: datetime, limit: int = WAKE_BATCH) -> int:
         woken = [row for row in due if row.id in queued]
         free = routing.free_consultants(session, {row.language_code for row in woken}, now)
         assigned = {row.assigned_staff_id for row in woken if row.assigned_staff_id is not None}
-        for staff_id in dict.fromkeys([*(staff.id for staff in free), *sorted(assigned)]):
-            routing.consultant_may_be_free(staff_id)  # longest idle first, as routing orders them
+        # Longest idle first, as routing orders them; if this job dies before, the sweep pairs them.
+        routing.pair_consultants(session, dict.fromkeys([*(staff.id for staff in free), *sorted(assigned)]))
     return len(queued)
 
 

@@ -1,8 +1,10 @@
-"""Many callbacks due at one moment (the offices opening): one job wakes them all in one batch, and
-each free consultant is then asked, in a pairing job of their own, to take the best of them; the
-callback's own wake-up job stays armed a little later, and changes nothing after the batch."""
+"""Many callbacks due at one moment (the offices opening): one job wakes them all in one batch, then
+each free consultant takes the best of them and their phones are rung together; the callback's
+own wake-up job stays armed a little later, and changes nothing after the batch."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 from rq.job import Job
@@ -57,8 +59,6 @@ def test_each_free_consultant_is_rung_for_the_best_callback_due(app, db, twilio,
     oldest, older, newest = (booked(db, rang_minutes_ago=minutes) for minutes in (50, 40, 30))
     nobodys = booked(db, language="en", rang_minutes_ago=60)  # nobody free speaks English
     assert _wake_due(app) == 4
-    assert placed(twilio, twilio_api) == []  # ringing is the consultants' pairing jobs' work
-    run_jobs(app)
     # The consultant idle longest first, each for the caller who rang first of those left.
     assert _rung_for(db) == {oldest.id: maria.id, older.id: ivan.id}
     assert sorted(leg.to for leg in placed(twilio, twilio_api)) == sorted([maria.phone, ivan.phone])
@@ -70,7 +70,6 @@ def test_a_retried_batch_and_the_callbacks_own_jobs_after_it_change_nothing(app,
     add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
     due = [booked(db, rang_minutes_ago=minutes) for minutes in (50, 40)]
     assert _wake_due(app) == 2
-    run_jobs(app)
     entries, legs = _entries(db), len(placed(twilio, twilio_api))
     assert legs == 1
     assert _wake_due(app) == 0  # the batch job run again (a retry, or the next second's)
@@ -115,5 +114,33 @@ def test_callbacks_booked_for_one_moment_arm_one_batch_job_and_each_its_own_late
     with app.app_context():
         Job.fetch(batch, connection=hotline.redis).perform()
     assert {reread(db, callback).state for callback in due} == {"due"}
-    run_jobs(app)
     assert _rung_for(db) == {due[0].id: maria.id}
+
+
+def test_the_consultants_phones_are_rung_together_each_for_a_callback_of_their_own(
+        app, db, twilio, twilio_api, monkeypatch):
+    consultants = [add_consultant(app, db, f"Consultant {n}", languages=["ru"], topics=["health"],
+                                  idle_minutes=30 - n) for n in range(10)]
+    due = [booked(db, rang_minutes_ago=60 - n) for n in range(12)]
+    in_flight, most = [0], [0]
+    lock, answer = threading.Lock(), twilio_api.request
+
+    def slow_twilio(method, uri, *args, **kwargs):  # Twilio's round trip, on calls.create only
+        if method != "POST" or not uri.endswith("/Calls.json"):
+            return answer(method, uri, *args, **kwargs)
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.2)
+        try:
+            return answer(method, uri, *args, **kwargs)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+
+    monkeypatch.setattr(twilio_api, "request", slow_twilio)
+    assert _wake_due(app) == 12
+    assert most[0] > 1  # the REST requests overlapped
+    # Longest idle first, each for the caller who rang first of those left.
+    assert _rung_for(db) == {callback.id: staff.id for callback, staff in zip(due, consultants, strict=False)}
+    assert len(placed(twilio, twilio_api)) == 10
