@@ -144,3 +144,19 @@ def test_the_consultants_phones_are_rung_together_each_for_a_callback_of_their_o
     # Longest idle first, each for the caller who rang first of those left.
     assert _rung_for(db) == {callback.id: staff.id for callback, staff in zip(due, consultants, strict=False)}
     assert len(placed(twilio, twilio_api)) == 10
+
+
+def test_a_lost_batch_job_is_made_up_for_by_the_callbacks_own_job(app, db, twilio, twilio_api, monkeypatch):
+    maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db, due_in_minutes=10)
+    with app.app_context():
+        schedule.schedule_wake(reread(db, callback))
+    hotline = services_of(app)
+    registry = hotline.queue().scheduled_job_registry
+    [batch] = [job_id for job_id in registry.get_job_ids() if job_id.startswith("callbacks_due_")]
+    registry.remove(batch, delete_job=True)  # lost: its wake-up at the due time never runs
+    monkeypatch.setattr("callbacks.jobs.utcnow", lambda: callback.due_at + schedule.WAKE_FALLBACK)
+    with app.app_context():
+        jobs.wake_job(callback.id)
+    assert reread(db, callback).state == "due"
+    assert _rung_for(db) == {callback.id: maria.id}
