@@ -38,17 +38,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import redis  # noqa: E402
+from seeding import bench_env, fresh_app  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 
 import routing  # noqa: E402
 from hotline import accounts  # noqa: E402
-from hotline.app import create_app  # noqa: E402
-from hotline.migrate import upgrade  # noqa: E402
-from hotline.models import Call, QueueEntry, Staff, sync_reference, utcnow  # noqa: E402
+from hotline.models import Call, QueueEntry, Staff, utcnow  # noqa: E402
 
-ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
-ACCOUNT_SID = "AC" + "0" * 32
 BIN = Path(sys.executable).parent
 WORKERS = {
     "before": lambda url: [str(BIN / "rq"), "worker", "--with-scheduler", "--url", url, "hotline"],
@@ -91,16 +88,10 @@ def wait_for_ring(after: int, timeout: float = 10.0) -> float:
 
 def make_hotline(db_url: str, redis_url: str, api_url: str, instance: Path):
     """The app of this process (the web side), the worker's environment, a consultant and their token."""
-    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "HOTLINE_CONFIG": str(ALWAYS_OPEN),
-           "PUBLIC_BASE_URL": "https://hotline.example.org", "SECRET_KEY": "bench",
-           "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "bench", "TWILIO_API_BASE_URL": api_url,
-           "HOTLINE_INSTANCE_PATH": str(instance)}
-    upgrade(db_url)
-    app = create_app(env)
+    env = bench_env(db_url, redis_url, api_url, instance)
+    app = fresh_app(env)
     hotline = app.extensions["hotline"]
-    hotline.redis.flushdb()
     with hotline.db.session() as session:
-        sync_reference(session, hotline.catalogue)
         staff = accounts.create_staff(session, hotline.catalogue, name="Bench Consultant",
                                       role="consultant", phone="+359888000001", languages=["en"],
                                       topics=["health"], office="sofia")

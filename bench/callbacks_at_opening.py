@@ -42,18 +42,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import redis  # noqa: E402
-from sqlalchemy import func, insert, select, text  # noqa: E402
+from seeding import bench_env, booked_rows, consultant_rows, fresh_app, insert_rows, pairs  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 
 from bench.available_to_ring import TwilioStandIn  # noqa: E402
-from bench.callbacks_placed import booked_rows, pairs  # noqa: E402
-from hotline.app import create_app  # noqa: E402
-from hotline.migrate import upgrade  # noqa: E402
-from hotline.models import Call, Callback, Staff, StaffSkill, sync_reference, utcnow  # noqa: E402
+from hotline.models import Callback, utcnow  # noqa: E402
 
-ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
-ACCOUNT_SID = "AC" + "0" * 32
-OFFICE = "sofia"
 LEAD_SECONDS = 8  # from the start of booking (the workers are up) to the opening
 TIMEOUT = 90  # seconds after the opening the round gives up waiting
 
@@ -73,7 +68,6 @@ def book(app, callbacks: int, consultants: int, opening, rng: random.Random) -> 
     """The callbacks due at `opening`, their wake-up jobs scheduled, and the free consultants."""
     from callbacks import schedule
 
-    hotline = app.extensions["hotline"]
     skills = pairs(app)
     now = utcnow()
     calls, rows, staff, staff_skills = [], [], [], []
@@ -85,22 +79,13 @@ def book(app, callbacks: int, consultants: int, opening, rng: random.Random) -> 
         calls.append(call)
         rows.append(callback)
     for n in range(consultants):
-        language, topic = skills[int(n * step) % len(skills)]
-        staff.append({"id": n + 1, "name": f"consultant {n}", "role": "consultant", "phone": f"+35987{n:07d}",
-                      "office_code": OFFICE, "status": "available", "status_since": now, "active": True,
-                      "idle_since": now - timedelta(seconds=rng.randrange(3600)), "created_at": now})
-        staff_skills.append({"staff_id": n + 1, "language_code": language, "topic_code": topic})
-    with hotline.db.session() as session:
-        session.execute(insert(Call), calls)
-        session.execute(insert(Callback), rows)
-        session.execute(insert(Staff), staff)
-        session.execute(insert(StaffSkill), staff_skills)
-        session.commit()
-        session.execute(text("ANALYZE"))
-        session.commit()
-        with app.app_context():
-            for callback in session.scalars(select(Callback)):
-                schedule.schedule_wake(callback)
+        consultant, skill = consultant_rows(n, *skills[int(n * step) % len(skills)], now, rng)
+        staff.append(consultant)
+        staff_skills.append(skill)
+    insert_rows(app, calls=calls, callbacks=rows, staff=staff, skills=staff_skills)
+    with app.extensions["hotline"].db.session() as session, app.app_context():
+        for callback in session.scalars(select(Callback)):
+            schedule.schedule_wake(callback)
 
 
 def listening(connection: redis.Redis, workers: int, timeout: float = 180) -> None:
@@ -121,17 +106,9 @@ def run(args, workers: int, api_url: str, folder: Path) -> dict:
     """One opening with `workers` workers on a fresh database."""
     rng = random.Random(5)
     with postgres_database(args.postgres) as url:
-        env = {"DATABASE_URL": url, "REDIS_URL": args.redis, "HOTLINE_CONFIG": str(ALWAYS_OPEN),
-               "PUBLIC_BASE_URL": "https://hotline.example.org", "SECRET_KEY": "bench",
-               "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "bench",
-               "TWILIO_API_BASE_URL": api_url,
-               "HOTLINE_INSTANCE_PATH": str(folder / "instance")}
-        upgrade(url)
-        app = create_app(env)
+        env = bench_env(url, args.redis, api_url, folder / "instance")
+        app = fresh_app(env)
         hotline = app.extensions["hotline"]
-        hotline.redis.flushdb()
-        with hotline.db.session() as session:
-            sync_reference(session, hotline.catalogue)
         procs = []
         app_dir = args.app_dir.resolve()
         try:

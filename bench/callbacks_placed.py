@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,30 +52,28 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 from rq import SimpleWorker  # noqa: E402
-from sqlalchemy import delete, event, insert, select, text, update  # noqa: E402
+from seeding import (  # noqa: E402
+    ACCOUNT_SID,
+    bench_env,
+    booked_rows,
+    consultant_rows,
+    fresh_app,
+    insert_rows,
+    pairs,
+)
+from sqlalchemy import delete, event, select, update  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 from twilio.http.http_client import TwilioHttpClient  # noqa: E402
 
 from callbacks import jobs, schedule  # noqa: E402
-from hotline.app import create_app  # noqa: E402
-from hotline.migrate import upgrade  # noqa: E402
 from hotline.models import (  # noqa: E402
-    Call,
     Callback,
     CallbackAttempt,
     QueueEntry,
-    Staff,
-    StaffSkill,
-    sync_reference,
     utcnow,
 )
 from routing import offers  # noqa: E402
 from tests.contract import prism as prism_mock  # noqa: E402
-
-ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
-ACCOUNT_SID = "AC" + "0" * 32
-OFFICE = "sofia"
-
 
 # -- throwaway databases (as bench/routing_pick.py) ------------------------------------------------
 
@@ -120,16 +118,7 @@ TwilioHttpClient.request = _timed_send
 # -- the hotline --------------------------------------------------------------------------------
 
 def make_app(url: str, folder: Path, api_base_url: str, redis_url: str | None = None):
-    upgrade(url)
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": redis_url or "", "HOTLINE_CONFIG": str(ALWAYS_OPEN),
-                      "PUBLIC_BASE_URL": "https://hotline.example.org", "SECRET_KEY": "bench",
-                      "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "bench",
-                      "TWILIO_API_BASE_URL": api_base_url})
-    hotline = app.extensions["hotline"]
-    hotline.redis.flushdb()  # fakeredis, or the Redis database given to the bench to empty
-    with hotline.db.session() as session:
-        sync_reference(session, hotline.catalogue)
-    return app
+    return fresh_app(bench_env(url, redis_url, api_base_url))
 
 
 def _log_to(path: Path) -> None:
@@ -141,31 +130,10 @@ def _log_to(path: Path) -> None:
     root.setLevel(logging.INFO)
 
 
-def pairs(app) -> list[tuple[str, str]]:
-    catalogue = app.extensions["hotline"].catalogue
-    return [(lang.code, topic.code) for lang in catalogue.languages for topic in catalogue.topics]
-
-
-def booked_rows(key: int, language: str, topic: str, rang: datetime, due: datetime,
-                state: str) -> tuple[dict, dict]:
-    """The call that booked a callback, and the callback, as rows to insert."""
-    number = f"+35988{key % 10_000_000:07d}"
-    call = {"id": key, "call_sid": f"CA{key:032x}", "direction": "inbound", "caller_number": number,
-            "called_number": "+35924916000", "office_code": OFFICE, "language_code": language,
-            "topic_code": topic, "stage": "ended", "started_at": rang}
-    callback = {"id": key, "call_id": key, "number": number, "language_code": language, "topic_code": topic,
-                "office_code": OFFICE, "first_rang_at": rang, "window_start": due,
-                "window_end": due + timedelta(hours=4), "due_at": due, "state": state,
-                "attempts": 1 if state == "in_progress" else 0, "created_at": rang, "sms_booked": True,
-                "sms_unreachable": False}
-    return call, callback
-
-
 def add_due_callbacks_and_consultants(app, count: int, rng: random.Random) -> list[int]:
     """`count` callbacks due a minute ago, over every language x topic, each booked on a call that
     rang within the last two hours; and as many available consultants with one skill each, so
     that every callback has one consultant. Returns the callbacks' ids."""
-    hotline = app.extensions["hotline"]
     now = utcnow()
     skills = pairs(app)
     calls, callbacks, staff, staff_skills = [], [], [], []
@@ -175,19 +143,10 @@ def add_due_callbacks_and_consultants(app, count: int, rng: random.Random) -> li
         call, callback = booked_rows(i + 1, language, topic, rang, now - timedelta(minutes=1), "scheduled")
         calls.append(call)
         callbacks.append(callback)
-        staff.append({"id": i + 1, "name": f"consultant {i}", "role": "consultant", "phone": f"+35987{i:07d}",
-                      "office_code": OFFICE, "status": "available", "status_since": now, "active": True,
-                      "idle_since": now - timedelta(seconds=rng.randrange(3600)), "created_at": now})
-        staff_skills.append({"staff_id": i + 1, "language_code": language, "topic_code": topic})
-    with hotline.db.session() as session:
-        session.execute(insert(Call), calls)
-        session.execute(insert(Callback), callbacks)
-        session.execute(insert(Staff), staff)
-        session.execute(insert(StaffSkill), staff_skills)
-        session.commit()
-        if session.bind.dialect.name == "postgresql":
-            session.execute(text("ANALYZE"))
-            session.commit()
+        consultant, skill = consultant_rows(i, language, topic, now, rng)
+        staff.append(consultant)
+        staff_skills.append(skill)
+    insert_rows(app, calls=calls, callbacks=callbacks, staff=staff, skills=staff_skills)
     return [row["id"] for row in callbacks]
 
 
@@ -318,7 +277,6 @@ def prism_floor(prism_url: str, count: int) -> tuple[float, float]:
 
 def add_pending(app, count: int, rng: random.Random) -> tuple[int, int]:
     """`count` open callbacks: 97% due later, 2% in progress, 1% due. Returns (due, in progress)."""
-    hotline = app.extensions["hotline"]
     now = utcnow()
     skills = pairs(app)
     due_count, ringing_count = count // 100, count // 50
@@ -338,15 +296,7 @@ def add_pending(app, count: int, rng: random.Random) -> tuple[int, int]:
         call, callback = booked_rows(i + 1, language, topic, rang, due, state)
         calls.append(call)
         callbacks.append(callback)
-    with hotline.db.session() as session:
-        for start in range(0, count, 10_000):
-            session.execute(insert(Call), calls[start:start + 10_000])
-            session.execute(insert(Callback), callbacks[start:start + 10_000])
-        session.execute(insert(CallbackAttempt), attempts)
-        session.commit()
-        if session.bind.dialect.name == "postgresql":
-            session.execute(text("ANALYZE"))
-            session.commit()
+    insert_rows(app, calls=calls, callbacks=callbacks, more=[(CallbackAttempt, attempts)])
     return due_count, ringing_count
 
 

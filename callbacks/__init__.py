@@ -2,7 +2,7 @@
 right skills, within office hours, never forgotten and never twice.
 
 Public surface: init_app(app); schedule.draft / confirm / cancel / reschedule / reassign /
-reconcile; booking.offer (the IVR's entry point to booking); rules().
+wake_due / reconcile; booking.offer (the IVR's entry point to booking); rules().
 """
 from __future__ import annotations
 

@@ -19,6 +19,15 @@ def wake_job(callback_id: int) -> None:
         schedule.wake(services.session(), callback_id, utcnow())
 
 
+def wake_due_job() -> None:
+    """Callbacks are due (RQ's scheduler, at the moment they were booked for, e.g. an opening):
+    schedule.wake_due, now, batch after batch until none is left to wake."""
+    with job_context():
+        session, now = services.session(), utcnow()
+        while schedule.wake_due(session, now) == schedule.WAKE_BATCH:
+            pass
+
+
 def send_sms_job(callback_id: int, kind: str) -> None:
     """sms.send: the callback's "booked" or "unreachable" SMS, once. Raises sms.SmsNotSent when
     Twilio did not take it, so that RQ retries the job (sms.RETRY)."""

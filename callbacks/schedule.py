@@ -9,9 +9,10 @@ flight, so a Redis that lost its data or a worker that died loses nothing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 SCHEDULED, DUE = CallbackState.scheduled.value, CallbackState.due.value
 # How many due callbacks one reconciliation run wakes; the next run (a minute later) takes the rest.
 RECONCILE_BATCH = 500
+# How many due callbacks one transaction of wake_due queues (wake_due_job runs batches until done).
+WAKE_BATCH = 500
+# A callback's own wake-up job runs this long after its due time: the job that wakes every callback
+# due at that moment (wake_due_job) comes first, and this one only finds what that one missed.
+WAKE_FALLBACK = timedelta(seconds=30)
 
 
 def entry_sid(callback: Callback) -> str:
@@ -89,11 +95,23 @@ def next_allowed(office_code: str, at: datetime) -> datetime:
 
 
 def schedule_wake(callback: Callback) -> None:
-    """RQ's scheduler wakes the callback at due_at (a job id per callback, attempt and time, so
-    arming it again is harmless)."""
+    """Arm the callback's wake-up at due_at (UTC). Due already: its own wake-up job, now. Due later:
+    the job that wakes every callback due at that moment in one batch (wake_due_job, one job id per
+    whole second, so 500 callbacks booked for an opening arm one job), and the callback's own job
+    WAKE_FALLBACK later, should the batch job be lost (a job id per callback, attempt and time,
+    so arming it again is harmless). Best effort: the reconciliation wakes what Redis lost."""
     attempt = callback.attempts + 1
     job_id = f"callback_{callback.id}_{attempt}_{int(callback.due_at.timestamp())}"
-    services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at, job_id=job_id)
+    if callback.due_at <= datetime.now(timezone.utc):  # as services.enqueue_hint decides "now"
+        services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at, job_id=job_id)
+        return
+    # RQ's scheduler keeps times to the whole second, rounded down: a job armed for 09:00:00.7
+    # could run at 09:00:00.2 and find nothing due yet. The next whole second is never early.
+    moment = datetime.fromtimestamp(-(-callback.due_at.timestamp() // 1), timezone.utc)
+    services.enqueue_hint("callbacks.jobs.wake_due_job", at=moment,
+                          job_id=f"callbacks_due_{int(moment.timestamp())}")
+    services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at + WAKE_FALLBACK,
+                          job_id=job_id)
 
 
 # -- waking -----------------------------------------------------------------------------------------
@@ -106,6 +124,10 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
     callback = session.get(Callback, callback_id)
     if callback is None or callback.state not in (SCHEDULED, DUE) or callback.due_at > now:
         return None
+    if callback.state == DUE:
+        queued = routing.entry_for_call(session, entry_sid(callback))
+        if queued is not None and queued.state in (QueueState.waiting.value, QueueState.offered.value):
+            return queued  # woken already (wake_due, or this job run before): it waits to be paired
     allowed = next_allowed(callback.office_code, now)
     if allowed > now:  # the office has closed since: the next opening
         if _transition(session, callback_id, (SCHEDULED, DUE), state=SCHEDULED, due_at=allowed):
@@ -133,22 +155,85 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
     return entry
 
 
+def wake_due(session: Session, now: datetime, limit: int = WAKE_BATCH) -> int:
+    """Wake up to `limit` callbacks due by `now` (UTC) and not yet queued, all in one transaction:
+    one SELECT (their rows locked; on PostgreSQL rows another transaction holds are skipped, it
+    wakes those), one INSERT of their queue entries, one compare-and-set UPDATE to due. Then each
+    free consultant who could take one of them takes their best caller, and their phones are rung
+    together (routing.pair_consultants), so the work after an opening follows the consultants free,
+    not the callbacks due, and Twilio's round trips overlap rather than queue up.
+
+    Callbacks of an office closed at `now` go through wake() one by one (it moves them to the next
+    opening). Idempotent as wake(): a callback queued already, or whose entry for this attempt
+    left the queue, is not queued (again). Returns how many callbacks this call queued."""
+    closed = tuple(office.code for office in services.catalogue().offices if not hours.is_open(office, now))
+    due = session.execute(_due(now, closed).limit(limit).with_for_update(of=Callback, skip_locked=True)).all()
+    queued = _queue_entries(session, due, now) if due else {}
+    if queued:
+        changed = set(session.scalars(
+            update(Callback).where(Callback.id.in_(list(queued)), Callback.state.in_((SCHEDULED, DUE)))
+            .values(state=DUE).returning(Callback.id).execution_options(synchronize_session=False)))
+        # Rows are locked since the SELECT, so all change; should one not, its entry goes too.
+        if unchanged := [queued[callback_id] for callback_id in queued if callback_id not in changed]:
+            session.execute(delete(QueueEntry).where(QueueEntry.call_sid.in_(unchanged)))
+        queued = {callback_id: sid for callback_id, sid in queued.items() if callback_id in changed}
+    session.commit()
+    if closed:
+        closing = _due(now, closed, open_offices=False).with_only_columns(Callback.id).limit(limit)
+        for callback_id in session.scalars(closing).all():
+            wake(session, callback_id, now)
+    if queued:
+        woken = [row for row in due if row.id in queued]
+        free = routing.free_consultants(session, {row.language_code for row in woken}, now)
+        assigned = {row.assigned_staff_id for row in woken if row.assigned_staff_id is not None}
+        # Longest idle first, as routing orders them; if this job dies before, the sweep pairs them.
+        routing.pair_consultants(session, dict.fromkeys([*(staff.id for staff in free), *sorted(assigned)]))
+    return len(queued)
+
+
+def _due(now: datetime, closed: tuple[str, ...], open_offices: bool = True):
+    """The SELECT of callbacks due by `now` with no entry in the queue, oldest due first: of the
+    offices not in `closed` (or, open_offices=False, of those in it)."""
+    queued = exists().where(QueueEntry.callback_id == Callback.id,
+                            QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value)))
+    if open_offices:
+        office = (Callback.office_code.not_in(closed),) if closed else ()
+    else:
+        office = (Callback.office_code.in_(closed),)
+    columns = (Callback.id, Callback.attempts, Callback.due_at, Callback.language_code, Callback.topic_code,
+               Callback.office_code, Callback.first_rang_at, Callback.assigned_staff_id)
+    return (select(*columns)
+            .where(Callback.state.in_((SCHEDULED, DUE)), Callback.due_at <= now, ~queued, *office)
+            .order_by(Callback.due_at, Callback.id))
+
+
+def _queue_entries(session: Session, due: list, now: datetime) -> dict[int, str]:
+    """Insert a waiting entry for each of the `due` callback rows (not committed), in one INSERT
+    ... ON CONFLICT DO NOTHING: an entry of the same attempt that exists already (queued by a
+    twin, or out of the queue since) is left as it is. Returns {callback id: entry sid} of those
+    inserted."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    sids = {row.id: entry_sid(row) for row in due}
+    inserted = session.scalars(
+        insert(QueueEntry.__table__).on_conflict_do_nothing().returning(QueueEntry.__table__.c.callback_id),
+        [{"call_id": None, "callback_id": row.id, "assigned_staff_id": row.assigned_staff_id,
+          "call_sid": sids[row.id], "language_code": row.language_code, "topic_code": row.topic_code,
+          "office_code": row.office_code, "urgent": False, "entered_at": now,
+          # Never later than entering, as routing.enqueue_waiting keeps it.
+          "first_rang_at": min(row.first_rang_at, now), "widen_level": 0,
+          "state": QueueState.waiting.value} for row in due])
+    return {callback_id: sids[callback_id] for callback_id in inserted}
+
+
 def reconcile(session: Session, now: datetime) -> int:
     """Wake every callback that is due and not in flight (its job was lost with Redis, or a
-    worker died), fail attempts Twilio never told us the end of, and send the SMS whose job was
-    lost. Returns how many were woken."""
+    worker died), up to RECONCILE_BATCH a run, in one batch (wake_due); fail attempts Twilio never
+    told us the end of, and send the SMS whose job was lost. Returns how many were woken."""
     from callbacks import placing  # placing imports this module
 
     placing.fail_stuck_attempts(session, now)
     sms.send_missing(session, now)
-    queued = exists().where(QueueEntry.callback_id == Callback.id,
-                            QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value)))
-    # Those already in the queue are left out in SQL, so each run's batch is all callbacks to wake.
-    due = list(session.scalars(
-        select(Callback.id).where(Callback.state.in_((SCHEDULED, DUE)), Callback.due_at <= now, ~queued)
-        .order_by(Callback.due_at).limit(RECONCILE_BATCH)
-    ))
-    return sum(1 for callback_id in due if wake(session, callback_id, now) is not None)
+    return wake_due(session, now, RECONCILE_BATCH)
 
 
 # -- after an attempt ------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ these functions and never import routing's modules.
   mark_left.
 - Offers: caller_may_be_served, consultant_may_be_free, find_consultant, offer_not_taken,
   on_offer_status, call_ended, consultant_status_changed, cancel_leg, office_rule,
-  register_ringer; its RQ jobs are in routing.jobs.
+  register_ringer; pair_consultants (many free consultants at once, their phones rung together);
+  its RQ jobs are in routing.jobs.
 - Calls: end_call (what a final status callback does); the sweep also ends calls whose final
   status was lost (routing.stale_calls).
 """
@@ -29,6 +30,7 @@ from routing.offers import (
     on_offer_status,
     register_ringer,
 )
+from routing.pair_many import pair_consultants
 from routing.pairing import caller_for, consultant_for, offer_call, reserve_for_call
 from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import (
@@ -62,7 +64,8 @@ __all__ = [
     "entry_for_call", "estimated_wait", "find_consultant", "finish", "free_consultants", "holders",
     "insert_entry",
     "language_on_duty", "leave", "mark_bridged", "mark_left", "next_caller_for", "offer_call",
-    "offer_not_taken", "office_rule", "on_offer_status", "position", "queue_figures", "queue_length",
+    "offer_not_taken", "office_rule", "on_offer_status", "pair_consultants", "position", "queue_figures",
+    "queue_length",
     "register_ringer", "release", "reserve", "reserve_for_call", "set_status", "unbridge", "unclaim",
     "unclaim_stale", "wait_figures", "widen_entry",
 ]

@@ -393,9 +393,14 @@ def test_supervisor_reschedules_a_callback_and_its_wake_up_is_scheduled(app, cli
     stored = reread(db, callback)
     assert (stored.due_at, stored.state) == (to, "scheduled")
     job_id = f"callback_{callback.id}_1_{int(to.timestamp())}"
-    assert scheduled_wake_ups(app) == {job_id: to}  # RQ's scheduler starts it then
+    # RQ's scheduler starts the job that wakes every callback due then, and this one's own job
+    # a little later, should that one be lost.
+    assert scheduled_wake_ups(app) == {job_id: to + schedule.WAKE_FALLBACK}
     job = Job.fetch(job_id, connection=services_of(app).redis)
     assert job.args == (callback.id,)
+    batch = Job.fetch(f"callbacks_due_{int(to.timestamp())}", connection=services_of(app).redis)
+    assert batch.func_name == "callbacks.jobs.wake_due_job"
+    assert services_of(app).queue().scheduled_job_registry.get_scheduled_time(batch) == to
     assert journal(db, callback) == [
         ("callback_rescheduled", supervisor[0].id, to.astimezone(timezone.utc).isoformat())]
 

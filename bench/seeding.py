@@ -1,0 +1,95 @@
+"""Seeding a bench's hotline, shared by the bench scripts: the app on a fresh database, and
+consultants, calls and callbacks as rows inserted in bulk (one INSERT per table, not the ORM's
+unit of work per row)."""
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import insert, text
+
+from hotline.app import create_app
+from hotline.migrate import upgrade
+from hotline.models import Call, Callback, Staff, StaffSkill, sync_reference
+
+REPO = Path(__file__).resolve().parent.parent
+ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
+ACCOUNT_SID = "AC" + "0" * 32
+OFFICE = "sofia"
+# Rows per INSERT statement: a list of 100,000 rows in one statement costs the driver more than it saves.
+CHUNK = 10_000
+
+
+def bench_env(db_url: str, redis_url: str | None, api_url: str,
+              instance: Path | None = None) -> dict[str, str]:
+    """The hotline's environment for a bench: `db_url`, `redis_url` (None or "": fakeredis), Twilio's
+    REST API at `api_url` (a stand-in or a mock), always-open offices, and `instance` as its folder."""
+    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url or "", "HOTLINE_CONFIG": str(ALWAYS_OPEN),
+           "PUBLIC_BASE_URL": "https://hotline.example.org", "SECRET_KEY": "bench",
+           "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "bench", "TWILIO_API_BASE_URL": api_url}
+    if instance is not None:
+        env["HOTLINE_INSTANCE_PATH"] = str(instance)
+    return env
+
+
+def fresh_app(env: dict[str, str]):
+    """The app of `env` on its database migrated to the latest schema, with the reference rows
+    (offices, languages, topics) of its configuration, and its Redis database emptied."""
+    upgrade(env["DATABASE_URL"])
+    app = create_app(env)
+    hotline = app.extensions["hotline"]
+    hotline.redis.flushdb()  # fakeredis, or the Redis database given to the bench to empty
+    with hotline.db.session() as session:
+        sync_reference(session, hotline.catalogue)
+    return app
+
+
+def pairs(app) -> list[tuple[str, str]]:
+    """Every (language, topic) of the app's configuration."""
+    catalogue = app.extensions["hotline"].catalogue
+    return [(lang.code, topic.code) for lang in catalogue.languages for topic in catalogue.topics]
+
+
+def booked_rows(key: int, language: str, topic: str, rang: datetime, due: datetime,
+                state: str) -> tuple[dict, dict]:
+    """The call that booked a callback, and the callback, as rows to insert (both of id `key`)."""
+    number = f"+35988{key % 10_000_000:07d}"
+    call = {"id": key, "call_sid": f"CA{key:032x}", "direction": "inbound", "caller_number": number,
+            "called_number": "+35924916000", "office_code": OFFICE, "language_code": language,
+            "topic_code": topic, "stage": "ended", "started_at": rang}
+    callback = {"id": key, "call_id": key, "number": number, "language_code": language, "topic_code": topic,
+                "office_code": OFFICE, "first_rang_at": rang, "window_start": due,
+                "window_end": due + timedelta(hours=4), "due_at": due, "state": state,
+                "attempts": 1 if state == "in_progress" else 0, "created_at": rang, "sms_booked": True,
+                "sms_unreachable": False}
+    return call, callback
+
+
+def consultant_rows(n: int, language: str, topic: str, now: datetime,
+                    rng: random.Random) -> tuple[dict, dict]:
+    """Consultant number `n` (id n + 1), available since `now` and idle for up to an hour, with the
+    one skill `language` x `topic`: their row and their skill's, to insert."""
+    staff = {"id": n + 1, "name": f"consultant {n}", "role": "consultant", "phone": f"+35987{n:07d}",
+             "office_code": OFFICE, "status": "available", "status_since": now, "active": True,
+             "idle_since": now - timedelta(seconds=rng.randrange(3600)), "created_at": now}
+    return staff, {"staff_id": n + 1, "language_code": language, "topic_code": topic}
+
+
+def insert_rows(app, *, calls: Iterable[dict] = (), callbacks: Iterable[dict] = (),
+                staff: Iterable[dict] = (), skills: Iterable[dict] = (),
+                more: Iterable[tuple[type, list[dict]]] = ()) -> None:
+    """Insert the rows given, CHUNK at a time, calls before callbacks and staff before their skills,
+    then `more` ((model, rows), in order), in one transaction; then ANALYZE on PostgreSQL, so that
+    its planner knows the tables' new sizes."""
+    tables = [(Call, list(calls)), (Callback, list(callbacks)), (Staff, list(staff)),
+              (StaffSkill, list(skills)), *((model, list(rows)) for model, rows in more)]
+    with app.extensions["hotline"].db.session() as session:
+        for model, rows in tables:
+            for start in range(0, len(rows), CHUNK):
+                session.execute(insert(model), rows[start:start + CHUNK])
+        session.commit()
+        if session.bind.dialect.name == "postgresql":
+            session.execute(text("ANALYZE"))
+            session.commit()
