@@ -84,7 +84,9 @@ def _login_name() -> str:
 def _end_idle_session() -> None:
     """A session idle for longer than staff_idle_minutes is logged out (the cookie's own expiry
     is the browser's; this is the server's)."""
-    if not current_user.is_authenticated:
+    # Without a cookie nobody is signed in (sessions and remember-me are cookies; no request
+    # loader): Twilio's webhooks, which send none, skip loading the anonymous user.
+    if not request.cookies or not current_user.is_authenticated:
         return
     now = time.time()
     limit = services.settings().staff_idle_minutes * 60
