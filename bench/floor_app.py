@@ -16,14 +16,15 @@ from __future__ import annotations
 import os
 
 from flask import Flask, Response, abort, request
-from sqlalchemy import bindparam, create_engine, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from twilio.request_validator import RequestValidator
 
 from bench.bare_app import TWIML
+from hotline.db import make_engine
 from hotline.models import Call, CallEvent, utcnow
 
 app = Flask("floor")
-_engine = create_engine(os.environ["DATABASE_URL"], pool_pre_ping=True, pool_size=5, max_overflow=10)
+_engine = make_engine(os.environ["DATABASE_URL"])  # the hotline's own: pool, pre-ping, SQLite's pragmas
 _validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
 _base = os.environ["PUBLIC_BASE_URL"]
 _calls, _events = Call.__table__, CallEvent.__table__
