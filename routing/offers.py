@@ -3,10 +3,12 @@ ringing the consultant's phone through Twilio's REST API, and what follows when 
 not taken, or its caller is gone.
 
 A pairing is tried whenever one side may have become possible: a consultant becomes free (a status
-they set, the end of a wrap-up, a released offer), a caller enters the queue or is widened, an offer
-is not taken. Each trigger enqueues an RQ job (routing.jobs) after the change that allows it was
-committed, best effort: a periodic sweep catches any trigger that was lost. Jobs re-read the
-database, so running one twice, or late, is harmless.
+they set, the end of a wrap-up, a released offer), a caller is widened, an offer is not taken, a
+caller enters the queue while someone who could take them is free (ivr.queue_flow looks once after
+the entry's commit: a consultant freed later has a job of their own that reads the entry). Each
+trigger enqueues an RQ job (routing.jobs) after the change that allows it was committed, best
+effort: a periodic sweep catches any trigger that was lost. Jobs re-read the database, so running
+one twice, or late, is harmless.
 
 Queue entries that are not live callers (a callback that is due) are rung by the area that owns
 them, through a ringer registered per app (register_ringer).
