@@ -105,9 +105,8 @@ def schedule_wake(callback: Callback) -> None:
     if callback.due_at <= datetime.now(timezone.utc):  # as services.enqueue_hint decides "now"
         services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at, job_id=job_id)
         return
-    # RQ's scheduler keeps times to the whole second, rounded down: a job armed for 09:00:00.7
-    # could run at 09:00:00.2 and find nothing due yet. The next whole second is never early.
-    moment = datetime.fromtimestamp(-(-callback.due_at.timestamp() // 1), timezone.utc)
+    # The whole second RQ will run it at (services.enqueue_hint rounds up too): one job per second.
+    moment = services.whole_second_after(callback.due_at)
     services.enqueue_hint("callbacks.jobs.wake_due_job", at=moment,
                           job_id=f"callbacks_due_{int(moment.timestamp())}")
     services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at + WAKE_FALLBACK,

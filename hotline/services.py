@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import fakeredis
 import redis
@@ -96,8 +96,8 @@ def settings() -> Settings:
 def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str | None = None,
                  retry: Retry | None = None, coalesce: str | None = None) -> bool:
     """Enqueue RQ job `function` (a dotted path) with `args` now, or at `at` (UTC) if that is in
-    the future; with `job_id`, at most one job of that id is queued at once; `retry`: RQ's retries
-    of a job that fails.
+    the future (rounded up to the whole second: whole_second_after); with `job_id`, at most one job
+    of that id is queued at once; `retry`: RQ's retries of a job that fails.
 
     `coalesce` (a key saying what the job is about, e.g. "find_consultant:12"; only for a job
     queued now): while a job given the same key is queued and not started yet, no other is queued,
@@ -114,7 +114,8 @@ def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str |
     try:
         queue = current().queue()
         if at is not None and at > datetime.now(timezone.utc):
-            queue.enqueue_at(at, function, *args, job_id=job_id, unique=job_id is not None, retry=retry)
+            queue.enqueue_at(whole_second_after(at), function, *args, job_id=job_id,
+                             unique=job_id is not None, retry=retry)
             return True
         if coalesce is not None:
             guard = HINT_GUARD_PREFIX + coalesce
@@ -129,6 +130,15 @@ def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str |
             hint_taken(coalesce)
         return False
     return True
+
+
+def whole_second_after(moment: datetime) -> datetime:
+    """`moment` (aware) rounded up to the whole second, the same if it is one. RQ's scheduled-job
+    registry keeps a job's time as whole seconds rounded down (rq.registry.ScheduledJobRegistry
+    .schedule: calendar.timegm), so a job armed for 09:00:07.6 would run from 09:00:07, before
+    what it waits for (the end of a wrap-up, a callback due): rounded up, it is never early."""
+    whole = moment.replace(microsecond=0)
+    return whole if whole == moment else whole + timedelta(seconds=1)
 
 
 def hint_taken(coalesce: str) -> None:
