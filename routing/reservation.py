@@ -67,10 +67,13 @@ _RESERVE = (
 
 
 def accept(session: Session, staff_id: int, call_sid: str) -> bool:
-    """The consultant pressed the key: offered -> busy, only if this call is still theirs."""
+    """The consultant pressed the key: offered -> busy, only if this call is still theirs and they
+    are still active (one deactivated while their phone rang takes no call: accounts.deactivate
+    leaves a ringing offer as it is). Returns whether they took it; committed."""
     result = session.execute(
         update(Staff)
-        .where(Staff.id == staff_id, Staff.current_call_sid == call_sid, Staff.status == Status.offered.value)
+        .where(Staff.id == staff_id, Staff.current_call_sid == call_sid, Staff.status == Status.offered.value,
+               Staff.active.is_(True))
         .values(status=Status.busy.value, status_since=utcnow())
         .execution_options(synchronize_session=False)
     )

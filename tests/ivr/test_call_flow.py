@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from hotline import accounts
 from hotline.models import Call, ConsultationRecord, Staff
 from hotline.twilio_sim import ConsultantLeg
 from tests.helpers import STATUS_URL, add_consultant, new_call, says, to_topic_menu
+from tests.journeys import journal
 
 
 def test_first_complete_call(app, db, twilio):
@@ -79,3 +81,24 @@ def test_retried_topic_webhook_rings_the_same_consultant(app, db, twilio):
     assert retried.find("Dial/Number").text == first.phone
     offered = db.scalars(select(Staff).where(Staff.status == "offered")).all()
     assert [s.id for s in offered] == [first.id]
+
+
+def test_a_consultant_deactivated_while_their_phone_rings_cannot_take_the_call(app, db, twilio):
+    """Deactivating someone means routing offers them no call: one already ringing for a caller
+    when an admin deactivates them cannot be accepted either (the key is refused like a late one,
+    and the caller goes on to whoever is next)."""
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"])
+    call = new_call(twilio)
+    call.ring()
+    call.press("2")
+    call.press("3")
+    assert call.dialled_number() == maria.phone
+    assert accounts.deactivate(db, db.get(Staff, maria.id))
+
+    leg = ConsultantLeg.from_dial(call)
+    leg.answer()
+    assert leg.press("1").find("Hangup") is not None  # not put through
+
+    db.expire_all()
+    assert db.get(Staff, maria.id).status != "busy"
+    assert ("accepted", None, maria.id) not in journal(db, call)
