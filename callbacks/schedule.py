@@ -12,14 +12,13 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import delete, exists, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import routing
 from callbacks import sms
 from callbacks.rules import rules
-from hotline import hours, services
+from hotline import db, hours, services
 from hotline.models import Call, Callback, CallbackState, CallEvent, QueueEntry, QueueState, utcnow
 
 log = logging.getLogger(__name__)
@@ -211,7 +210,7 @@ def _queue_entries(session: Session, due: list, now: datetime) -> dict[int, str]
     ... ON CONFLICT DO NOTHING: an entry of the same attempt that exists already (queued by a
     twin, or out of the queue since) is left as it is. Returns {callback id: entry sid} of those
     inserted."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = db.dialect_insert(session.get_bind().dialect.name)
     sids = {row.id: entry_sid(row) for row in due}
     inserted = session.scalars(
         insert(QueueEntry.__table__).on_conflict_do_nothing().returning(QueueEntry.__table__.c.callback_id),

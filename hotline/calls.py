@@ -7,7 +7,6 @@ import logging
 from collections.abc import Sequence
 
 from sqlalchemy import Integer, Select, bindparam, event, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -86,14 +85,14 @@ def _new_call_values(catalogue: Catalogue, form: dict[str, str]) -> dict:
 def _insert_call(session: Session):
     """INSERT of a call unless its CallSid is stored already, returning its id (no row if it was):
     ON CONFLICT DO NOTHING, in the dialect of the session's database (both have it)."""
-    return _INSERT_CALL[session.get_bind().dialect.name]
+    return _insert_call_statement(session.get_bind().dialect.name)
 
 
-_INSERT_CALL = {
-    name: dialect_insert(Call.__table__).on_conflict_do_nothing(index_elements=["call_sid"])
-    .returning(Call.__table__.c.id)
-    for name, dialect_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+@functools.lru_cache(maxsize=2)
+def _insert_call_statement(dialect: str):
+    """_insert_call's statement for `dialect`, built once."""
+    return (db.dialect_insert(dialect)(Call.__table__).on_conflict_do_nothing(index_elements=["call_sid"])
+            .returning(Call.__table__.c.id))
 
 
 def _persistent_call(session: Session, call_id: int, values: dict) -> Call:

@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,6 +48,16 @@ def has_writes(session: Session) -> bool:
     if not session.in_transaction():
         return False
     return bool(session.connection().info.get(_WROTE))
+
+
+def dialect_insert(dialect: str):
+    """The INSERT construct of `dialect` (a dialect's name: "postgresql" or "sqlite", the two
+    backends Hotline runs on), for a statement that needs ON CONFLICT (on_conflict_do_nothing),
+    which each has in its own construct. Raises ValueError for any other dialect."""
+    inserts = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if dialect not in inserts:
+        raise ValueError(f"no INSERT ... ON CONFLICT for the {dialect} dialect")
+    return inserts[dialect]
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, true, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hotline import db
 from hotline.models import Call, QueueEntry, QueueState, Staff, StaffSkill, UTCDateTime, utcnow
 from routing.reservation import STALE_OFFER, free_now
 
@@ -102,7 +102,7 @@ def _insert_entry(dialect: str, bounded: bool):
     """insert_entry's statement for `dialect` ("postgresql" or "sqlite"), with the queue's size
     checked if `bounded`, built once. Every value is a typed bound parameter (PostgreSQL must know
     the type of a SELECT's parameter)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = db.dialect_insert(dialect)
     columns = QueueEntry.__table__.c
 
     def value(name: str, column: str):
