@@ -129,14 +129,23 @@ def consultant_status_changed(session: Session, staff: Staff, was_offered: str |
 
 def offer_next_caller(session: Session, staff_id: int) -> QueueEntry | None:
     """Pair a free consultant with the caller they should take next, and ring them."""
+    paired = pair_next_caller(session, staff_id)
+    if paired is None:
+        return None
+    entry, staff = paired
+    return entry if ring(session, entry, staff) else None
+
+
+def pair_next_caller(session: Session, staff_id: int) -> tuple[QueueEntry, Staff] | None:
+    """Pair consultant `staff_id`, if active, reachable and free, with the caller they should take
+    next (routing.pairing.caller_for: reserved and claimed, committed), not yet rung. Returns the
+    entry and the consultant, or None if there is no such pair."""
     staff = session.get(Staff, staff_id)
     if staff is None or not staff.active or not staff.phone:
         return None
     now = utcnow()
     entry = caller_for(session, staff, now, services.catalogue().queue.widen_after, office_rule(now))
-    if entry is None:
-        return None
-    return entry if ring(session, entry, staff) else None
+    return None if entry is None else (entry, staff)
 
 
 def find_consultant(session: Session, entry_id: int) -> Staff | None:

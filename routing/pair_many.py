@@ -19,9 +19,8 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from hotline import services
-from hotline.models import QueueEntry, Staff, utcnow
-from routing.offers import office_rule, ring
-from routing.pairing import caller_for
+from hotline.models import QueueEntry, Staff
+from routing.offers import pair_next_caller, ring
 
 # How many consultants' phones one job rings at once. Each waits on Twilio, not on the CPU; each
 # holds a database connection meanwhile (the pool of hotline.db has 15 per process).
@@ -36,18 +35,14 @@ def pair_consultants(session: Session, staff_ids: Iterable[int]) -> int:
     phones were rung. Raises the first error a ring raised (not a Twilio error: ring handles
     those), once every ring has ended."""
     staff_ids = list(staff_ids)
-    widen_after = services.catalogue().queue.widen_after
     app = current_app._get_current_object()
     rung = []
     with ThreadPoolExecutor(max_workers=max(1, min(RING_AT_ONCE, len(staff_ids))),
                             thread_name_prefix="ring") as pool:
         for staff_id in staff_ids:
-            staff = session.get(Staff, staff_id)
-            if staff is None or not staff.active or not staff.phone:
-                continue
-            now = utcnow()
-            entry = caller_for(session, staff, now, widen_after, office_rule(now))  # committed when paired
-            if entry is not None:
+            paired = pair_next_caller(session, staff_id)  # committed when paired
+            if paired is not None:
+                entry, staff = paired
                 rung.append(pool.submit(_ring_in_context, app, entry.id, staff.id))
     return sum(future.result() for future in rung)
 
