@@ -253,15 +253,11 @@ def _record_values(call: Call) -> dict:
     )
 
 
-def _new_record(call: Call) -> ConsultationRecord:
-    return ConsultationRecord(**_record_values(call))
-
-
 def _ensure_record(session: Session, call: Call) -> ConsultationRecord:
     record = session.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == call.id))
     if record:
         return record
-    record = _new_record(call)
+    record = ConsultationRecord(**_record_values(call))
     session.add(record)
     try:
         session.commit()

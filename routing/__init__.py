@@ -4,7 +4,7 @@ these functions and never import routing's modules.
 
 - Live calls: offer_call, accept, release, finish, set_status, effective_status,
   candidates, language_on_duty.
-- Queues: enqueue, enqueue_waiting, entry_for_call, position, estimated_wait, queue_length,
+- Queues: enqueue, enqueue_waiting, entry_for_call, position, estimated_wait,
   queue_figures, wait_figures, accept_languages, widen_entry, claim, unclaim, mark_bridged, unbridge, leave,
   mark_left.
 - Offers: caller_may_be_served, consultant_may_be_free, find_consultant, offer_not_taken,
@@ -46,7 +46,6 @@ from routing.queues import (
     mark_left,
     position,
     queue_figures,
-    queue_length,
     unbridge,
     unclaim,
     unclaim_stale,
@@ -65,7 +64,6 @@ __all__ = [
     "insert_entry",
     "language_on_duty", "leave", "mark_bridged", "mark_left", "next_caller_for", "offer_call",
     "offer_not_taken", "office_rule", "on_offer_status", "pair_consultants", "position", "queue_figures",
-    "queue_length",
     "register_ringer", "release", "reserve", "reserve_for_call", "set_status", "unbridge", "unclaim",
     "unclaim_stale", "wait_figures", "widen_entry",
 ]

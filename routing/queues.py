@@ -115,11 +115,13 @@ def _insert_entry(dialect: str, bounded: bool):
         value("entry_now", "entered_at"), value("entry_first_rang", "first_rang_at"),
         literal(WAITING, type_=columns["state"].type).label("state"),
         value("entry_accepts", "accepts_languages"))
-    # SQLite needs a WHERE in an INSERT ... SELECT followed by ON CONFLICT (its parser's ambiguity).
-    room = (select(func.count()).select_from(QueueEntry).where(
+    # The callers in the entry's language x topic queue (waiting or being offered), fewer than the
+    # queue's size. SQLite needs a WHERE in an INSERT ... SELECT followed by ON CONFLICT anyway
+    # (its parser's ambiguity): true() when unbounded.
+    length = select(func.count()).select_from(QueueEntry).where(
         QueueEntry.state.in_(IN_QUEUE), QueueEntry.language_code == bindparam("entry_language"),
         QueueEntry.topic_code == bindparam("entry_topic")).scalar_subquery()
-        < bindparam("entry_max", type_=Integer)) if bounded else true()
+    room = length < bindparam("entry_max", type_=Integer) if bounded else true()
     return (insert(QueueEntry.__table__)
             .from_select([column.name for column in values.selected_columns], values.where(room))
             .on_conflict_do_nothing().returning(QueueEntry.__table__.c.id))
@@ -248,16 +250,6 @@ def leave(session: Session, entry_id: int, reason: str, now: datetime) -> bool:
     ringing stays for that consultant."""
     return _change(session, entry_id, (WAITING,), state=QueueState.left.value, leave_reason=reason,
                    ended_at=now, result=reason)
-
-
-def queue_length(session: Session, language: str, topic: str) -> int:
-    """Callers in the queue of `language` x `topic` (waiting or being offered)."""
-    return session.scalar(_QUEUE_LENGTH, {"length_language": language, "length_topic": topic})
-
-
-_QUEUE_LENGTH = select(func.count()).select_from(QueueEntry).where(  # built once, values bound
-    QueueEntry.state.in_(IN_QUEUE), QueueEntry.language_code == bindparam("length_language"),
-    QueueEntry.topic_code == bindparam("length_topic"))
 
 
 def entry_for_call(session: Session, call_sid: str) -> QueueEntry | None:
