@@ -64,7 +64,9 @@ def open_call(session: Session, catalogue: Catalogue, form: dict[str, str],
 
 
 def _new_call_values(catalogue: Catalogue, form: dict[str, str]) -> dict:
-    """Every column of a call first seen in `form`, as the INSERT writes them."""
+    """The columns of a call first seen in `form` that have a value, as the INSERT writes them (the
+    others are NULL); stage and start are given, not left to the columns' defaults, so that the
+    Call made persistent from these (_persistent_call) holds what was stored."""
     called = normalise(form.get("To"))
     caller = normalise(form.get("From"))
     return {
@@ -74,11 +76,9 @@ def _new_call_values(catalogue: Catalogue, form: dict[str, str]) -> dict:
         "caller_key": caller_key(caller, services.settings().secret_key),
         "called_number": called,
         "office_code": catalogue.office_for_number(called).code,
-        "language_code": None, "topic_code": None, "stage": "language_menu",
+        "stage": "language_menu",
         "twilio_status": _fit(form.get("CallStatus"), Call.twilio_status),
-        "outcome": None, "consultant_id": None, "started_at": utcnow(), "answered_at": None,
-        "ended_at": None, "duration_seconds": None, "talk_seconds": None, "accepts_languages": None,
-        "original_call_id": None,
+        "started_at": utcnow(),
     }
 
 
@@ -97,9 +97,10 @@ def _insert_call_statement(dialect: str):
 
 def _persistent_call(session: Session, call_id: int, values: dict) -> Call:
     """The Call just inserted as `values`, made persistent in the session without reading it back:
-    every column is set, so none is loaded later (make_transient_to_detached marks a missing one
-    expired), and the query expressions read None (not read with it)."""
-    call = Call(id=call_id, **values)
+    every column is set (those not in `values` to NULL, as inserted), so none is loaded later
+    (make_transient_to_detached marks a missing one expired), and the query expressions read None
+    (not read with it)."""
+    call = Call(**{**dict.fromkeys(Call.__table__.columns.keys()), **values, "id": call_id})
     make_transient_to_detached(call)
     session.add(call)
     for name in CALL_EXPRESSIONS:
