@@ -13,6 +13,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -98,7 +99,14 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     # pair only if someone is free. Race-free: a consultant freed after this look is paired by
     # their own job, which reads the queue after this commit. The look is one SELECT; the job it
     # spares cost the web process about three times as much CPU (issue 11).
-    if _someone_free_for(session, call):
+    try:
+        someone_free = _someone_free_for(session, call)
+    except SQLAlchemyError as error:  # the caller is queued (committed): they hear so, and a worker looks
+        log.warning("could not look for a free consultant after queueing call %s (%s): pairing asked for",
+                    call.call_sid, type(error).__name__)
+        session.rollback()
+        someone_free = True
+    if someone_free:
         routing.caller_may_be_served(entry_id)
     return resp
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 import routing
 from hotline.models import utcnow
@@ -132,3 +133,19 @@ def test_a_consultant_freed_while_the_caller_was_being_queued_is_paired_at_once(
     assert jobs_queued(app) == 1
     run_jobs(app)
     assert [leg.staff_id for leg in rung(twilio, twilio_api)] == [maria.id]
+
+
+def test_a_database_fault_in_the_look_after_queueing_keeps_the_caller_queued_and_asks_for_a_pairing(
+        app, db, twilio, twilio_api, monkeypatch):
+    """The entry is committed before the look: a fault there must not turn it into an apology and a
+    hang-up. The caller hears they are queued, and a worker is asked to pair as before the look."""
+    add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+
+    def fails(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr("routing.candidates", fails)  # only the look uses the facade's candidates
+    call = route(twilio, "en", "health")
+    enqueued(call)
+    assert entry_of(db, call).state == "waiting"
+    assert jobs_queued(app) == 1
