@@ -164,7 +164,7 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
             if language and staff is None:
                 staff, reserved = routing.reserve_for_call(
                     session, call.call_sid, language, call.topic_code, call.office_code, exclude=tried,
-                    only_office=own_office, held=call.held is not False, commit=False)
+                    only_office=own_office, commit=False)
     if staff is None:
         return queue_flow.enter(session, call, resp)
     if reserved:  # a retried webhook (or its twin) re-dials the consultant already ringing

@@ -4,72 +4,137 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import ScalarSelect, Select, and_, bindparam, case, func, literal_column, or_, select
+from sqlalchemy import ScalarSelect, Select, and_, bindparam, case, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, lazyload, with_expression
+from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.models import Call, Staff, StaffSkill, Status, UTCDateTime, utcnow
 from routing.reservation import STALE_OFFER, free_at, free_now
 
 
 def candidates(session: Session, language: str, topic: str | None, office: str,
-               exclude: Collection[int] = (), limit: int = 10, only_office: bool = False,
-               ringing_for: str | None = None) -> list[Staff]:
+               exclude: Collection[int] = (), limit: int = 10, only_office: bool = False) -> list[Staff]:
     """Free consultants with `language` x `topic` (any topic for None, a caller whose wait was
     widened): the caller's office first (only it, with `only_office`), then longest idle.
 
-    `ringing_for` (a CallSid): the consultant already offered that call (status offered, their
-    current call that one), if any and not excluded, comes first, free or not: a copy of a webhook
-    whose twin reserved them after this copy read the call finds them here, in the same statement.
-
-    Runs for every call offered and every tier of a waiting caller, so the statement is built once
-    per shape and only values are bound per run: building it (free_now() included) took longer
-    than the database took to answer it (bench/routing_pick.py).
+    Runs for every tier of a waiting caller, so the statement is built once per shape and only
+    values are bound per run: building it (free_now() included) took longer than the database
+    took to answer it (bench/routing_pick.py).
     """
     now = utcnow()
-    params: dict[str, object] = {"language": language, "office": office}
+    params = _bound(language, topic, office, exclude, now)
+    return list(session.scalars(_candidates_statement(topic is None, bool(exclude), int(limit), only_office),
+                                params))
+
+
+def _bound(language: str, topic: str | None, office: str, exclude: Collection[int], now) -> dict[str, object]:
+    """The values bound in the statements _who_and_order builds."""
+    params: dict[str, object] = {"language": language, "office": office, "now": now,
+                                 "stale_before": now - STALE_OFFER}
     if topic is not None:
         params["topic"] = topic
     if exclude:
         params["exclude"] = list(exclude)
-    if ringing_for is not None:
-        params["ringing_for"] = ringing_for
-    params.update(now=now, stale_before=now - STALE_OFFER)
-    statement = _candidates_statement(topic is None, bool(exclude), int(limit), only_office,
-                                      ringing_for is not None)
-    return list(session.scalars(statement, params))
+    return params
 
 
 @lru_cache(maxsize=64)
-def _candidates_statement(any_topic: bool, excluding: bool, limit: int, only_office: bool = False,
-                          ringing: bool = False) -> Select:
-    skilled = select(StaffSkill.staff_id).where(StaffSkill.language_code == bindparam("language"))
-    if not any_topic:
-        skilled = skilled.where(StaffSkill.topic_code == bindparam("topic"))
-    free, first = _FREE_NOW, []
-    if ringing:
-        ringing_it = and_(Staff.status == Status.offered.value,
-                          Staff.current_call_sid == bindparam("ringing_for"))
-        free, first = or_(_FREE_NOW, ringing_it), [case((ringing_it, 0), else_=1)]
-    query = (
+def _candidates_statement(any_topic: bool, excluding: bool, limit: int, only_office: bool) -> Select:
+    where, order = _who_and_order(any_topic, excluding, only_office)
+    return (
         select(Staff)
         # Routing needs ids, phones and offices; skills load on first use, not for every candidate.
         .options(lazyload(Staff.skills))
-        .where(Staff.id.in_(skilled), Staff.active.is_(True), Staff.phone.is_not(None), free)
-        .order_by(*first, case((Staff.office_code == bindparam("office"), 0), else_=1), Staff.idle_since,
-                  Staff.id)
+        .where(*where).order_by(*order)
         # Written out, not bound, as in routing.queue_pick: a generic PostgreSQL plan guesses a bound LIMIT.
         .limit(literal_column(str(limit)))
     )
+
+
+def _who_and_order(any_topic: bool, excluding: bool,
+                   only_office: bool) -> tuple[tuple[ColumnElement[bool], ...], tuple[ColumnElement, ...]]:
+    """candidates()' WHERE conditions and ORDER BY, with its parameters bound by name."""
+    skilled = select(StaffSkill.staff_id).where(StaffSkill.language_code == bindparam("language"))
+    if not any_topic:
+        skilled = skilled.where(StaffSkill.topic_code == bindparam("topic"))
+    where = [Staff.id.in_(skilled), Staff.active.is_(True), Staff.phone.is_not(None), _FREE_NOW]
     if excluding:
-        query = query.where(Staff.id.not_in(bindparam("exclude", expanding=True)))
+        where.append(Staff.id.not_in(bindparam("exclude", expanding=True)))
     if only_office:
-        query = query.where(Staff.office_code == bindparam("office"))
-    return query
+        where.append(Staff.office_code == bindparam("office"))
+    order = (case((Staff.office_code == bindparam("office"), 0), else_=1), Staff.idle_since, Staff.id)
+    return tuple(where), order
+
+
+class Reserved(NamedTuple):
+    """The consultant reserve_best() holds for a call: their staff id and phone (E.164), and
+    whether this statement reserved them (False: they were ringing for the call already)."""
+    id: int
+    phone: str
+    reserved: bool
+
+
+def reserve_best(session: Session, call_sid: str, language: str, topic: str | None, office: str,
+                 exclude: Collection[int] = (), only_office: bool = False) -> tuple[bool, Reserved | None]:
+    """candidates()' first consultant, or the one ringing for the call already, reserved for
+    `call_sid` (status offered, their current call that one) in one statement, not committed: the
+    pick and routing.reserve's compare-and-set together, one round trip where they were two
+    (issue 11).
+
+    Returns (picked, held): `held` is the consultant now holding the call, or None. None with
+    picked False: nobody suitable is free. None with picked True (PostgreSQL only): the consultant
+    picked was taken by a concurrent transaction between the pick and the reservation, so the
+    caller may try again (a new statement sees that commit). On SQLite the whole statement runs
+    under the database's write lock, so a pick is never lost.
+    """
+    now = utcnow()
+    params = {**_bound(language, topic, office, exclude, now), "ringing_for": call_sid}
+    dialect = session.get_bind().dialect.name
+    statement = _reserve_best_statement(dialect, topic is None, bool(exclude), only_office)
+    row = session.execute(statement, params).one_or_none()
+    if row is None:
+        return False, None
+    staff_id, phone, since = row
+    if phone is None:  # picked, and lost to a concurrent transaction (the outer join found no update)
+        return True, None
+    return True, Reserved(staff_id, phone, since == now)
+
+
+@lru_cache(maxsize=32)
+def _reserve_best_statement(dialect: str, any_topic: bool, excluding: bool, only_office: bool):
+    """reserve_best's statement, built once per shape. Its SET sees the row as it was: a consultant
+    ringing for the call keeps their status_since (so reserved is False), any other gets `now`.
+    On PostgreSQL the pick is a CTE joined to the UPDATE's, so that a pick whose UPDATE found the
+    row no longer free (the concurrent transaction it waited for took them) still returns its id:
+    a lost race, told apart from nobody free."""
+    where, order = _who_and_order(any_topic, excluding, only_office)
+    # The consultant ringing for the call comes first, whatever else they are (excluded as offered
+    # it already, from the other office): a retry or twin of the webhook gets them again.
+    pick = (select(Staff.id).where(or_(and_(Staff.active.is_(True), Staff.phone.is_not(None), _RINGING_IT),
+                                         and_(*where)))
+            .order_by(case((_RINGING_IT, 0), else_=1), *order).limit(literal_column("1")))
+    still = (Staff.active.is_(True), or_(_FREE_NOW, _RINGING_IT))
+    values = dict(status=Status.offered.value, current_call_sid=bindparam("ringing_for"),
+                  status_since=case((_RINGING_IT, Staff.status_since), else_=_NOW),
+                  wrap_up_until=case((_RINGING_IT, Staff.wrap_up_until), else_=None))
+    if dialect == "postgresql":
+        picked = pick.cte("picked")
+        taken = (update(Staff).where(Staff.id == picked.c.id, *still).values(**values)
+                 .returning(Staff.id, Staff.phone, Staff.status_since).cte("taken"))
+        return (select(picked.c.id, taken.c.phone, taken.c.status_since)
+                .select_from(picked.outerjoin(taken, taken.c.id == picked.c.id)))
+    return (update(Staff).where(Staff.id == pick.scalar_subquery(), *still).values(**values)
+            .returning(Staff.id, Staff.phone, Staff.status_since)
+            .execution_options(synchronize_session=False))
 
 
 # "Free" as routing.reservation defines it, with its instants bound at run time.
-_FREE_NOW = free_at(bindparam("now", type_=UTCDateTime), bindparam("stale_before", type_=UTCDateTime))
+_NOW = bindparam("now", type_=UTCDateTime)
+_FREE_NOW = free_at(_NOW, bindparam("stale_before", type_=UTCDateTime))
+# The consultant already offered the call being routed (its CallSid bound as ringing_for).
+_RINGING_IT = and_(Staff.status == Status.offered.value, Staff.current_call_sid == bindparam("ringing_for"))
 
 
 def free_consultants(session: Session, languages: Collection[str], now: datetime) -> list[Staff]:

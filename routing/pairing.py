@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from hotline.models import QueueEntry, QueueState, Staff, Status
-from routing.candidates import candidates
+from hotline.models import QueueEntry, QueueState, Staff
+from routing.candidates import Reserved, candidates, reserve_best
 from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import claim
 from routing.reservation import reserve
@@ -119,48 +118,29 @@ def _paired(session: Session, entry: QueueEntry, staff: Staff, now: datetime) ->
 
 
 def offer_call(session: Session, call_sid: str, language: str, topic: str, office: str,
-               exclude: Collection[int] = (), only_office: bool = False) -> Staff | None:
-    """Reserve the best free consultant for the call, or None if nobody suitable is free.
-
-    Candidates are tried in order; one taken by a concurrent call since the query is skipped.
+               exclude: Collection[int] = (), only_office: bool = False) -> Reserved | None:
+    """Reserve the best free consultant for the call and commit, or None if nobody suitable is free.
     A retried webhook finds the consultant already ringing for this call and gets them again,
-    rather than a second consultant.
-    """
-    return reserve_for_call(session, call_sid, language, topic, office, exclude, only_office)[0]
+    rather than a second consultant."""
+    held, _ = reserve_for_call(session, call_sid, language, topic, office, exclude, only_office)
+    return held
 
 
 def reserve_for_call(session: Session, call_sid: str, language: str, topic: str, office: str,
-                     exclude: Collection[int] = (), only_office: bool = False, held: bool = True,
-                     commit: bool = True) -> tuple[Staff | None, bool]:
-    """offer_call(), and whether this call of it made the reservation (False: the consultant was
-    ringing for the call already). The consultant already ringing is looked for first unless the
-    caller read, with the call, that nobody holds it (held=False), and after any lost race (a twin
-    of the webhook may have won). With commit=False the reservation is committed with the rest of
-    the caller's step."""
-    if held:
-        ringing = _ringing_for(session, call_sid)
-        if ringing is not None:
-            return ringing, False
-    while True:
-        # A consultant ringing for the call already comes first (ringing_for): a twin of this
-        # webhook reserved them after this copy read the call (held=False) and before it got here.
-        found = candidates(session, language, topic, office, exclude, only_office=only_office,
-                           ringing_for=call_sid)
-        if not found:
-            return None, False
-        for staff in found:
-            if staff.status == Status.offered.value and staff.current_call_sid == call_sid:
-                return staff, False
-            if reserve(session, staff.id, call_sid, commit=commit):
-                # Its reserved columns are stale: read back only if used (routing needs the phone).
-                session.expire(staff, ["status", "current_call_sid", "status_since", "wrap_up_until"])
-                return staff, True
-            ringing = _ringing_for(session, call_sid)
-            if ringing is not None:
-                return ringing, False
-        exclude = [*exclude, *(staff.id for staff in found)]
-
-
-def _ringing_for(session: Session, call_sid: str) -> Staff | None:
-    return session.scalar(select(Staff).where(Staff.current_call_sid == call_sid,
-                                              Staff.status == Status.offered.value))
+                     exclude: Collection[int] = (), only_office: bool = False,
+                     commit: bool = True) -> tuple[Reserved | None, bool]:
+    """The consultant holding the call (routing.candidates.Reserved: id and phone), and whether
+    this call of it made the reservation (False: they were ringing for it already, reserved by a
+    retry or twin of the webhook); (None, False) if nobody suitable is free. One statement
+    (candidates.reserve_best) unless a concurrent transaction takes the consultant picked: then
+    the pick is made again, up to ATTEMPTS times (after that the caller is queued, and the queue's
+    own pairing finds them a consultant). With commit=False the reservation is committed with the
+    rest of the caller's step."""
+    held = None
+    for _ in range(ATTEMPTS):
+        picked, held = reserve_best(session, call_sid, language, topic, office, exclude, only_office)
+        if held is not None or not picked:
+            break
+    if commit:
+        session.commit()
+    return held, held is not None and held.reserved

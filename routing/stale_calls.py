@@ -49,11 +49,10 @@ END_CALL_LOADS = (
                     .scalar_subquery()),
     HELD,
 )
-# What a call routed by the topic menu needs (ivr.flow.connect): whether it is queued already,
-# held by a consultant, and whom it was offered to.
+# What a call routed by the topic menu needs (ivr.flow.connect): whether it is queued already, and
+# whom it was offered to (a consultant ringing for it already is found by the reservation itself).
 ROUTING_LOADS = (
     QUEUE_STATE,
-    HELD,
     with_expression(Call.offered_to, func.coalesce(
         select(func.aggregate_strings(cast(CallEvent.consultant_id, String), ","))
         .where(CallEvent.call_id == Call.id, CallEvent.kind == "offered").scalar_subquery(), "")),

@@ -104,7 +104,7 @@ def test_a_topic_that_rings_a_free_consultant_then_the_status_callback(app, db, 
     assert call.dialled_number() == maria.phone
     ended = step(app, lambda: hang_up(call))
     print("status, after a dial", ended)
-    within(topic, 5)
+    within(topic, 4)  # the call read, the reservation (pick and compare-and-set), the call, the journal
     within(ended, 5)
     assert status_of(db, maria) == ("available", None)
 

@@ -4,6 +4,7 @@ exactly one call and every other call is told nobody is free."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -63,16 +64,45 @@ def test_the_losers_get_a_consultant_once_one_is_released(app, db):
 
 
 def test_a_twin_that_read_the_call_before_its_twin_reserved_gets_the_consultant_ringing_for_it(app, db):
-    """Two copies of the topic webhook: both read the call when nobody held it (held=False, so
-    neither looks for a consultant ringing for it first); one reserved Maria and committed before
-    the other looked for candidates, in which she is no longer free. The late copy must still dial
-    her, not queue the caller whom she is ringing for (it did, one run in two: issue 11's review)."""
-    maria = add_consultant(app, db, "Maria")
+    """Two copies of the topic webhook: both read the call when nobody held it; one reserved Maria
+    and committed before the other reserved, when she is no longer free. The late copy must still
+    dial her, not queue the caller whom she is ringing for (it did, one run in two: issue 11's
+    review), and not reserve Anna as well, even though Maria is excluded as offered the call
+    already (the first copy journalled the offer)."""
+    maria = add_consultant(app, db, "Maria", idle_minutes=9)
+    anna = add_consultant(app, db, "Anna", idle_minutes=1)
     sid = "CA" + "7" * 32
     with services_of(app).db.sessions() as twin:
-        assert routing.reserve_for_call(twin, sid, "en", "health", "sofia", held=False, commit=True) \
-            == (twin.get(Staff, maria.id), True)
+        held, reserved = routing.reserve_for_call(twin, sid, "en", "health", "sofia", commit=True)
+        assert (held.id, held.phone, reserved) == (maria.id, maria.phone, True)
 
-    staff, reserved = routing.reserve_for_call(db, sid, "en", "health", "sofia", held=False, commit=False)
+    held, reserved = routing.reserve_for_call(db, sid, "en", "health", "sofia", exclude=[maria.id],
+                                              commit=False)
 
-    assert staff is not None and staff.id == maria.id and reserved is False
+    assert (held.id, reserved) == (maria.id, False)
+    db.commit()
+    db.expire_all()
+    assert (db.get(Staff, anna.id).status, db.get(Staff, maria.id).current_call_sid) == ("available", sid)
+
+
+def test_a_pick_taken_by_a_concurrent_transaction_is_made_again(app, db):
+    """The longest idle consultant is reserved by another call's transaction that has not committed
+    yet: this call's reservation waits for it, then (on PostgreSQL, where the pick was made before
+    the wait) finds them taken and picks again, the next one, in place of queueing a caller while
+    someone is free."""
+    maria = add_consultant(app, db, "Maria", idle_minutes=9)
+    anna = add_consultant(app, db, "Anna", idle_minutes=1)
+    sessions = services_of(app).db.sessions
+    with sessions() as first, ThreadPoolExecutor(max_workers=1) as pool:
+        held, _ = routing.reserve_for_call(first, "CA" + "1" * 32, "en", "health", "sofia", commit=False)
+        assert held.id == maria.id
+
+        def second() -> int | None:
+            with sessions() as session:
+                held, _ = routing.reserve_for_call(session, "CA" + "2" * 32, "en", "health", "sofia")
+                return None if held is None else held.id
+
+        waiting = pool.submit(second)
+        time.sleep(0.5)  # the second reservation is waiting for the first transaction's lock
+        first.commit()
+        assert waiting.result(timeout=30) == anna.id
