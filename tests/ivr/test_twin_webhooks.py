@@ -79,3 +79,22 @@ def test_a_topic_that_rings_a_consultant_sent_twice_at_once(app, db, twilio):
     assert call.dialled_number() == maria.phone
     assert status_of(db, maria) == ("offered", call.call_sid)
     assert [kind for kind, _, _ in journal(db, call)].count("offered") == 1
+
+
+def test_a_topic_sent_twice_at_once_with_two_consultants_free_reserves_one(app, db, twilio):
+    """Each copy picks the longest idle consultant; the copy whose reservation waited for its twin's
+    finds her ringing for this very call and dials her too, rather than reserving the next one
+    (left open in issue 11's second round: the pick and the reservation were two statements)."""
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], idle_minutes=9)
+    anna = add_consultant(app, db, "Anna", languages=["en"], topics=["health"], idle_minutes=1)
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    answers: list[tuple[str, str, str]] = []
+    twilio.transport = _twin_transport(twilio.transport, answers)
+    call.press(TOPIC_KEYS["health"])
+    [(_, first, second)] = answers
+    assert first == second
+    assert call.dialled_number() == maria.phone
+    assert (status_of(db, maria), status_of(db, anna)) == (("offered", call.call_sid), ("available", None))
+    assert [kind for kind, _, _ in journal(db, call)].count("offered") == 1
