@@ -6,7 +6,23 @@ import functools
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import Integer, Select, bindparam, event, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    event,
+    false,
+    func,
+    insert,
+    inspect,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -134,12 +150,71 @@ _JOURNAL = "hotline.calls.journal"
 def _write_journal(session: Session) -> None:
     """The journal events of the transaction, in one statement (a Core INSERT, no RETURNING:
     one executemany, which SQLAlchemy sends as one multi-row INSERT to PostgreSQL), after a flush
-    of the other changes (a new call gets its id)."""
+    of the other changes (a new call gets its id).
+
+    On PostgreSQL, when every event is of one call already stored, that call's changed columns are
+    written by the same statement (_journal_with_changes): one round trip for the step's writes."""
     pending = session.info.pop(_JOURNAL, None)
     if not pending:
         return
+    call = pending[0][0]
+    if session.get_bind().dialect.name == "postgresql" and all(event[0] is call for event in pending):
+        changes = _take_changes(call)
+        if changes is not None:
+            session.flush()
+            session.execute(_journal_with_changes(tuple(changes), len(pending)),
+                            _journal_params(call, changes, [values for _, values in pending]))
+            return
     session.flush()
     session.execute(insert(CallEvent.__table__), [{"call_id": call.id, **values} for call, values in pending])
+
+
+def _take_changes(call: Call) -> dict[str, object] | None:
+    """The columns of stored `call` set since it was read, {key: new value}, marked as written (the
+    flush leaves them be: the caller writes them); None if `call` is not stored yet (its INSERT is
+    the flush's)."""
+    state = inspect(call)
+    if not state.persistent:
+        return None
+    changes = {}
+    for key in _CALL_COLUMNS.difference(state.unmodified):
+        added, _, deleted = state.attrs[key].history
+        if added and added != deleted:
+            changes[key] = added[0]
+        set_committed_value(call, key, getattr(call, key))
+    return changes
+
+
+_CALL_COLUMNS = frozenset(column.key for column in Call.__table__.columns) - {"id"}
+_EVENT_COLUMNS = ("at", "kind", "detail", "consultant_id")
+
+
+@functools.lru_cache(maxsize=64)
+def _journal_with_changes(changed: tuple[str, ...], events: int):
+    """PostgreSQL: `WITH changed AS (UPDATE calls SET <changed> WHERE id = ...) INSERT INTO
+    call_events VALUES <events rows>`, built once per shape (the columns changed, the number of
+    events). A data-modifying WITH runs to completion whether or not the INSERT reads it
+    (PostgreSQL's documentation, "Data-Modifying Statements in WITH")."""
+    calls_table, events_table = Call.__table__, CallEvent.__table__
+    rows = [{"call_id": bindparam("journal_call", type_=Integer),
+             **{name: bindparam(f"event{n}_{name}", type_=events_table.c[name].type)
+                for name in _EVENT_COLUMNS}}
+            for n in range(events)]
+    statement = insert(events_table).values(rows)
+    if changed:
+        write = (update(calls_table).where(calls_table.c.id == bindparam("journal_call", type_=Integer))
+                 .values({name: bindparam(f"set_{name}", type_=calls_table.c[name].type)
+                          for name in changed}))
+        statement = statement.add_cte(write.cte("changed"))
+    return statement
+
+
+def _journal_params(call: Call, changes: dict[str, object], events: list[dict]) -> dict[str, object]:
+    params: dict[str, object] = {"journal_call": call.id}
+    params.update({f"set_{name}": value for name, value in changes.items()})
+    for n, values in enumerate(events):
+        params.update({f"event{n}_{name}": values[name] for name in _EVENT_COLUMNS})
+    return params
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -192,7 +267,8 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
     record and no abandonment, since nobody called and nobody hung up.
 
     The call's row is closed by one UPDATE ... RETURNING and the record made by one Core INSERT
-    (no ORM flush): with the journal's INSERT, three statements (issue 11)."""
+    (no ORM flush): with the journal's INSERT, three statements; on PostgreSQL one, all three in a
+    WITH (_close_with_record) (issue 11)."""
     if call.ended_at is None:
         ended_at = utcnow()
         outcome = _outcome(call, twilio_status) if record else "not_reached"
@@ -201,21 +277,26 @@ def close_call(session: Session, call: Call, twilio_status: str, duration: int |
         # arriving at once, one closes the call, journals it and makes its record (one transaction);
         # the other waits for that commit, changes nothing and reads the record. RETURNING brings
         # what the record copies as stored now, in place of reading the call again.
-        closed = session.execute(_CLOSE, {
+        params = {
             "close_id": call.id, "close_ended_at": ended_at, "close_duration": duration,
             "close_status": _fit(twilio_status, Call.twilio_status), "close_outcome": outcome,
-            "close_talk": talk,
-        }).one_or_none()
+            "close_talk": talk, "close_stage": call.stage,
+        }
+        abandoned = outcome == "abandoned"  # where the caller gave up: the abandonment funnel
+        together = session.get_bind().dialect.name == "postgresql"
+        statement = _close_with_record(record, abandoned) if together else _CLOSE
+        closed = session.execute(statement, params).one_or_none()
         if closed is not None:
             for column, value in zip(_CLOSED_COLUMNS, closed, strict=True):
                 set_committed_value(call, column.key, value)
-            if outcome == "abandoned":  # where the caller gave up: the abandonment funnel
-                journal(session, call, "abandoned", call.stage)
-            # A plain add: appending to call.events would first load every event of the call.
-            journal(session, call, "ended", outcome, consultant_id=call.consultant_id)
             set_committed_value(call, "stage", "ended")
-            if record:
-                session.execute(_INSERT_RECORD, [_record_values(call)])
+            if not together:  # what _close_with_record writes in its one statement
+                if abandoned:
+                    journal(session, call, "abandoned", params["close_stage"])
+                # A plain add: appending to call.events would first load every event of the call.
+                journal(session, call, "ended", outcome, consultant_id=call.consultant_id)
+                if record:
+                    session.execute(_INSERT_RECORD, [_record_values(call)])
             session.commit()
             return
         session.commit()
@@ -242,6 +323,39 @@ _CLOSE = (
 )
 # A Core INSERT (its columns' Python defaults applied, nothing read back).
 _INSERT_RECORD = insert(ConsultationRecord.__table__)
+
+
+@functools.lru_cache(maxsize=4)
+def _close_with_record(record: bool, abandoned: bool):
+    """PostgreSQL: _CLOSE, the consultation record (with `record`) and the journal's "abandoned"
+    (with `abandoned`) and "ended" events in one statement: `WITH closed AS (UPDATE calls ...
+    RETURNING ...), record AS (INSERT ... SELECT ... FROM closed), ended AS (INSERT ... SELECT
+    ... FROM closed) SELECT <closed's columns> FROM closed`. Nothing is inserted when the UPDATE
+    closed nothing (a twin closed the call first). Each part of a WITH sees the same snapshot and
+    runs to completion (PostgreSQL's documentation, "Data-Modifying Statements in WITH")."""
+    closed = _CLOSE.cte("closed")
+    call_id = bindparam("close_id", type_=Integer)
+    at = bindparam("close_ended_at", type_=UTCDateTime)
+    parts = []
+    if record:
+        duration = case((closed.c.answered_at.is_not(None), closed.c.talk_seconds),
+                        else_=closed.c.duration_seconds)
+        # Every column with a default is given: a callable default is not run inside a WITH.
+        columns = ["call_id", "channel", "language_code", "topic_code", "office_code", "consultant_id",
+                   "outcome", "duration_seconds", "started_at", "urgent_followup", "created_at"]
+        parts.append(insert(ConsultationRecord.__table__).from_select(columns, select(
+            call_id, literal("phone", String), closed.c.language_code, closed.c.topic_code,
+            closed.c.office_code, closed.c.consultant_id, closed.c.outcome, duration, closed.c.started_at,
+            false(), at,
+        )).cte("record"))
+    events = [select(call_id, at, literal("ended", String), closed.c.consultant_id, closed.c.outcome)]
+    if abandoned:  # first, as journal() wrote them: the event ids keep the order
+        events.insert(0, select(call_id, at, literal("abandoned", String), null(),
+                                bindparam("close_stage", type_=String)).select_from(closed))
+    parts.append(insert(CallEvent.__table__).from_select(
+        ["call_id", "at", "kind", "consultant_id", "detail"], union_all(*events) if abandoned else events[0])
+        .cte("ended"))
+    return select(*(closed.c[column.key] for column in _CLOSED_COLUMNS)).add_cte(*parts)
 
 
 def _record_values(call: Call) -> dict:
