@@ -1,8 +1,11 @@
 """Routing benchmark: how long picking takes with 1,000 consultants and up to 10,000 waiting callers.
 
-Two picks are timed, both read-only (nothing is reserved or claimed, so nothing needs resetting):
+Three picks are timed; the first two read only, the third reserves and is rolled back:
   next caller for a consultant   routing.next_caller_for(session, staff, now, widen_after)
   consultant for a caller        routing.candidates(session, language, topic, office)
+  a caller's consultant reserved routing.reserve_for_call(..., commit=False), rolled back (the topic
+                                 webhook's pick and compare-and-set in one statement; the time
+                                 includes the rollback's round trip)
 at n = 1,000 / 3,000 / 10,000 waiting callers, to show how the time grows with n (goal: < 2 ms, flat).
 
     .venv/bin/python bench/routing_pick.py                      # a throwaway SQLite file
@@ -112,7 +115,13 @@ def measure(session: Session, rng: random.Random, samples: int, consultants: lis
     def consultant() -> None:
         routing.candidates(session, rng.choice(languages), rng.choice(topics), rng.choice(offices))
 
-    return [*timed(session, samples, next_caller), *timed(session, samples, consultant)]
+    def reserved() -> None:
+        routing.reserve_for_call(session, "CA" + "b" * 32, rng.choice(languages), rng.choice(topics),
+                                 rng.choice(offices), commit=False)
+        session.rollback()
+
+    return [*timed(session, samples, next_caller), *timed(session, samples, consultant),
+            *timed(session, samples, reserved)]
 
 
 def codes(catalogue: Catalogue) -> tuple[list[str], list[str], list[str]]:
@@ -135,16 +144,18 @@ def run(url: str, consultant_count: int, sizes: list[int], samples: int, seed: i
             print(f"{database.engine.dialect.name}: {consultant_count} consultants ({skills:.1f} language x "
                   f"topic skills each on average), {samples} picks per cell, load average "
                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; times in ms")
-            print(f"{'waiting':>8} | {'next_caller_for':^19} | {'candidates':^19}")
-            print(f"{'':>8} | {'median':>9} {'p90':>9} | {'median':>9} {'p90':>9}")
+            print(f"{'waiting':>8} | {'next_caller_for':^19} | {'candidates':^19} | {'reserve_for_call':^19}")
+            print(f"{'':>8} | {'median':>9} {'p90':>9} | {'median':>9} {'p90':>9} | {'median':>9} {'p90':>9}")
             waiting = 0
             for size in sizes:
                 add_waiting_callers(session, rng, waiting + 1, size - waiting, *codes(catalogue))
                 waiting = size
                 session.execute(text("ANALYZE"))
                 session.commit()
-                nc_median, nc_p90, c_median, c_p90 = measure(session, rng, samples, consultants, catalogue)
-                print(f"{size:>8} | {nc_median:>9.3f} {nc_p90:>9.3f} | {c_median:>9.3f} {c_p90:>9.3f}")
+                nc_median, nc_p90, c_median, c_p90, r_median, r_p90 = measure(
+                    session, rng, samples, consultants, catalogue)
+                print(f"{size:>8} | {nc_median:>9.3f} {nc_p90:>9.3f} | {c_median:>9.3f} {c_p90:>9.3f} | "
+                      f"{r_median:>9.3f} {r_p90:>9.3f}")
     finally:
         database.dispose()
 
