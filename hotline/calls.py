@@ -196,11 +196,14 @@ def _journal_with_changes(changed: tuple[str, ...], events: int):
     events). A data-modifying WITH runs to completion whether or not the INSERT reads it
     (PostgreSQL's documentation, "Data-Modifying Statements in WITH")."""
     calls_table, events_table = Call.__table__, CallEvent.__table__
-    rows = [{"call_id": bindparam("journal_call", type_=Integer),
-             **{name: bindparam(f"event{n}_{name}", type_=events_table.c[name].type)
-                for name in _EVENT_COLUMNS}}
+    # INSERT ... SELECT of bound values, one SELECT per event: SQLAlchemy caches its compiled form,
+    # where a multi-row VALUES built with .values([...]) is compiled again at every run.
+    rows = [select(bindparam("journal_call", type_=Integer),
+                   *(bindparam(f"event{n}_{name}", type_=events_table.c[name].type)
+                     for name in _EVENT_COLUMNS))
             for n in range(events)]
-    statement = insert(events_table).values(rows)
+    statement = insert(events_table).from_select(["call_id", *_EVENT_COLUMNS],
+                                                 rows[0] if events == 1 else union_all(*rows))
     if changed:
         write = (update(calls_table).where(calls_table.c.id == bindparam("journal_call", type_=Integer))
                  .values({name: bindparam(f"set_{name}", type_=calls_table.c[name].type)
