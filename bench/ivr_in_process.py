@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""CPU per IVR webhook in one process: the app's own cost, without gunicorn, sockets or the load
+generator's processes competing for the CPUs.
+
+    .venv/bin/python bench/ivr_in_process.py [--postgres URL] [--calls 300] [--profile [--sort tottime]]
+
+Builds the same throwaway hotline as ivr_throughput.py (its make_database: SQLite in a temp dir,
+or a temporary database on the PostgreSQL server at --postgres, dropped afterwards; six available
+consultants) and answers whole calls through Flask's test client, each webhook signed as Twilio
+signs it: /ivr/voice, /ivr/language (Digits weighted as in ivr_throughput.py), /ivr/topic (Digits
+1-6), and /ivr/status (completed) eight calls later, so that consultants are reserved and some
+callers queued. 40 calls warm up first (statement caches, prepared statements). Prints the
+process's CPU time (user + system, time.process_time) per request of the mix and per webhook, in
+ms; it includes the test client's own work (building the request, about a tenth), the same for
+every version of the app, so compare two trees (`REPO=<checkout>`) in one sitting, alternated:
+on a shared machine the same code drifts by 10-20% within minutes. `--profile` adds a cProfile of
+the measured calls in CPU time, and the Python function calls per request, which are counted
+exactly and so compare two versions where CPU time cannot. Not part of the test suite; about 10 s.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import cProfile
+import os
+import pstats
+import random
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(os.environ.get("REPO", Path(__file__).resolve().parent.parent)).resolve()
+sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))
+
+import ivr_throughput as load  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+BASE_URL = "http://bench.local"
+WARM_UP_CALLS = 40
+STATUS_LAG = 8  # calls between a call's topic and its status callback
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--postgres", metavar="URL", help="run on PostgreSQL, in a throwaway database")
+    parser.add_argument("--calls", type=int, default=300, help="measured calls (4 webhooks each)")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured calls")
+    parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats keys)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    url, drop = load.make_database(args.postgres, tmp)
+    try:
+        os.environ.update({
+            "DATABASE_URL": url, "PUBLIC_BASE_URL": BASE_URL, "TWILIO_AUTH_TOKEN": load.AUTH_TOKEN,
+            "TWILIO_ACCOUNT_SID": load.ACCOUNT_SID, "HOTLINE_CONFIG": str(load.ALWAYS_OPEN),
+            "HOTLINE_INSTANCE_PATH": str(tmp / "instance"), "REDIS_URL": "", "SECRET_KEY": "bench"})
+        run(args)
+    finally:
+        drop()
+
+
+def run(args) -> None:
+    from hotline.wsgi import app
+
+    client = app.test_client()
+    validator = RequestValidator(load.AUTH_TOKEN)
+    rng = random.Random(args.seed)
+    cost: dict[str, list[float]] = collections.defaultdict(list)
+    ended: list[dict] = []
+
+    def send(step: str, path: str, params: dict[str, str]) -> None:
+        signature = validator.compute_signature(BASE_URL + path, params)
+        start = time.process_time()
+        answer = client.post(path, data=params, headers={"X-Twilio-Signature": signature}, base_url=BASE_URL)
+        cost[step].append(time.process_time() - start)
+        if answer.status_code != 200 or b"<Response" not in answer.data:
+            raise SystemExit(f"{path} answered {answer.status_code}: {answer.data[:200]!r}")
+
+    def one_call() -> None:
+        call = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": load.ACCOUNT_SID,
+                "From": f"+35988{rng.randrange(10**7):07d}", "To": rng.choice(load.OFFICE_NUMBERS),
+                "ApiVersion": "2010-04-01", "Direction": "inbound"}
+        send("voice", "/ivr/voice", {**call, "CallStatus": "ringing"})
+        send("language", "/ivr/language?attempt=0",
+             {**call, "CallStatus": "in-progress", "Digits": rng.choice(load.LANGUAGE_DIGITS)})
+        send("topic", "/ivr/topic?attempt=0",
+             {**call, "CallStatus": "in-progress", "Digits": str(rng.randint(1, 6))})
+        ended.append(call)
+        if len(ended) > STATUS_LAG:
+            send("status", "/ivr/status", {**ended.pop(0), "CallStatus": "completed", "CallDuration": "60"})
+
+    for _ in range(WARM_UP_CALLS):
+        one_call()
+    cost.clear()
+    profile = cProfile.Profile(time.process_time) if args.profile else None
+    if profile:
+        profile.enable()
+    for _ in range(args.calls):
+        one_call()
+    if profile:
+        profile.disable()
+    every = [seconds for step in cost.values() for seconds in step]
+    backend = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"{REPO} on {backend}, {args.calls} calls, load average {os.getloadavg()[0]:.2f}: CPU per request "
+          f"{1000 * sum(every) / len(every):.2f} ms (" +
+          ", ".join(f"{step} {1000 * sum(times) / len(times):.2f}" for step, times in cost.items()) + ")")
+    if profile:
+        stats = pstats.Stats(profile)
+        # Python function calls are counted exactly, run after run: a steadier yardstick than CPU
+        # time on a shared machine (though a call into C counts as much as a Python one).
+        print(f"Python function calls per request: {stats.total_calls / len(every):,.0f}")
+        stats.sort_stats(args.sort).print_stats(60)
+
+
+if __name__ == "__main__":
+    main()
