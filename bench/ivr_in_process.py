@@ -64,57 +64,79 @@ def main() -> None:
         drop()
 
 
-def run(args) -> None:
-    from hotline.wsgi import app
+STEPS = ("voice", "language", "topic", "status")
 
-    client = app.test_client()
-    validator = RequestValidator(load.AUTH_TOKEN)
-    rng = random.Random(args.seed)
-    cost: dict[str, list[float]] = collections.defaultdict(list)
-    ended: list[dict] = []
 
-    def send(step: str, path: str, params: dict[str, str]) -> None:
-        signature = validator.compute_signature(BASE_URL + path, params)
+class Caller:
+    """Whole calls through Flask's test client, each request's CPU time (and, if profiled, its
+    Python function calls) kept per webhook."""
+
+    def __init__(self, client, rng: random.Random) -> None:
+        self.client, self.rng = client, rng
+        self.validator = RequestValidator(load.AUTH_TOKEN)
+        self.cost: dict[str, list[float]] = collections.defaultdict(list)
+        self.profiles: dict[str, cProfile.Profile] = {}
+        self.ended: list[dict] = []
+
+    def send(self, step: str, path: str, params: dict[str, str]) -> None:
+        signature = self.validator.compute_signature(BASE_URL + path, params)
+        profile = self.profiles.get(step)
         start = time.process_time()
-        answer = client.post(path, data=params, headers={"X-Twilio-Signature": signature}, base_url=BASE_URL)
-        cost[step].append(time.process_time() - start)
+        if profile:  # enabled around the request only, not the signing above
+            profile.enable()
+        answer = self.client.post(path, data=params, headers={"X-Twilio-Signature": signature},
+                                  base_url=BASE_URL)
+        if profile:
+            profile.disable()
+        self.cost[step].append(time.process_time() - start)
         if answer.status_code != 200 or b"<Response" not in answer.data:
             raise SystemExit(f"{path} answered {answer.status_code}: {answer.data[:200]!r}")
 
-    def one_call() -> None:
+    def one_call(self) -> None:
+        rng = self.rng
         call = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": load.ACCOUNT_SID,
                 "From": f"+35988{rng.randrange(10**7):07d}", "To": rng.choice(load.OFFICE_NUMBERS),
                 "ApiVersion": "2010-04-01", "Direction": "inbound"}
-        send("voice", "/ivr/voice", {**call, "CallStatus": "ringing"})
-        send("language", "/ivr/language?attempt=0",
-             {**call, "CallStatus": "in-progress", "Digits": rng.choice(load.LANGUAGE_DIGITS)})
-        send("topic", "/ivr/topic?attempt=0",
-             {**call, "CallStatus": "in-progress", "Digits": str(rng.randint(1, 6))})
-        ended.append(call)
-        if len(ended) > STATUS_LAG:
-            send("status", "/ivr/status", {**ended.pop(0), "CallStatus": "completed", "CallDuration": "60"})
+        self.send("voice", "/ivr/voice", {**call, "CallStatus": "ringing"})
+        self.send("language", "/ivr/language?attempt=0",
+                  {**call, "CallStatus": "in-progress", "Digits": rng.choice(load.LANGUAGE_DIGITS)})
+        self.send("topic", "/ivr/topic?attempt=0",
+                  {**call, "CallStatus": "in-progress", "Digits": str(rng.randint(1, 6))})
+        self.ended.append(call)
+        if len(self.ended) > STATUS_LAG:
+            self.send("status", "/ivr/status",
+                      {**self.ended.pop(0), "CallStatus": "completed", "CallDuration": "60"})
 
+
+def run(args) -> None:
+    from hotline.wsgi import app
+
+    caller = Caller(app.test_client(), random.Random(args.seed))
     for _ in range(WARM_UP_CALLS):
-        one_call()
-    cost.clear()
-    profile = cProfile.Profile(time.process_time) if args.profile else None
-    if profile:
-        profile.enable()
+        caller.one_call()
+    caller.cost.clear()
+    if args.profile:
+        caller.profiles.update({step: cProfile.Profile(time.process_time) for step in STEPS})
     for _ in range(args.calls):
-        one_call()
-    if profile:
-        profile.disable()
-    every = [seconds for step in cost.values() for seconds in step]
+        caller.one_call()
+    report(args, caller)
+
+
+def report(args, caller: Caller) -> None:
+    cost = caller.cost
+    requests = sum(len(times) for times in cost.values())
     backend = "PostgreSQL" if args.postgres else "SQLite"
     print(f"{REPO} on {backend}, {args.calls} calls, load average {os.getloadavg()[0]:.2f}: CPU per request "
-          f"{1000 * sum(every) / len(every):.2f} ms (" +
+          f"{1000 * sum(map(sum, cost.values())) / requests:.2f} ms (" +
           ", ".join(f"{step} {1000 * sum(times) / len(times):.2f}" for step, times in cost.items()) + ")")
-    if profile:
-        stats = pstats.Stats(profile)
-        # Python function calls are counted exactly, run after run: a steadier yardstick than CPU
-        # time on a shared machine (though a call into C counts as much as a Python one).
-        print(f"Python function calls per request: {stats.total_calls / len(every):,.0f}")
-        stats.sort_stats(args.sort).print_stats(60)
+    if not caller.profiles:
+        return
+    # Python function calls are counted exactly, run after run: a steadier yardstick than CPU time
+    # on a shared machine (though a call into C counts as much as a Python one).
+    calls = {step: pstats.Stats(profile).total_calls for step, profile in caller.profiles.items()}
+    print(f"Python function calls per request: {sum(calls.values()) / requests:,.0f} (" +
+          ", ".join(f"{step} {calls[step] / len(cost[step]):,.0f}" for step in STEPS) + ")")
+    pstats.Stats(*caller.profiles.values()).sort_stats(args.sort).print_stats(60)
 
 
 if __name__ == "__main__":
