@@ -96,26 +96,32 @@ def reserve_best(session: Session, call_sid: str, language: str, topic: str | No
     row = session.execute(statement, params).one_or_none()
     if row is None:
         return False, None
-    staff_id, phone, since = row
-    if phone is None:  # picked, and lost to a concurrent transaction (the outer join found no update)
+    taken, phone, since = row
+    if taken is None:  # picked, and lost to a concurrent transaction (the outer join found no update)
         return True, None
-    return True, Reserved(staff_id, phone, since == now)
+    return True, Reserved(taken, phone, since == now)
 
 
 @lru_cache(maxsize=32)
 def _reserve_best_statement(dialect: str, any_topic: bool, excluding: bool, only_office: bool):
-    """reserve_best's statement, built once per shape. Its SET sees the row as it was: a consultant
-    ringing for the call keeps their status_since (so reserved is False), any other gets `now`.
-    On PostgreSQL the pick is a CTE joined to the UPDATE's, so that a pick whose UPDATE found the
-    row no longer free (the concurrent transaction it waited for took them) still returns its id:
-    a lost race, told apart from nobody free."""
+    """reserve_best's statement, built once per shape. Its SET reads the row before the change (on
+    PostgreSQL, after waiting for a concurrent transaction that changed it, the row as that one
+    committed it): a consultant ringing for the call keeps their status_since (so reserved is
+    False), any other gets `now`. On PostgreSQL the pick is a CTE joined to the UPDATE's, so that a
+    pick whose UPDATE found the row no longer free (the concurrent transaction it waited for took
+    them) still returns its id, with NULLs for the update's columns: a lost race, told apart from
+    nobody free.
+
+    Two copies of one webhook can still pick different consultants if they run at once, each with
+    its own snapshot (one freed meanwhile): callers serialize on the call's row lock for that
+    (ivr.flow.connect, hotline.calls.lock_call)."""
     where, order = _who_and_order(any_topic, excluding, only_office)
     # The consultant ringing for the call comes first, whatever else they are (excluded as offered
-    # it already, from the other office): a retry or twin of the webhook gets them again.
-    pick = (select(Staff.id).where(or_(and_(Staff.active.is_(True), Staff.phone.is_not(None), _RINGING_IT),
-                                         and_(*where)))
+    # it already, from the other office, deactivated since): a retry or twin of the webhook dials
+    # them again, as the first copy did (routing.accept refuses a deactivated one's key).
+    pick = (select(Staff.id).where(or_(and_(Staff.phone.is_not(None), _RINGING_IT), and_(*where)))
             .order_by(case((_RINGING_IT, 0), else_=1), *order).limit(literal_column("1")))
-    still = (Staff.active.is_(True), or_(_FREE_NOW, _RINGING_IT))
+    still = (Staff.phone.is_not(None), or_(and_(Staff.active.is_(True), _FREE_NOW), _RINGING_IT))
     values = dict(status=Status.offered.value, current_call_sid=bindparam("ringing_for"),
                   status_since=case((_RINGING_IT, Staff.status_since), else_=_NOW),
                   wrap_up_until=case((_RINGING_IT, Staff.wrap_up_until), else_=None))
@@ -123,7 +129,7 @@ def _reserve_best_statement(dialect: str, any_topic: bool, excluding: bool, only
         picked = pick.cte("picked")
         taken = (update(Staff).where(Staff.id == picked.c.id, *still).values(**values)
                  .returning(Staff.id, Staff.phone, Staff.status_since).cte("taken"))
-        return (select(picked.c.id, taken.c.phone, taken.c.status_since)
+        return (select(taken.c.id, taken.c.phone, taken.c.status_since)
                 .select_from(picked.outerjoin(taken, taken.c.id == picked.c.id)))
     return (update(Staff).where(Staff.id == pick.scalar_subquery(), *still).values(**values)
             .returning(Staff.id, Staff.phone, Staff.status_since)
