@@ -38,32 +38,51 @@ log = logging.getLogger(__name__)
 FINAL_STATUSES = {"completed", "busy", "failed", "no-answer", "canceled"}
 
 
-def find_call(session: Session, call_sid: str | None, loads: Sequence[ExecutableOption] = ()) -> Call | None:
+def find_call(session: Session, call_sid: str | None, loads: Sequence[ExecutableOption] = (),
+              lock: bool = False) -> Call | None:
     """The Call of `call_sid` (None if unknown or empty); `loads`: ORM options that bring what a
     step needs in the same SELECT (with_expression of a Call query_expression), a fixed tuple per
-    step so that the statement's compiled form is cached."""
+    step so that the statement's compiled form is cached. `lock`: the call's row is locked until
+    the transaction ends (SELECT ... FOR UPDATE OF calls on PostgreSQL; SQLite, which has no row
+    locks, serializes writers on the database instead): a twin of the same webhook waits here for
+    this one's commit, then reads what it wrote (lock_call)."""
     if not call_sid:
         return None
-    return session.scalar(_find_statement(tuple(loads)), {"call_sid": call_sid})
+    return session.scalar(_find_statement(tuple(loads), lock), {"call_sid": call_sid})
 
 
 @functools.lru_cache(maxsize=32)
-def _find_statement(loads: tuple[ExecutableOption, ...]) -> Select:
+def _find_statement(loads: tuple[ExecutableOption, ...], lock: bool = False) -> Select:
     """Built once per tuple of options: only the CallSid is bound per request."""
-    return select(Call).where(Call.call_sid == bindparam("call_sid")).options(*loads)
+    statement = select(Call).where(Call.call_sid == bindparam("call_sid")).options(*loads)
+    return statement.with_for_update(of=Call) if lock else statement
+
+
+def lock_call(session: Session, call: Call) -> None:
+    """Lock `call`'s row until the transaction ends, for a step that did not read it with
+    find_call(lock=True) or has committed since: the steps that reserve a consultant for the call
+    (routing.reserve_for_call) hold it, so that of two copies of one webhook (Twilio retries and
+    races them) the second sees the first's reservation, whatever else changed meanwhile. One
+    SELECT ... FOR UPDATE on PostgreSQL; nothing on SQLite (its writers are serialized)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_LOCK_CALL, {"lock_id": call.id})
+
+
+_LOCK_CALL = select(Call.__table__.c.id).where(Call.__table__.c.id == bindparam("lock_id")).with_for_update()
 
 
 def open_call(session: Session, catalogue: Catalogue, form: dict[str, str],
-              loads: Sequence[ExecutableOption] = (), new: bool = False) -> Call:
+              loads: Sequence[ExecutableOption] = (), new: bool = False, lock: bool = False) -> Call:
     """The Call row for this CallSid, created on first sight (a retry finds the same row);
-    `loads` as for find_call (a call created here has none of them loaded: they read None).
+    `loads` and `lock` as for find_call (a call created here has none of them loaded: they read
+    None; its row, inserted by this transaction, is another's only once committed).
 
     `new`: the call is expected not to exist yet (Twilio's Voice URL): it is inserted at once, and
     read only if a retry or twin of the webhook inserted it first. Either way the new row, with its
     "incoming" journal event, is written in the session's transaction and committed with the
     step's other changes (the caller commits): one transaction per webhook (issue 11)."""
     if not new:
-        call = find_call(session, form["CallSid"], loads)
+        call = find_call(session, form["CallSid"], loads, lock)
         if call:
             return call
     values = _new_call_values(catalogue, form)
@@ -71,7 +90,7 @@ def open_call(session: Session, catalogue: Catalogue, form: dict[str, str],
     # other waits for its commit, inserts nothing and reads that row.
     call_id = session.execute(_insert_call(session), values).scalar_one_or_none()
     if call_id is None:
-        return find_call(session, form["CallSid"], loads)
+        return find_call(session, form["CallSid"], loads, lock)
     call = _persistent_call(session, call_id, values)
     journal(session, call, "incoming", call.office_code)
     log.info("call %s from %s to office %s", call.call_sid,
@@ -162,7 +181,7 @@ def _write_journal(session: Session) -> None:
         changes = _take_changes(call)
         if changes is not None:
             session.flush()
-            session.execute(_journal_with_changes(tuple(changes), len(pending)),
+            session.execute(_journal_with_changes(tuple(sorted(changes)), len(pending)),
                             _journal_params(call, changes, [values for _, values in pending]))
             return
     session.flush()

@@ -69,13 +69,14 @@ def ended() -> VoiceResponse:
 
 
 def caller_webhook(view: CallerView | None = None, *, loads: Sequence[ExecutableOption] = (),
-                   opens: bool = False):
+                   opens: bool = False, locks: bool = False):
     """A webhook of the caller's own call leg: checked as Twilio's (403 if forged), its parameters
     read, the caller's Call found (or opened, if its row is missing), and `view(session, call,
     params)`'s TwiML answered. Without a CallSid the caller hears the apology. `loads`: what the
     view needs read with the call (hotline.calls.find_call); used as @caller_webhook(loads=...).
     `opens`: the webhook that opens calls (the Voice URL): the call is inserted without being looked
-    for first (hotline.calls.open_call's `new`).
+    for first (hotline.calls.open_call's `new`). `locks`: the call is read with its row locked
+    (hotline.calls.find_call's `lock`), for a step that reserves a consultant for it.
 
     The step is one transaction: what the view changed and journalled without committing is
     committed once it has answered, and a step that changed nothing commits nothing (a view that
@@ -85,7 +86,7 @@ def caller_webhook(view: CallerView | None = None, *, loads: Sequence[Executable
     late retry) gets <Hangup/> and changes nothing: the call is over, so nobody may be reserved,
     rung or queued for it."""
     if view is None:
-        return functools.partial(caller_webhook, loads=loads, opens=opens)
+        return functools.partial(caller_webhook, loads=loads, opens=opens, locks=locks)
 
     @functools.wraps(view)
     @twilio_webhook
@@ -94,7 +95,7 @@ def caller_webhook(view: CallerView | None = None, *, loads: Sequence[Executable
         if not values.get("CallSid"):
             return twiml(apology())
         session = services.session()
-        call = calls.open_call(session, services.catalogue(), values, loads, new=opens)
+        call = calls.open_call(session, services.catalogue(), values, loads, new=opens, lock=locks)
         if call.ended_at is not None:
             return twiml(ended())
         resp = view(session, call, values)

@@ -148,7 +148,9 @@ def on_topic(session: Session, call: Call, digits: str | None, speech: str | Non
 
 def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     """Ring the best free consultant, or queue the caller until one is free (or, for a call without
-    a language or topic yet, ask for it)."""
+    a language or topic yet, ask for it). The caller holds the call's row lock (read with it, or
+    hotline.calls.lock_call): a twin of the webhook reserves after this one's commit, and so finds
+    the consultant ringing for the call rather than a second one."""
     asked = queue_flow.ask_for_missing_choice(call, resp)
     if asked is not None:
         return asked
@@ -202,6 +204,7 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
     if asked is not None:  # never dialled by us: nobody to try next
         return asked
     speak(resp, lang, "trying_next")
+    calls.lock_call(session, call)  # released by the commits above
     return connect(session, call, resp)
 
 

@@ -34,7 +34,7 @@ def language(session, call, params):
 
 
 @blueprint.route("/topic", methods=["GET", "POST"])
-@caller_webhook(loads=routing.ROUTING_LOADS)
+@caller_webhook(loads=routing.ROUTING_LOADS, locks=True)  # it may reserve a consultant: ivr.flow.connect
 def topic(session, call, params):
     return flow.on_topic(session, call, params.get("Digits"), params.get("SpeechResult"), menu_attempt())
 

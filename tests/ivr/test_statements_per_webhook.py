@@ -7,7 +7,7 @@ Each menu webhook is one transaction: read the call, write what changed, append 
 events; the status callback likewise plus the consultation record. On PostgreSQL the call's
 changes, its journal events and its record are written by one statement (a WITH of several
 writes); SQLite has no writing WITH, so there each is a statement of its own, calls within the
-process rather than round trips to a server. The ceilings below are exact: a change that adds a
+process rather than round trips to a server. The ceilings below are tight: a change that adds a
 statement or a commit to a step fails here, on both backends."""
 from __future__ import annotations
 
@@ -133,3 +133,27 @@ def test_a_topic_that_queues_the_caller_then_the_status_callback(app, db, twilio
     # freed meanwhile (ivr.queue_flow.enter), a read ended by a rollback, in place of a pairing job.
     within(topic, 4 + apart(app) + 1, rollbacks=1)
     within(ended, 3 + 2 * apart(app))  # the read, the queue entry abandoned, the close
+
+
+def test_the_steps_that_reserve_a_consultant_hold_the_calls_row_lock_first(app, db, twilio):
+    """Twin copies of a step that reserves a consultant serialize on the call's row (ivr.flow.connect):
+    the topic webhook reads the call FOR UPDATE (no statement more), the Dial's result, which has
+    committed the missed offer before it tries the next consultant, locks it again first. SQLite
+    has no row locks (its writers are serialized): no statement there."""
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], idle_minutes=9)
+    anna = add_consultant(app, db, "Anna", languages=["en"], topics=["health"], idle_minutes=1)
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    topic = step(app, lambda: call.press(TOPIC_KEYS["health"]))
+    assert call.dialled_number() == maria.phone
+    result = step(app, lambda: call.dial_ends("no-answer"))
+    print("topic", topic, "\ndial result", result)
+    assert call.dialled_number() == anna.phone
+    locks = [n for n, sql in enumerate(result.statements) if "FOR UPDATE" in sql]
+    if apart(app):
+        assert locks == [] and all("FOR UPDATE" not in sql for sql in topic.statements)
+    else:
+        assert "FOR UPDATE OF calls" in topic.statements[0]
+        reservation = next(n for n, sql in enumerate(result.statements) if sql.startswith("WITH picked"))
+        assert len(locks) == 1 and locks[0] < reservation

@@ -82,9 +82,10 @@ def test_a_topic_that_rings_a_consultant_sent_twice_at_once(app, db, twilio):
 
 
 def test_a_topic_sent_twice_at_once_with_two_consultants_free_reserves_one(app, db, twilio):
-    """Each copy picks the longest idle consultant; the copy whose reservation waited for its twin's
-    finds her ringing for this very call and dials her too, rather than reserving the next one
-    (left open in issue 11's second round: the pick and the reservation were two statements)."""
+    """The copy that comes second (it waits for the first's lock on the call) finds Maria ringing
+    for this very call and dials her too, rather than reserving Anna. The interleaving where the
+    second copy would otherwise pick someone freed meanwhile is driven step by step in
+    tests/routing/test_concurrent_offers.py (here both copies race as they come)."""
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], idle_minutes=9)
     anna = add_consultant(app, db, "Anna", languages=["en"], topics=["health"], idle_minutes=1)
     call = new_call(twilio)

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import routing
-from hotline.models import Staff
+from hotline import calls
+from hotline.models import Call, Staff
+from routing import pairing
 from tests.conftest import services_of
 from tests.helpers import add_consultant
 
@@ -85,24 +88,113 @@ def test_a_twin_that_read_the_call_before_its_twin_reserved_gets_the_consultant_
     assert (db.get(Staff, anna.id).status, db.get(Staff, maria.id).current_call_sid) == ("available", sid)
 
 
-def test_a_pick_taken_by_a_concurrent_transaction_is_made_again(app, db):
+def _until_a_lock_is_waited_for(db, done: Callable[[], bool] = lambda: False) -> None:
+    """Until another session waits for a row lock (PostgreSQL's pg_stat_activity; at most 10 s) or
+    `done()`; on SQLite, which does not show it, half a second."""
+    if db.get_bind().dialect.name != "postgresql":
+        time.sleep(0.5)
+        return
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not done():
+        waiting = db.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+        db.rollback()
+        if waiting:
+            return
+        time.sleep(0.02)
+
+
+def test_a_pick_taken_by_a_concurrent_transaction_is_made_again(app, db, monkeypatch):
     """The longest idle consultant is reserved by another call's transaction that has not committed
     yet: this call's reservation waits for it, then (on PostgreSQL, where the pick was made before
     the wait) finds them taken and picks again, the next one, in place of queueing a caller while
-    someone is free."""
+    someone is free. On SQLite the wait comes before the pick (one writer at a time): one pick."""
     maria = add_consultant(app, db, "Maria", idle_minutes=9)
     anna = add_consultant(app, db, "Anna", idle_minutes=1)
+    picks: list[str] = []
+    reserve_best = pairing.reserve_best
+
+    def counted(session, call_sid, *args, **kwargs):
+        picks.append(call_sid)
+        return reserve_best(session, call_sid, *args, **kwargs)
+
+    monkeypatch.setattr(pairing, "reserve_best", counted)
     sessions = services_of(app).db.sessions
+    first_sid, second_sid = "CA" + "1" * 32, "CA" + "2" * 32
     with sessions() as first, ThreadPoolExecutor(max_workers=1) as pool:
-        held, _ = routing.reserve_for_call(first, "CA" + "1" * 32, "en", "health", "sofia", commit=False)
+        held, _ = routing.reserve_for_call(first, first_sid, "en", "health", "sofia", commit=False)
         assert held.id == maria.id
 
         def second() -> int | None:
             with sessions() as session:
-                held, _ = routing.reserve_for_call(session, "CA" + "2" * 32, "en", "health", "sofia")
+                held, _ = routing.reserve_for_call(session, second_sid, "en", "health", "sofia")
                 return None if held is None else held.id
 
         waiting = pool.submit(second)
-        time.sleep(0.5)  # the second reservation is waiting for the first transaction's lock
+        _until_a_lock_is_waited_for(db)
         first.commit()
         assert waiting.result(timeout=30) == anna.id
+    expected = 2 if db.get_bind().dialect.name == "postgresql" else 1
+    assert picks.count(second_sid) == expected
+
+
+def test_a_consultant_whose_phone_is_cleared_while_the_pick_waits_is_not_reserved(app, db):
+    """An administrator clears Maria's phone while the reservation waits for her row: she cannot be
+    rung, so she is not reserved (a reservation with no phone to dial was taken for a lost race, and
+    Anna was reserved too: found in review); Anna is."""
+    maria = add_consultant(app, db, "Maria", idle_minutes=9)
+    anna = add_consultant(app, db, "Anna", idle_minutes=1)
+    sid = "CA" + "4" * 32
+    sessions = services_of(app).db.sessions
+    with sessions() as admin, ThreadPoolExecutor(max_workers=1) as pool:
+        admin.get(Staff, maria.id).phone = None
+        admin.flush()
+
+        def reserve() -> int | None:
+            with sessions() as session:
+                held, _ = routing.reserve_for_call(session, sid, "en", "health", "sofia")
+                return None if held is None else held.id
+
+        waiting = pool.submit(reserve)
+        _until_a_lock_is_waited_for(db, waiting.done)
+        admin.commit()
+        assert waiting.result(timeout=30) == anna.id
+    db.expire_all()
+    assert db.get(Staff, maria.id).status == "available"
+    assert routing.holders(db, sid) == [anna.id]
+
+
+def test_twins_serialized_on_the_call_reserve_one_consultant_though_another_was_freed_meanwhile(
+        app, db, backend):
+    """Two copies of one routing step, each holding the call's row lock as ivr.flow.connect's
+    callers do (hotline.calls.find_call(lock=True)): the first reserved Anna and has not committed
+    when Zoe comes back from her break, and then the second starts. It waits for the lock, then
+    finds Anna ringing for the call; without the lock its snapshot showed Zoe free and Anna not yet
+    taken, and it reserved Zoe as well (found in review). PostgreSQL only: on SQLite nobody can be
+    freed while the first copy's reservation is uncommitted (one writer at a time)."""
+    if backend == "embedded":
+        pytest.skip("SQLite has one writer at a time: nobody is freed while a reservation is uncommitted")
+    # Zoe, of the caller's office, comes before Anna of the other one once she is free.
+    anna = add_consultant(app, db, "Anna", office="burgas")
+    zoe = add_consultant(app, db, "Zoe", office="sofia", status="break")
+    sid = "CA" + "3" * 32
+    db.add(Call(call_sid=sid, office_code="sofia", language_code="en", topic_code="health"))
+    db.commit()
+    sessions = services_of(app).db.sessions
+    with sessions() as first, ThreadPoolExecutor(max_workers=1) as pool:
+        calls.find_call(first, sid, lock=True)
+        held, _ = routing.reserve_for_call(first, sid, "en", "health", "sofia", commit=False)
+        assert held.id == anna.id
+        assert routing.set_status(db, db.get(Staff, zoe.id), "available")
+
+        def second() -> tuple[int, bool]:
+            with sessions() as session:
+                calls.find_call(session, sid, lock=True)
+                held, reserved = routing.reserve_for_call(session, sid, "en", "health", "sofia")
+                return held.id, reserved
+
+        waiting = pool.submit(second)
+        _until_a_lock_is_waited_for(db, waiting.done)
+        first.commit()
+        assert waiting.result(timeout=30) == (anna.id, False)
+    db.expire_all()
+    assert (db.get(Staff, zoe.id).status, db.get(Staff, zoe.id).current_call_sid) == ("available", None)
