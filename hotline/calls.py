@@ -43,9 +43,9 @@ def find_call(session: Session, call_sid: str | None, loads: Sequence[Executable
     """The Call of `call_sid` (None if unknown or empty); `loads`: ORM options that bring what a
     step needs in the same SELECT (with_expression of a Call query_expression), a fixed tuple per
     step so that the statement's compiled form is cached. `lock`: the call's row is locked until
-    the transaction ends (SELECT ... FOR UPDATE OF calls on PostgreSQL; SQLite, which has no row
-    locks, serializes writers on the database instead): a twin of the same webhook waits here for
-    this one's commit, then reads what it wrote (lock_call)."""
+    the transaction ends (SELECT ... FOR NO KEY UPDATE OF calls on PostgreSQL, as _LOCK_CALL;
+    SQLite, which has no row locks, serializes writers on the database instead): a twin of the same
+    webhook waits here for this one's commit, then reads what it wrote (lock_call)."""
     if not call_sid:
         return None
     return session.scalar(_find_statement(tuple(loads), lock), {"call_sid": call_sid})
@@ -55,7 +55,7 @@ def find_call(session: Session, call_sid: str | None, loads: Sequence[Executable
 def _find_statement(loads: tuple[ExecutableOption, ...], lock: bool = False) -> Select:
     """Built once per tuple of options: only the CallSid is bound per request."""
     statement = select(Call).where(Call.call_sid == bindparam("call_sid")).options(*loads)
-    return statement.with_for_update(of=Call) if lock else statement
+    return statement.with_for_update(of=Call, key_share=True) if lock else statement
 
 
 def lock_call(session: Session, call: Call) -> None:
@@ -63,12 +63,16 @@ def lock_call(session: Session, call: Call) -> None:
     find_call(lock=True) or has committed since: the steps that reserve a consultant for the call
     (routing.reserve_for_call) hold it, so that of two copies of one webhook (Twilio retries and
     races them) the second sees the first's reservation, whatever else changed meanwhile. One
-    SELECT ... FOR UPDATE on PostgreSQL; nothing on SQLite (its writers are serialized)."""
+    SELECT ... FOR NO KEY UPDATE on PostgreSQL; nothing on SQLite (its writers are serialized)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(_LOCK_CALL, {"lock_id": call.id})
 
 
-_LOCK_CALL = select(Call.__table__.c.id).where(Call.__table__.c.id == bindparam("lock_id")).with_for_update()
+# FOR NO KEY UPDATE: the lock an UPDATE of the call takes, which leaves alone the KEY SHARE lock
+# that inserting a journal event (a foreign key to the call) takes; FOR UPDATE would make every
+# other transaction journalling this call wait for this one.
+_LOCK_CALL = (select(Call.__table__.c.id).where(Call.__table__.c.id == bindparam("lock_id"))
+              .with_for_update(key_share=True))
 
 
 def open_call(session: Session, catalogue: Catalogue, form: dict[str, str],

@@ -137,7 +137,7 @@ def test_a_topic_that_queues_the_caller_then_the_status_callback(app, db, twilio
 
 def test_the_steps_that_reserve_a_consultant_hold_the_calls_row_lock_first(app, db, twilio):
     """Twin copies of a step that reserves a consultant serialize on the call's row (ivr.flow.connect):
-    the topic webhook reads the call FOR UPDATE (no statement more), the Dial's result, which has
+    the topic webhook reads the call FOR NO KEY UPDATE (no statement more), the Dial's result, which has
     committed the missed offer before it tries the next consultant, locks it again first. SQLite
     has no row locks (its writers are serialized): no statement there."""
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], idle_minutes=9)
@@ -150,10 +150,10 @@ def test_the_steps_that_reserve_a_consultant_hold_the_calls_row_lock_first(app, 
     result = step(app, lambda: call.dial_ends("no-answer"))
     print("topic", topic, "\ndial result", result)
     assert call.dialled_number() == anna.phone
-    locks = [n for n, sql in enumerate(result.statements) if "FOR UPDATE" in sql]
+    locks = [n for n, sql in enumerate(result.statements) if "FOR NO KEY UPDATE" in sql]
     if apart(app):
-        assert locks == [] and all("FOR UPDATE" not in sql for sql in topic.statements)
+        assert locks == [] and all(" FOR " not in sql for sql in topic.statements)
     else:
-        assert "FOR UPDATE OF calls" in topic.statements[0]
+        assert "FOR NO KEY UPDATE OF calls" in topic.statements[0]
         reservation = next(n for n, sql in enumerate(result.statements) if sql.startswith("WITH picked"))
         assert len(locks) == 1 and locks[0] < reservation
