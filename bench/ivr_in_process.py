@@ -13,7 +13,11 @@ callers queued. 40 calls warm up first (statement caches, prepared statements). 
 process's CPU time (user + system, time.process_time) per request of the mix and per webhook, in
 ms; it includes the test client's own work (building the request, about a tenth), the same for
 every version of the app, so compare two trees (`REPO=<checkout>`) in one sitting, alternated:
-on a shared machine the same code drifts by 10-20% within minutes. `--profile` adds a cProfile of
+on a shared machine the same code drifts by 10-20% within minutes. `--app floor` answers with
+bench/floor_app.py instead (the same requests; it reads, writes and journals the call for each),
+`--app bare` with bench/bare_app.py (fixed TwiML): the three side by side split a request's cost
+into the test client's and Flask's, the stack's floor, and the hotline's own.
+`--profile` adds a cProfile of
 the measured calls in CPU time, and the Python function calls per request, which are counted
 exactly and so compare two versions where CPU time cannot. Not part of the test suite; about 10 s.
 """
@@ -50,6 +54,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300, help="measured calls (4 webhooks each)")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of the measured calls")
     parser.add_argument("--sort", default="cumulative", help="the profile's order (pstats keys)")
+    parser.add_argument("--app", choices=("hotline", "floor", "bare"), default="hotline",
+                        help="what answers: the hotline, bench/floor_app.py or bench/bare_app.py")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp())
@@ -109,7 +115,12 @@ class Caller:
 
 
 def run(args) -> None:
-    from hotline.wsgi import app
+    if args.app == "floor":
+        from bench.floor_app import app
+    elif args.app == "bare":
+        from bench.bare_app import app
+    else:
+        from hotline.wsgi import app
 
     caller = Caller(app.test_client(), random.Random(args.seed))
     for _ in range(WARM_UP_CALLS):
@@ -126,7 +137,8 @@ def report(args, caller: Caller) -> None:
     cost = caller.cost
     requests = sum(len(times) for times in cost.values())
     backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"{REPO} on {backend}, {args.calls} calls, load average {os.getloadavg()[0]:.2f}: CPU per request "
+    print(f"{REPO} ({args.app}) on {backend}, {args.calls} calls, load average {os.getloadavg()[0]:.2f}: "
+          f"CPU per request "
           f"{1000 * sum(map(sum, cost.values())) / requests:.2f} ms (" +
           ", ".join(f"{step} {1000 * sum(times) / len(times):.2f}" for step, times in cost.items()) + ")")
     if not caller.profiles:
