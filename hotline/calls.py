@@ -162,34 +162,80 @@ def journal(session: Session, call: Call, kind: str, detail: str | None = None,
     """Append an event to the call's journal, written with the step's other changes when the
     session commits: the events of one transaction in one INSERT (_write_journal), after its other
     changes. Dropped if the transaction is rolled back."""
+    _begun(session)
     session.info.setdefault(_JOURNAL, []).append(
         (call, {"kind": kind, "detail": detail, "consultant_id": consultant_id, "at": utcnow()}))
+
+
+def _begun(session: Session) -> None:
+    """Begin the session's transaction if none is (no connection is taken yet): the events and
+    changes kept for its commit are then dropped by its rollback (_drop_journal), which a session
+    with no transaction skips, so that they would have been written by the next commit."""
+    if not session.in_transaction():
+        session.begin()
 
 
 _JOURNAL = "hotline.calls.journal"
 
 
+def change(session: Session, call: Call, **columns: object) -> None:
+    """Set columns of stored `call` (keyword: column name, value), to be written when the session
+    commits, with the step's journal events (_write_journal): on PostgreSQL by the journal's own
+    statement, on SQLite by one UPDATE of those columns. `call` holds the new values at once; a
+    value equal to the one it holds is not written; a rollback expires them with the rest of the
+    session. Unlike assigning the attributes, the ORM's unit of work never sees the call changed,
+    so the commit has nothing to flush (a flush that finds nothing to write still cost a step a
+    tenth of its Python calls: bench/ivr_in_process.py --profile)."""
+    _begun(session)
+    pending = session.info.setdefault(_CHANGES, {})
+    for key, value in columns.items():
+        if getattr(call, key) != value:
+            set_committed_value(call, key, value)
+            pending.setdefault(call, {})[key] = value
+
+
+_CHANGES = "hotline.calls.changes"
+
+
 @event.listens_for(Session, "before_commit")
 def _write_journal(session: Session) -> None:
     """The journal events of the transaction, in one statement (a Core INSERT, no RETURNING:
-    one executemany, which SQLAlchemy sends as one multi-row INSERT to PostgreSQL), after a flush
-    of the other changes (a new call gets its id).
+    one executemany, which SQLAlchemy sends as one multi-row INSERT to PostgreSQL), after the
+    calls' changes (change(), then a flush of the ORM's: a new call gets its id).
 
-    On PostgreSQL, when every event is of one call already stored, that call's changed columns are
-    written by the same statement (_journal_with_changes): one round trip for the step's writes."""
-    pending = session.info.pop(_JOURNAL, None)
-    if not pending:
+    On PostgreSQL, when every event and change is of one call already stored, that call's changed
+    columns are written by the same statement (_journal_with_changes): one round trip for the
+    step's writes."""
+    pending = session.info.pop(_JOURNAL, None) or []
+    changed: dict[Call, dict[str, object]] = session.info.pop(_CHANGES, None) or {}
+    if not pending and not changed:
         return
-    call = pending[0][0]
-    if session.get_bind().dialect.name == "postgresql" and all(event[0] is call for event in pending):
-        changes = _take_changes(call)
-        if changes is not None:
-            session.flush()
+    call = pending[0][0] if pending else next(iter(changed))
+    if (pending and session.get_bind().dialect.name == "postgresql"
+            and all(event[0] is call for event in pending) and all(other is call for other in changed)):
+        assigned = _take_changes(call)
+        if assigned is not None:
+            changes = {**changed.get(call, {}), **assigned}  # an attribute assigned after change() wins
+            _flush_if_needed(session)
             session.execute(_journal_with_changes(tuple(sorted(changes)), len(pending)),
                             _journal_params(call, changes, [values for _, values in pending]))
             return
-    session.flush()
-    session.execute(insert(CallEvent.__table__), [{"call_id": call.id, **values} for call, values in pending])
+    for other, columns in changed.items():
+        # With what was assigned to it since (that wins), in one UPDATE: written apart, the flush
+        # (or an autoflush before this UPDATE) could order them the other way.
+        columns = {**columns, **(_take_changes(other) or {})}
+        if columns:
+            session.execute(update(Call.__table__).where(Call.__table__.c.id == other.id).values(**columns))
+    _flush_if_needed(session)
+    if pending:
+        session.execute(insert(CallEvent.__table__),
+                        [{"call_id": call.id, **values} for call, values in pending])
+
+
+def _flush_if_needed(session: Session) -> None:
+    """Flush the ORM's changes, if any: a flush with nothing to write still walks the session."""
+    if session.new or session.deleted or session.dirty:
+        session.flush()
 
 
 def _take_changes(call: Call) -> dict[str, object] | None:
@@ -247,12 +293,14 @@ def _journal_params(call: Call, changes: dict[str, object], events: list[dict]) 
 def _drop_journal(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(_JOURNAL, None)
+        session.info.pop(_CHANGES, None)
 
 
 def has_changes(session: Session) -> bool:
-    """Whether the session's transaction has anything to commit: journal events waiting for the
-    commit (journal()), or writes (hotline.db.has_writes)."""
-    return bool(session.info.get(_JOURNAL)) or db.has_writes(session)
+    """Whether the session's transaction has anything to commit: journal events or call changes
+    waiting for the commit (journal(), change()), or writes (hotline.db.has_writes)."""
+    return bool(session.info.get(_JOURNAL)) or any(session.info.get(_CHANGES, {}).values()) \
+        or db.has_writes(session)
 
 
 def record_event(session: Session, call: Call, kind: str, detail: str | None = None,

@@ -56,8 +56,7 @@ def on_language(session: Session, call: Call, digits: str | None, speech: str | 
             language_menu(resp, attempt + 1, each_locale=bool((speech or "").strip() and not digits))
             return resp
         chosen = catalogue.default_language
-    call.language_code = chosen
-    call.stage = "topic_menu"
+    calls.change(session, call, language_code=chosen, stage="topic_menu")
     calls.journal(session, call, "language", chosen)
     return _after_language(session, call, resp)
 
@@ -132,13 +131,12 @@ def on_topic(session: Session, call: Call, digits: str | None, speech: str | Non
             return resp
         chosen = catalogue.default_topic
         speak(resp, lang, "default_topic")
-    call.language_code = lang
-    call.topic_code = chosen
+    calls.change(session, call, language_code=lang, topic_code=chosen)
     calls.journal(session, call, "topic", chosen)
     way = queue_exits.by_name("callback") if call.stage == CALLBACK_TOPIC else None
     if way is not None:  # asked for a callback before the topic (after hours, language not staffed)
         return way.handler(session, call, resp)
-    call.stage = "routing"
+    calls.change(session, call, stage="routing")
     speak(resp, lang, "connecting")
     # Routing reads consultants and queues, never this call's own pending changes: those are
     # written once, at the step's commit, with their final values (not once per read).

@@ -83,7 +83,8 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
             calls.journal(session, call, "queue_full", queue_name(call))
             speak(resp, lang, "queue_full")
             return ways_out(session, call, resp)
-        call.stage = "queued"  # by a twin of this webhook too: its commit must not undo the stage
+        # By a twin of this webhook too: its commit must not undo the stage.
+        calls.change(session, call, stage="queued")
         if inserted:  # journalled once, by whichever of the twins queued the caller
             calls.journal(session, call, "queued", queue_name(call))
     else:
