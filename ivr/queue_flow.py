@@ -117,8 +117,8 @@ def _someone_free_for(session: Session, call: Call) -> bool:
     its topic, its own office only while routing keeps it there (routing.office_rule)."""
     rule = routing.office_rule(utcnow())
     own_office = rule is not None and rule.restricts(call.office_code, timedelta(0))
-    return any(routing.candidates(session, language, call.topic_code, call.office_code, limit=1,
-                                  only_office=own_office)
+    return any(routing.anyone_free(session, language, call.topic_code, call.office_code,
+                                   only_office=own_office)
                for language in [call.language_code, *(call.accepts_languages or "").split(",")] if language)
 
 

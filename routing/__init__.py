@@ -3,7 +3,7 @@ rings a consultant for a caller. This facade is routing's whole public surface; 
 these functions and never import routing's modules.
 
 - Live calls: offer_call, accept, release, finish, set_status, effective_status,
-  candidates, language_on_duty.
+  candidates, anyone_free, language_on_duty.
 - Queues: enqueue, enqueue_waiting, entry_for_call, position, estimated_wait,
   queue_figures, wait_figures, accept_languages, widen_entry, claim, unclaim, mark_bridged, unbridge, leave,
   mark_left.
@@ -16,7 +16,7 @@ these functions and never import routing's modules.
 """
 from __future__ import annotations
 
-from routing.candidates import LANGUAGES_ON_DUTY, candidates, free_consultants, language_on_duty
+from routing.candidates import LANGUAGES_ON_DUTY, anyone_free, candidates, free_consultants, language_on_duty
 from routing.offers import (
     CALLBACK,
     call_ended,
@@ -56,7 +56,7 @@ from routing.reservation import accept, effective_status, finish, holders, relea
 from routing.stale_calls import END_CALL_LOADS, ROUTING_LOADS, end_call
 
 __all__ = [
-    "CALLBACK", "END_CALL_LOADS", "LANGUAGES_ON_DUTY", "OfficeRule", "ROUTING_LOADS", "accept",
+    "CALLBACK", "END_CALL_LOADS", "LANGUAGES_ON_DUTY", "OfficeRule", "ROUTING_LOADS", "accept", "anyone_free",
     "accept_languages", "call_ended", "caller_for",
     "caller_may_be_served", "candidates", "cancel_leg", "claim", "consultant_for", "consultant_may_be_free",
     "consultant_status_changed", "effective_status", "end_call", "enqueue", "enqueue_waiting",

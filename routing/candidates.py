@@ -29,6 +29,20 @@ def candidates(session: Session, language: str, topic: str | None, office: str,
                                 params))
 
 
+def anyone_free(session: Session, language: str, topic: str | None, office: str,
+                only_office: bool = False) -> bool:
+    """Whether candidates() would find anyone, read as one id (no consultant loaded): the look
+    after a caller is queued (ivr.queue_flow.enter), which asks for a pairing only if so."""
+    params = _bound(language, topic, office, (), utcnow())
+    return session.scalar(_anyone_statement(topic is None, only_office), params) is not None
+
+
+@lru_cache(maxsize=8)
+def _anyone_statement(any_topic: bool, only_office: bool) -> Select:
+    where, _ = _who_and_order(any_topic, False, only_office)
+    return select(Staff.id).where(*where).limit(literal_column("1"))
+
+
 def _bound(language: str, topic: str | None, office: str, exclude: Collection[int], now) -> dict[str, object]:
     """The values bound in the statements _who_and_order builds."""
     params: dict[str, object] = {"language": language, "office": office, "now": now,

@@ -144,7 +144,7 @@ def test_a_database_fault_in_the_look_after_queueing_keeps_the_caller_queued_and
     def fails(*args, **kwargs):
         raise OperationalError("SELECT", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr("routing.candidates", fails)  # only the look uses the facade's candidates
+    monkeypatch.setattr("routing.anyone_free", fails)  # only the look after queueing uses it
     call = route(twilio, "en", "health")
     enqueued(call)
     assert entry_of(db, call).state == "waiting"
