@@ -183,7 +183,8 @@ def change(session: Session, call: Call, **columns: object) -> None:
     commits, with the step's journal events (_write_journal): on PostgreSQL by the journal's own
     statement, on SQLite by one UPDATE of those columns. `call` holds the new values at once; a
     value equal to the one it holds is not written; a rollback expires them with the rest of the
-    session. Unlike assigning the attributes, the ORM's unit of work never sees the call changed,
+    session; an attribute assigned afterwards wins (the value held at commit is written). Unlike
+    assigning the attributes, the ORM's unit of work never sees the call changed,
     so the commit has nothing to flush (a flush that finds nothing to write still cost a step a
     tenth of its Python calls: bench/ivr_in_process.py --profile)."""
     _begun(session)
@@ -191,7 +192,7 @@ def change(session: Session, call: Call, **columns: object) -> None:
     for key, value in columns.items():
         if getattr(call, key) != value:
             set_committed_value(call, key, value)
-            pending.setdefault(call, {})[key] = value
+            pending.setdefault(call, set()).add(key)
 
 
 _CHANGES = "hotline.calls.changes"
@@ -207,7 +208,7 @@ def _write_journal(session: Session) -> None:
     columns are written by the same statement (_journal_with_changes): one round trip for the
     step's writes."""
     pending = session.info.pop(_JOURNAL, None) or []
-    changed: dict[Call, dict[str, object]] = session.info.pop(_CHANGES, None) or {}
+    changed: dict[Call, set[str]] = session.info.pop(_CHANGES, None) or {}
     if not pending and not changed:
         return
     call = pending[0][0] if pending else next(iter(changed))
@@ -215,21 +216,27 @@ def _write_journal(session: Session) -> None:
             and all(event[0] is call for event in pending) and all(other is call for other in changed)):
         assigned = _take_changes(call)
         if assigned is not None:
-            changes = {**changed.get(call, {}), **assigned}  # an attribute assigned after change() wins
+            changes = {**_held(call, changed.get(call, ())), **assigned}
             _flush_if_needed(session)
             session.execute(_journal_with_changes(tuple(sorted(changes)), len(pending)),
                             _journal_params(call, changes, [values for _, values in pending]))
             return
-    for other, columns in changed.items():
-        # With what was assigned to it since (that wins), in one UPDATE: written apart, the flush
-        # (or an autoflush before this UPDATE) could order them the other way.
-        columns = {**columns, **(_take_changes(other) or {})}
+    for other, keys in changed.items():
+        # With what was assigned to it since, in one UPDATE: written apart, the flush (or an
+        # autoflush before this UPDATE) could order them the other way.
+        columns = {**_held(other, keys), **(_take_changes(other) or {})}
         if columns:
             session.execute(update(Call.__table__).where(Call.__table__.c.id == other.id).values(**columns))
     _flush_if_needed(session)
     if pending:
         session.execute(insert(CallEvent.__table__),
                         [{"call_id": call.id, **values} for call, values in pending])
+
+
+def _held(call: Call, keys) -> dict[str, object]:
+    """The values `call` holds now for the columns change() set: what was assigned to one of them
+    since (and perhaps written by an autoflush already) is what gets written, not the change."""
+    return {key: getattr(call, key) for key in keys}
 
 
 def _flush_if_needed(session: Session) -> None:

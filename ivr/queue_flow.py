@@ -83,14 +83,15 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
             calls.journal(session, call, "queue_full", queue_name(call))
             speak(resp, lang, "queue_full")
             return ways_out(session, call, resp)
-        # By a twin of this webhook too: its commit must not undo the stage.
-        calls.change(session, call, stage="queued")
         if inserted:  # journalled once, by whichever of the twins queued the caller
             calls.journal(session, call, "queued", queue_name(call))
     else:
         entry_id = existing.id
         if call.accepts_languages and not existing.accepts_languages:
             routing.accept_languages(session, entry_id, call.accepts_languages.split(","))
+    # By a twin or a retry of this webhook too (the entry found, inserted or not): the topic menu
+    # set the stage to "routing" on its way here, and its commit must not leave it there.
+    calls.change(session, call, stage="queued")
     speak(resp, lang, "queue_entered")
     resp.enqueue(queue_name(call), wait_url=external_url("ivr.queue_wait"), wait_url_method="POST",
                  action=external_url("ivr.queue_left"), method="POST")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hotline import calls
-from hotline.models import Call, CallEvent
+from hotline.models import Call, CallEvent, Staff
 
 
 def _stored_call(db, sid: str = "CA" + "5" * 32) -> Call:
@@ -71,3 +71,15 @@ def test_a_rolled_back_change_is_dropped_and_the_call_reads_what_is_stored(app, 
     assert call.stage == stored
     db.commit()
     assert _row(db, call).stage == stored and _kinds(db, call) == []
+
+
+def test_an_attribute_assigned_after_a_change_wins_even_if_flushed_before_the_commit(app, db):
+    """A query between the assignment and the commit autoflushes the assigned value; the commit
+    must not then write the changed one over it (found in review)."""
+    call = _stored_call(db)
+    calls.change(db, call, stage="topic_menu")
+    call.stage = "closed"
+    db.scalar(select(Staff.id).limit(1))  # autoflush
+    calls.journal(db, call, "closed")
+    db.commit()
+    assert _row(db, call).stage == "closed"

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 from sqlalchemy import func, select
 
-from hotline.models import ConsultationRecord, QueueEntry
+from hotline.models import Call, ConsultationRecord, QueueEntry
 from tests.helpers import add_consultant, new_call
 from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, journal, record_of, status_of
 from tests.queueing import entry_of, rung, whole_queued_call
@@ -99,3 +99,26 @@ def test_a_topic_sent_twice_at_once_with_two_consultants_free_reserves_one(app, 
     assert call.dialled_number() == maria.phone
     assert (status_of(db, maria), status_of(db, anna)) == (("offered", call.call_sid), ("available", None))
     assert [kind for kind, _, _ in journal(db, call)].count("offered") == 1
+
+
+def test_a_topic_retried_after_its_caller_was_queued_keeps_them_queued(app, db, twilio):
+    """Twilio retries the topic webhook after the first copy queued the caller: the retry finds
+    their entry and must leave the call at stage "queued", not at the "routing" it passes through
+    (it did: the abandonment funnel then said they gave up while being routed; found in review)."""
+    add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+    call = new_call(twilio)
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    topic_url = call.gather().attrib["action"]
+    call.press(TOPIC_KEYS["health"])
+    assert call.last.find("Enqueue") is not None and _stage(db, call) == "queued"
+
+    call.follow(topic_url, Digits=TOPIC_KEYS["health"])  # the retry
+
+    assert call.last.find("Enqueue") is not None
+    assert _stage(db, call) == "queued"
+
+
+def _stage(db, call) -> str:
+    db.expire_all()
+    return db.scalar(select(Call.stage).where(Call.call_sid == call.call_sid))
