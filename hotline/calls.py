@@ -214,17 +214,14 @@ def _write_journal(session: Session) -> None:
     call = pending[0][0] if pending else next(iter(changed))
     if (pending and session.get_bind().dialect.name == "postgresql"
             and all(event[0] is call for event in pending) and all(other is call for other in changed)):
-        assigned = _take_changes(call)
-        if assigned is not None:
-            changes = {**_held(call, changed.get(call, ())), **assigned}
+        changes = _to_write(call, changed.get(call, ()))
+        if changes is not None:
             _flush_if_needed(session)
             session.execute(_journal_with_changes(tuple(sorted(changes)), len(pending)),
                             _journal_params(call, changes, [values for _, values in pending]))
             return
     for other, keys in changed.items():
-        # With what was assigned to it since, in one UPDATE: written apart, the flush (or an
-        # autoflush before this UPDATE) could order them the other way.
-        columns = {**_held(other, keys), **(_take_changes(other) or {})}
+        columns = _to_write(other, keys)
         if columns:
             session.execute(update(Call.__table__).where(Call.__table__.c.id == other.id).values(**columns))
     _flush_if_needed(session)
@@ -233,10 +230,16 @@ def _write_journal(session: Session) -> None:
                         [{"call_id": call.id, **values} for call, values in pending])
 
 
-def _held(call: Call, keys) -> dict[str, object]:
-    """The values `call` holds now for the columns change() set: what was assigned to one of them
-    since (and perhaps written by an autoflush already) is what gets written, not the change."""
-    return {key: getattr(call, key) for key in keys}
+def _to_write(call: Call, keys) -> dict[str, object] | None:
+    """What to write to stored `call` at commit: the values it holds now for the columns change()
+    set (`keys`; what was assigned to one since, perhaps written by an autoflush already, is what
+    gets written, not the change) and whatever else was assigned to it (_take_changes), in one
+    UPDATE: written apart, the flush could order them the other way. None if `call` is not stored
+    yet (its INSERT is the flush's)."""
+    assigned = _take_changes(call)
+    if assigned is None:
+        return None
+    return {**{key: getattr(call, key) for key in keys}, **assigned}
 
 
 def _flush_if_needed(session: Session) -> None:
@@ -429,13 +432,13 @@ def _close_with_record(record: bool, abandoned: bool):
             closed.c.office_code, closed.c.consultant_id, closed.c.outcome, duration, closed.c.started_at,
             false(), at,
         )).cte("record"))
-    events = [select(call_id, at, literal("ended", String), closed.c.consultant_id, closed.c.outcome)]
+    # Each event's columns in the order of ["call_id", *_EVENT_COLUMNS].
+    events = [select(call_id, at, literal("ended", String), closed.c.outcome, closed.c.consultant_id)]
     if abandoned:  # first, as journal() wrote them: the event ids keep the order
-        events.insert(0, select(call_id, at, literal("abandoned", String), null(),
-                                bindparam("close_stage", type_=String)).select_from(closed))
+        stage = bindparam("close_stage", type_=String)
+        events.insert(0, select(call_id, at, literal("abandoned", String), stage, null()).select_from(closed))
     parts.append(insert(CallEvent.__table__).from_select(
-        ["call_id", "at", "kind", "consultant_id", "detail"], union_all(*events) if abandoned else events[0])
-        .cte("ended"))
+        ["call_id", *_EVENT_COLUMNS], union_all(*events) if abandoned else events[0]).cte("ended"))
     return select(*(closed.c[column.key] for column in _CLOSED_COLUMNS)).add_cte(*parts)
 
 
