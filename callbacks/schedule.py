@@ -9,7 +9,7 @@ flight, so a Redis that lost its data or a worker that died loses nothing.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -101,7 +101,7 @@ def schedule_wake(callback: Callback) -> None:
     so arming it again is harmless). Best effort: the reconciliation wakes what Redis lost."""
     attempt = callback.attempts + 1
     job_id = f"callback_{callback.id}_{attempt}_{int(callback.due_at.timestamp())}"
-    if callback.due_at <= datetime.now(timezone.utc):  # as services.enqueue_hint decides "now"
+    if callback.due_at <= utcnow():  # as services.enqueue_hint decides "now"
         services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at, job_id=job_id)
         return
     # The whole second RQ will run it at (services.enqueue_hint rounds up too): one job per second.

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 
+from hotline.clock import utcnow
 from hotline.settings import Settings
 from hotline.worker import job_context
 
@@ -54,7 +55,7 @@ def arm(queue: Queue, now: datetime | None = None, every: Mapping[str, timedelta
     """Schedule every periodic job's next run at `every[name]` (default: PERIODIC's intervals)
     after `now`, if not scheduled already; returns the job ids. Raises redis.RedisError if Redis
     does not answer."""
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     every = every or {name: interval for name, (_, interval) in PERIODIC.items()}
     ids = []
     for name in PERIODIC:

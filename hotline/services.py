@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import fakeredis
 import redis
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from twilio.http import HttpClient
 
 from hotline.catalogue import Catalogue
+from hotline.clock import utcnow
 from hotline.db import Database
 from hotline.settings import Settings
 
@@ -113,7 +114,7 @@ def enqueue_hint(function: str, *args, at: datetime | None = None, job_id: str |
     guard = None
     try:
         queue = current().queue()
-        if at is not None and at > datetime.now(timezone.utc):
+        if at is not None and at > utcnow():
             queue.enqueue_at(whole_second_after(at), function, *args, job_id=job_id,
                              unique=job_id is not None, retry=retry)
             return True

@@ -3,7 +3,6 @@ what the caller heard, and what the database and the call journal hold afterward
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +12,7 @@ from hotline.models import Call, CallEvent, ConsultationRecord, Staff
 from hotline.speech import audio
 from hotline.speech import prompts as engine_prompts
 from hotline.twilio_sim import CallerLeg, ConsultantLeg, Twilio, spoken
+from tests.clock import set_clock  # noqa: F401 (the journeys' clock)
 from tests.conftest import services_of
 from tests.helpers import STATUS_URL, new_call
 
@@ -145,10 +145,3 @@ def record_prompt(app, name: str, lang: str = "fa") -> bytes:
     content = f"ID3 fake mp3 of {name}".encode()
     (folder / f"{name}.mp3").write_bytes(content)
     return content
-
-
-def set_clock(monkeypatch, moment: datetime) -> None:
-    """Fix the call flow's clock (opening hours) at the aware datetime `moment`."""
-    assert moment.tzinfo is not None
-    for module in ("ivr.flow", "ivr.call_again"):
-        monkeypatch.setattr(f"{module}.utcnow", lambda: moment)

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from hotline.models import QueueEntry
 from hotline.twilio_sim import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
+from tests.clock import set_clock
 from tests.conftest import services_of
 
 # Every module of the queue that reads the clock.
-CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "routing.offers", "routing.jobs")
 
 
 def run_jobs(app) -> None:
@@ -30,8 +30,7 @@ def run_jobs(app) -> None:
 
 def set_queue_clock(monkeypatch, moment: datetime) -> None:
     """Fix the clock of the call flow and the queue at the aware datetime `moment`."""
-    for module in CLOCKED:
-        monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
+    set_clock(monkeypatch, moment)
 
 
 def enqueued(call: CallerLeg) -> ET.Element:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 
 from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext
@@ -18,7 +17,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboards.web.access import EVERYONE, allow
-from hotline import accounts, services
+from hotline import accounts, clock, services
 from hotline.models import AuditEvent, Staff
 
 csrf = CSRFProtect()
@@ -88,7 +87,7 @@ def _end_idle_session() -> None:
     # loader): Twilio's webhooks, which send none, skip loading the anonymous user.
     if not request.cookies or not current_user.is_authenticated:
         return
-    now = time.time()
+    now = clock.timestamp()
     limit = services.settings().staff_idle_minutes * 60
     last = session.get("seen", now)
     if now - last > limit:
@@ -125,7 +124,7 @@ def login():
             session.clear()
             session.permanent = True
             login_user(SignedIn(staff))
-            session["seen"] = time.time()
+            session["seen"] = clock.timestamp()
             audit(staff.id, "login", f"from #{_address_key()}")
             return redirect(url_for("web.home"))
         known = services.session().scalar(select(Staff.id).where(Staff.name == form.name.data.strip()))

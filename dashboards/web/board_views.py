@@ -5,7 +5,6 @@ the JSON API (dashboards.queries.set_urgent, callbacks.schedule through dashboar
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
 
 import redis
@@ -19,7 +18,7 @@ from dashboards import callback_actions, days, queries
 from dashboards.web.access import STAFF_LEADS, allow
 from dashboards.web.i18n import LANGUAGES, page_language, term
 from dashboards.web.pages import blueprint
-from hotline import services
+from hotline import clock, services
 from hotline.models import Callback, utcnow
 
 log = logging.getLogger(__name__)
@@ -101,7 +100,7 @@ def _shared_rendering() -> str:
         return _render_live()
     if last is not None:
         stamp, _, html = last.partition(b"|")
-        if time.time() - float(stamp) < STALE_SECONDS:
+        if clock.timestamp() - float(stamp) < STALE_SECONDS:
             return html.decode()
     return store_rendering(_render_live(), language)  # no worker kept up: render here
 
@@ -112,7 +111,7 @@ def store_rendering(html: str, language: str) -> str:
     fresh_key, last_key, lock_key = _keys(language)
     try:
         services.current().redis.pipeline().set(fresh_key, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
-            .set(last_key, f"{time.time()}|{html}", ex=60).delete(lock_key).execute()
+            .set(last_key, f"{clock.timestamp()}|{html}", ex=60).delete(lock_key).execute()
     except redis.RedisError as error:
         log.warning("board cache unavailable (%s): not stored", type(error).__name__)
     return html

@@ -10,17 +10,9 @@ from sqlalchemy import select
 
 from hotline.models import Call, Callback, CallbackAttempt, utcnow
 from hotline.twilio_sim import ApiRequest, FakeTwilioApi, Twilio
+from tests.clock import set_clock  # noqa: F401 (the placing tests' clock)
 
 CALLER = "+359888765432"  # a Bulgarian mobile: SMS-capable
-CLOCKED = ("ivr.flow", "ivr.call_again", "ivr.queue_flow", "routing.offers", "routing.jobs",
-           "callbacks.schedule", "callbacks.placing")
-
-
-def set_clock(monkeypatch, moment: datetime) -> None:
-    for module in CLOCKED:
-        monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
-
-
 def booked(db, *, language="ru", topic="health", office="sofia", number=CALLER, rang_minutes_ago=30,
            due_in_minutes=-1, state="scheduled", now: datetime | None = None) -> Callback:
     """A callback booked on a call that rang `rang_minutes_ago`, due `due_in_minutes` from now."""

@@ -15,6 +15,7 @@ from callbacks import booking
 from hotline.models import Callback
 from hotline.speech import audio
 from tests import journeys
+from tests.clock import set_clock
 from tests.conftest import PUBLIC_BASE_URL, config_with, services_of
 from tests.helpers import add_consultant
 from tests.journeys import journal, prompt, route, stored_call, texts, verbs
@@ -68,8 +69,7 @@ def clock(monkeypatch):
     """Fix the booking's clock (the windows it offers) at a moment: clock(datetime)."""
 
     def set_to(moment: datetime) -> None:
-        for module in ("callbacks.booking", "callbacks.windows"):
-            monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
+        set_clock(monkeypatch, moment)
 
     set_to(MONDAY_10)
     return set_to

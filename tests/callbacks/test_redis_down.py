@@ -32,10 +32,8 @@ STEPS = ("offer", "number", "window")
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The booking's clock (the windows it offers) at MONDAY_10; the call flow keeps the real one,
-    as in test_booking."""
-    for module in ("callbacks.booking", "callbacks.windows"):
-        monkeypatch.setattr(f"{module}.utcnow", lambda: MONDAY_10)
+    """The clock at MONDAY_10 (the windows the booking offers)."""
+    set_clock(monkeypatch, MONDAY_10)
 
 
 def settle(app, monkeypatch) -> None:
@@ -44,7 +42,6 @@ def settle(app, monkeypatch) -> None:
     moment = MONDAY_10 + timedelta(minutes=2)
     with monkeypatch.context() as patched:
         set_clock(patched, moment)
-        patched.setattr("callbacks.jobs.utcnow", lambda: moment)
         run_jobs(app)
         with app.app_context():
             callback_jobs.reconcile_job()

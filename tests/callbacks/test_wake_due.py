@@ -13,6 +13,7 @@ from sqlalchemy import select
 from callbacks import jobs, schedule
 from hotline.models import CallbackAttempt, QueueEntry, utcnow
 from tests.callbacks.placing_helpers import booked, placed, reread
+from tests.clock import set_clock
 from tests.conftest import services_of
 from tests.helpers import add_consultant
 from tests.queueing import run_jobs
@@ -110,7 +111,7 @@ def test_callbacks_booked_for_one_moment_arm_one_batch_job_and_each_its_own_late
     assert armed == {batch: moment, **{
         f"callback_{callback.id}_1_{int(opening.timestamp())}": (opening + schedule.WAKE_FALLBACK).replace(
             microsecond=0) + timedelta(seconds=1) for callback in due}}  # each one's own: never early either
-    monkeypatch.setattr("callbacks.jobs.utcnow", lambda: moment)  # the batch job runs at its time
+    set_clock(monkeypatch, moment)  # the batch job runs at its time
     with app.app_context():
         Job.fetch(batch, connection=hotline.redis).perform()
     assert {reread(db, callback).state for callback in due} == {"due"}
@@ -155,7 +156,7 @@ def test_a_lost_batch_job_is_made_up_for_by_the_callbacks_own_job(app, db, twili
     registry = hotline.queue().scheduled_job_registry
     [batch] = [job_id for job_id in registry.get_job_ids() if job_id.startswith("callbacks_due_")]
     registry.remove(batch, delete_job=True)  # lost: its wake-up at the due time never runs
-    monkeypatch.setattr("callbacks.jobs.utcnow", lambda: callback.due_at + schedule.WAKE_FALLBACK)
+    set_clock(monkeypatch, callback.due_at + schedule.WAKE_FALLBACK)
     with app.app_context():
         jobs.wake_job(callback.id)
     assert reread(db, callback).state == "due"

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.clock import set_clock
 from tests.conftest import PUBLIC_BASE_URL, REQUIRE_REAL
 from tests.helpers import add_consultant, new_call, to_topic_menu
 from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, heard, hears, hears_parts, route
-from tests.queueing import CLOCKED, enqueued, leaves_queue, wait_turn
+from tests.queueing import enqueued, leaves_queue, wait_turn
 
 SOFIA = ZoneInfo("Europe/Sofia")
 MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=SOFIA)
@@ -49,8 +50,7 @@ def app_config(app_config):
 @pytest.fixture
 def clock(monkeypatch):
     def set_to(moment: datetime) -> None:
-        for module in (*CLOCKED, "callbacks.booking", "callbacks.windows"):
-            monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
+        set_clock(monkeypatch, moment)
 
     set_to(MONDAY_10)
     return set_to

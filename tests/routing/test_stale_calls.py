@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from hotline.models import utcnow
 from routing import jobs
+from tests.clock import set_clock
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import journal, record_of, route, status_of, stored_call
 from tests.queueing import enqueued, redirect_of, run_jobs, rung
@@ -33,7 +34,7 @@ def _talking(app, db, client, twilio, twilio_api):
 def _sweep(app, monkeypatch, minutes_on: float) -> None:
     moment = utcnow() + timedelta(minutes=minutes_on)
     with monkeypatch.context() as patched:
-        patched.setattr("routing.jobs.utcnow", lambda: moment)
+        set_clock(patched, moment)
         with app.app_context():
             jobs.sweep_job()
 

@@ -17,6 +17,7 @@ from dashboards import board
 from dashboards.web import board_views
 from hotline.catalogue import CatalogueError
 from hotline.models import CallEvent, QueueEntry, Staff, utcnow
+from tests.clock import set_clock
 from tests.conftest import services_of
 from tests.dashboards.test_api_statements import counting_statements
 from tests.dashboards.test_callbacks_api import booked, reread
@@ -236,10 +237,10 @@ def test_open_boards_share_one_rendering_with_their_own_csrf_tokens(app, db, web
 
 def test_polling_the_board_does_not_keep_an_idle_session_alive(app, db, web, supervisor, monkeypatch):
     assert web.get("/board").status_code == 200
-    later = time.time() + services_of(app).settings.staff_idle_minutes * 60 - 5
-    monkeypatch.setattr("dashboards.web.auth.time.time", lambda: later)
+    later = utcnow() + timedelta(minutes=services_of(app).settings.staff_idle_minutes, seconds=-5)
+    set_clock(monkeypatch, later)
     assert web.get("/board/live").status_code == 200  # still within the idle time
-    monkeypatch.setattr("dashboards.web.auth.time.time", lambda: later + 10)
+    set_clock(monkeypatch, later + timedelta(seconds=10))
     response = web.get("/board/live")  # idle too long: the polls did not count as activity
     assert response.status_code == 302 and "/login" in response.headers["Location"]
 

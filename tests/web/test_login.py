@@ -2,12 +2,15 @@
 audit trail, and `/` sending each person to their own page."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from hotline.cli import main
-from hotline.models import AuditEvent, Staff
+from hotline.models import AuditEvent, Staff, utcnow
+from tests.clock import set_clock
 from tests.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
 
 
@@ -84,10 +87,7 @@ def test_logout_ends_the_session(app, db, web):
 def test_an_idle_session_ends(app, db, web, monkeypatch):
     add_person(app, db, "Elena", "supervisor")
     log_in(web, "Elena")
-    import dashboards.web.auth as auth
-
-    later = auth.time.time() + 31 * 60
-    monkeypatch.setattr(auth.time, "time", lambda: later)
+    set_clock(monkeypatch, utcnow() + timedelta(minutes=31))
     assert web.get("/board").status_code == 302
 
 
