@@ -6,6 +6,10 @@ jobs out with SIGALRM in the main thread). A thread beside it, `Upkeep`, does wh
 scheduler process did, and what it did not: it takes or refreshes the scheduler lock every tick,
 moves due scheduled jobs to the queue, and re-arms the periodic jobs every few seconds, so a Redis
 that lost its data, or a worker killed or restarted, has them back within seconds.
+
+Neither `hotline worker` nor the in-process worker ends because Redis or the database is away:
+they wait for it with backoff, log each outage once and its end (hotline.outages), and go on with
+a new RQ worker (hotline.rq_loop), registered again in a Redis that came back empty.
 """
 from __future__ import annotations
 
@@ -23,12 +27,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 from flask import Flask, current_app, has_app_context
-from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 from rq.scripts import acquire_or_refresh_lock, release_lock
 
-from hotline.services import QUEUE_NAME
+from hotline.outages import DATABASE, REDIS, Backoff, Dependency, database_probe, redis_probe
+from hotline.rq_loop import listening_connection, work_round
 
 log = logging.getLogger(__name__)
 
@@ -99,27 +103,30 @@ class Upkeep(threading.Thread):
     `lock_ttl` seconds after its holder stops) and, while holding it, moves due scheduled jobs to
     the queue; every `arm_every` seconds, and whenever it takes the lock, it arms the periodic
     jobs (harmless when armed already).
-    A Redis error is logged and the work tried again at the next tick."""
+    A Redis error is reported to `redis_state` (logged once an outage) and the work tried again
+    after a backoff (hotline.outages); the first round that Redis answers arms the periodic jobs."""
 
     def __init__(self, app: Flask, name: str, stop: threading.Event, tick: float = 1.0,
-                 arm_every: float = 5.0, lock_ttl: int = 15):
+                 arm_every: float = 5.0, lock_ttl: int = 15, redis_state: Dependency | None = None):
         super().__init__(name="hotline-upkeep", daemon=True)
         hotline = app.extensions["hotline"]
         self.app, self.owner, self.stop = app, name, stop
         self.tick, self.arm_every, self.lock_ttl = tick, arm_every, max(1, int(lock_ttl))
         self.queue = hotline.queue()
         self.redis = hotline.redis
+        self.redis_state = redis_state or Dependency(REDIS, redis_probe(self.redis))
         self.lock_key = RQScheduler.get_locking_key(self.queue.name)
         self.failed = False
+        self.failing = False  # the last round met a Redis error
         self._scheduler = RQScheduler([self.queue], connection=self.redis, name=name, logging_level="WARNING")
         self._next_arm = 0.0
-        self._redis_down = False
+        self._backoff = Backoff()
 
     def run(self) -> None:
         try:
             while not self.stop.is_set():
                 self.once(time.monotonic())
-                self.stop.wait(self.tick)
+                self.stop.wait(self._backoff.next() if self.failing else self.tick)
             self.release()
         except Exception:
             # A worker without a scheduler would look healthy and never sweep again: end the
@@ -138,18 +145,17 @@ class Upkeep(threading.Thread):
             if held:
                 self._scheduler.prepare_registries([self.queue.name])
                 self._scheduler.enqueue_scheduled_jobs()
-            # A lock newly taken: at start, or its holder (or Redis's data) gone. Arm at once.
+            # A lock newly taken (at start, or its holder or Redis's data gone), or Redis back: arm at once.
             if outcome == "acquired" or now >= self._next_arm:
                 arm(self.queue, every=intervals(self.app.extensions["hotline"].settings))
                 self._next_arm = now + self.arm_every
         except redis.RedisError as error:
-            if not self._redis_down:
-                log.warning("Redis unreachable (%s); scheduler retrying every %s s", error, self.tick)
-            self._redis_down = True
+            self.redis_state.failed(error)
+            self.failing, self._next_arm = True, 0.0
             return False
-        if self._redis_down:
-            log.info("Redis reachable again; periodic jobs re-armed")
-            self._redis_down = False
+        self.redis_state.answered()
+        self.failing = False
+        self._backoff.reset()
         return held
 
     def release(self) -> None:
@@ -158,34 +164,6 @@ class Upkeep(threading.Thread):
             release_lock(self.redis, self.lock_key, self.owner)
         except redis.RedisError as error:
             log.warning("could not release the scheduler lock (%s); it expires in %s s", error, self.lock_ttl)
-
-
-class HotlineWorker(SimpleWorker):
-    """RQ's SimpleWorker that tells `serve` when SIGTERM or SIGINT asked it to stop."""
-
-    # RQ waits up to 60 s between attempts to reach Redis; after an outage, jobs would wait that long.
-    max_connection_wait_time = 5.0
-    stopping: threading.Event
-
-    def request_stop(self, signum, frame):
-        self.stopping.set()
-        super().request_stop(signum, frame)
-
-    def _install_signal_handlers(self):
-        super()._install_signal_handlers()
-        if self.stopping.is_set():  # the signal came before RQ's handlers were in place
-            self._stop_requested = True
-
-
-def listening_connection(client: redis.Redis) -> redis.Redis:
-    """A client of the same Redis as `client`, with a pool of its own, for RQ's worker loop. RQ
-    waits for the next job in one blocking BLPOP of minutes and raises its pool's socket timeout
-    to match; `client` (the app's, which jobs use) must keep its REDIS_TIMEOUT, and with it the
-    wait timed out every second, was logged as a Redis error and slept up to
-    HotlineWorker.max_connection_wait_time seconds before listening again."""
-    pool = client.connection_pool
-    kwargs = {key: value for key, value in pool.connection_kwargs.items() if key != "socket_timeout"}
-    return redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
 
 
 def process_name() -> str:
@@ -200,31 +178,36 @@ def _stop_on_signals(stop: threading.Event) -> None:
         signal.signal(signum, lambda *_: stop.set())
 
 
-def serve(app: Flask, name: str, tick: float = 1.0, arm_every: float = 5.0, lock_ttl: int = 15,
-          retry_seconds: float = 2.0) -> None:
+def serve(app: Flask, name: str, tick: float = 1.0, arm_every: float = 5.0, lock_ttl: int = 15) -> None:
     """Run the queue's jobs in this process, with the scheduler and periodic jobs (`Upkeep`),
     until SIGTERM or SIGINT (a warm shutdown: the job running ends first). Must run in the main
-    thread. Raises RuntimeError if the scheduler thread failed (the process should exit non-zero)."""
+    thread. Redis or the database away never ends it: it waits for them with backoff, logs each
+    outage once and its end (hotline.outages), and goes on (a new RQ worker, registered again).
+    Raises RuntimeError if the scheduler thread failed (the process should exit non-zero)."""
     serve_app(app)
     preload()
     hotline = app.extensions["hotline"]
     stop = threading.Event()
-    upkeep = Upkeep(app, name, stop, tick=tick, arm_every=arm_every, lock_ttl=lock_ttl)
+    listening = listening_connection(hotline.redis)
+    states = {REDIS: Dependency(REDIS, redis_probe(listening)),
+              DATABASE: Dependency(DATABASE, database_probe(hotline.db.engine))}
+    upkeep = Upkeep(app, name, stop, tick=tick, arm_every=arm_every, lock_ttl=lock_ttl,
+                    redis_state=states[REDIS])
     _stop_on_signals(stop)
     upkeep.start()
-    listening = listening_connection(hotline.redis)
+    backoff = Backoff()
     try:
         while not stop.is_set():
-            _stop_on_signals(stop)  # RQ's handlers of the last round would raise StopRequested here
-            worker = HotlineWorker([Queue(QUEUE_NAME, connection=listening)], connection=listening)
-            worker.stopping = stop
-            try:
-                worker.work(logging_level="INFO")
-            except redis.RedisError as error:  # registering the worker, before RQ's own retries
-                log.warning("Redis unreachable (%s); worker retrying in %s s", error, retry_seconds)
-            if not stop.is_set():
-                log.warning("the RQ worker loop ended; starting it again in %s s", retry_seconds)
-                stop.wait(retry_seconds)
+            away = work_round(listening, stop, states[DATABASE].probe, burst=False)
+            _stop_on_signals(stop)  # RQ's handlers of the round would raise StopRequested while we wait
+            if stop.is_set():
+                break
+            if away is None:  # RQ's loop ended on an error it logged
+                log.warning("the RQ worker loop ended; starting it again")
+                stop.wait(backoff.next())
+                continue
+            states[away.dependency].failed(away.error)
+            states[away.dependency].wait(stop, backoff)
     finally:
         stop.set()
         upkeep.join()
@@ -233,16 +216,29 @@ def serve(app: Flask, name: str, tick: float = 1.0, arm_every: float = 5.0, lock
 
 
 def run_in_process(app: Flask, stop: threading.Event, poll_seconds: float = 1.0) -> None:
-    """Work the queue and its scheduled jobs until `stop` is set. Must run in the main thread:
-    RQ installs signal handlers and times jobs out with SIGALRM."""
+    """Work the queue and its scheduled and periodic jobs (`Upkeep`, a round at a time) until
+    `stop` is set. Must run in the main thread: RQ installs signal handlers and times jobs out
+    with SIGALRM. Redis or the database away never ends it (as `serve`)."""
     hotline = app.extensions["hotline"]
-    worker = SimpleWorker([hotline.queue()], connection=hotline.redis)
+    states = {REDIS: Dependency(REDIS, redis_probe(hotline.redis)),
+              DATABASE: Dependency(DATABASE, database_probe(hotline.db.engine))}
+    upkeep = Upkeep(app, process_name(), stop, redis_state=states[REDIS])
+    backoff = Backoff()
     with app.app_context():
         try:
             while not stop.is_set():
-                worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+                upkeep.once(time.monotonic())  # due jobs moved, periodic jobs armed (Redis back empty)
+                if upkeep.failing:
+                    states[REDIS].wait(stop, backoff)
+                    continue
+                away = work_round(hotline.redis, stop, states[DATABASE].probe, burst=True)
+                if away is not None:
+                    states[away.dependency].failed(away.error)
+                    states[away.dependency].wait(stop, backoff)
+                    continue
                 stop.wait(poll_seconds)
         except (KeyboardInterrupt, StopRequested):
             # RQ's SIGINT/SIGTERM handlers stay installed between bursts and raise this.
             stop.set()
+        upkeep.release()
     log.info("in-process worker stopped")

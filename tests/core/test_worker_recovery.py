@@ -7,6 +7,7 @@ redis-server for the outage), with periodic jobs every second so that each takes
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,18 +16,33 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.registry import FinishedJobRegistry
 
 from hotline import periodic
+from hotline.app import create_app
+from hotline.models import sync_reference
 from hotline.services import QUEUE_NAME
+from hotline.twilio_sim import FakeTwilioApi, Twilio
 from hotline.worker import Upkeep
-from tests.conftest import ALWAYS_OPEN, REDIS_URL, REQUIRE_REAL, services_of
+from tests.conftest import (
+    ALWAYS_OPEN,
+    AUTH_TOKEN,
+    PUBLIC_BASE_URL,
+    REDIS_URL,
+    REQUIRE_REAL,
+    _truncate_all,
+    services_of,
+)
+from tests.helpers import add_consultant, add_staff_with_token, new_call
+from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, status_of
 
 HOTLINE = Path(sys.executable).parent / "hotline"
 LOCK_KEY = f"rq:scheduler-lock:{QUEUE_NAME}"
@@ -282,3 +298,166 @@ def test_an_idle_worker_waits_for_its_next_job_without_redis_errors(worker_env, 
     assert worker.process.poll() is None
     log = worker.log.read_text(errors="replace")
     assert "could not connect to Redis" not in log, log
+
+
+# -- a long outage: the processes wait for Redis, say so, and carry on when it comes back empty -----
+
+OUTAGE_SECONDS = 30
+
+
+def _log_of(path: Path) -> str:
+    return path.read_text(errors="replace")
+
+
+def _healthz(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class RunProcess:
+    """`hotline run` (web and in-process worker in one process) on a free port, on its own SQLite
+    file and the Redis at `redis_url`; its output goes to a file in `folder`."""
+
+    def __init__(self, env: dict[str, str], folder: Path, redis_url: str):
+        self.port = _free_port()
+        self.log = folder / "run.log"
+        self.healthz = f"http://127.0.0.1:{self.port}/healthz"
+        env = {**env, "REDIS_URL": redis_url, "DATABASE_URL": f"sqlite:///{folder / 'run.sqlite3'}",
+               "HOTLINE_INSTANCE_PATH": str(folder / "run-instance")}
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen([str(HOTLINE), "run", "--port", str(self.port)],
+                                            env=env, stdout=out, stderr=subprocess.STDOUT)
+        wait_for(self._serving, 60, "hotline run never answered /healthz")
+
+    def _serving(self) -> bool:
+        try:
+            return _healthz(self.healthz)[0] == 200
+        except (OSError, ValueError):
+            assert self.process.poll() is None, _log_of(self.log)
+            return False
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+@pytest.fixture
+def run_process(worker_env, tmp_path) -> Iterator[Callable[[str], RunProcess]]:
+    started: list[RunProcess] = []
+
+    def start(redis_url: str) -> RunProcess:
+        started.append(RunProcess(worker_env, tmp_path, redis_url))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+@pytest.fixture
+def second_redis(private_redis, tmp_path) -> Iterator[RedisServer]:
+    folder = tmp_path / "second-redis"
+    folder.mkdir()
+    server = RedisServer(folder)
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.kill()
+
+
+def _queue_a_caller_while_redis_is_away(app, maria_id: int, token: str) -> str:
+    """A caller queues for English x health while Maria is busy; then Maria becomes available (the
+    API, as a supervisor). Both land in the database; the jobs that would pair them cannot be
+    queued. Returns the caller's call sid."""
+    client = app.test_client()
+
+    def transport(url: str, params: dict[str, str], headers: dict[str, str]) -> tuple[int, str]:
+        response = client.post(url.removeprefix(PUBLIC_BASE_URL), data=params, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
+    call = new_call(Twilio(transport, AUTH_TOKEN))
+    call.ring()
+    call.press(LANGUAGE_KEYS["en"])
+    call.press(TOPIC_KEYS["health"])
+    assert call.last.find("Enqueue") is not None, "the caller was not queued"
+    response = client.put(f"/api/consultants/{maria_id}/status", json={"status": "available"},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return call.call_sid
+
+
+def _alive_through(deadline: float, processes: dict[str, tuple[subprocess.Popen, Path]]) -> None:
+    """Until monotonic `deadline`, every process keeps running (fails at once, with its log, if not)."""
+    while time.monotonic() < deadline:
+        for label, (process, log) in processes.items():
+            assert process.poll() is None, f"{label} exited ({process.returncode}):\n{_log_of(log)[-3000:]}"
+        time.sleep(0.5)
+
+
+def _outage_lines(log: str) -> tuple[list[str], list[str]]:
+    """The lines of a process's log that say Redis went away (its own, and RQ's at each retry), and
+    those that say it came back (not /healthz's, which logs each request it answers)."""
+    lines = log.splitlines()
+    return ([line for line in lines if "Redis unreachable (" in line or "could not connect to Redis" in line],
+            [line for line in lines if "Redis reachable again" in line])
+
+
+def test_a_worker_and_hotline_run_outlive_a_30_s_redis_outage_and_work_when_it_comes_back_empty(
+        worker_env, workers, private_redis, second_redis, run_process, real_database_url):
+    """Redis stopped for 30 s (the worker with a job in hand): `hotline worker` and `hotline run`
+    keep running, log the outage once and its end, /healthz says Redis is unreachable; Redis comes
+    back empty (no scheduled jobs, no hint guards, no registered workers) and the work recorded in
+    the database meanwhile is done: the sweep rings the consultant for the caller who queued
+    during the outage, and the worker is registered again (`rq info` counts it)."""
+    app = create_app({"DATABASE_URL": real_database_url, "REDIS_URL": private_redis.url,
+                      "PUBLIC_BASE_URL": PUBLIC_BASE_URL, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                      "HOTLINE_CONFIG": ALWAYS_OPEN, "SECRET_KEY": "test"})
+    services_of(app).twilio_http = FakeTwilioApi()
+    _truncate_all(app)
+    with services_of(app).db.session() as db:
+        sync_reference(db, services_of(app).catalogue)
+        maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+        _, token = add_staff_with_token(app, db, "Supervisor")
+    connection = redis.Redis.from_url(private_redis.url)
+    worker = workers("outage", {**worker_env, "REDIS_URL": private_redis.url})
+    run = run_process(second_redis.url)
+    wait_for(sweep_ran_since(connection, time.time()), 15, "the worker swept nothing before the outage")
+    wait_for(sweep_ran_since(redis.Redis.from_url(second_redis.url), time.time()), 15,
+             "hotline run swept nothing before the outage")
+    processes = {"hotline worker": (worker.process, worker.log), "hotline run": (run.process, run.log)}
+
+    # Redis goes while a job is in hand: RQ's bookkeeping at its end meets the dead connection.
+    in_hand = Queue(QUEUE_NAME, connection=connection).enqueue("time.sleep", 2)
+    wait_for(lambda: in_hand.get_status(refresh=True) == "started", 15, "the worker never took the job")
+    private_redis.kill()
+    second_redis.kill()
+    back_at = time.monotonic() + OUTAGE_SECONDS
+    call_sid = _queue_a_caller_while_redis_is_away(app, maria.id, token)
+    for label, (_, log) in processes.items():
+        wait_for(lambda log=log: _outage_lines(_log_of(log))[0], 15, f"{label} never logged Redis away")
+    status, body = _healthz(run.healthz)
+    assert status == 503
+    assert (body["status"], body["database"], body["redis"]) == ("unavailable", "ok", "unreachable")
+    _alive_through(back_at, processes)
+    with services_of(app).db.session() as db:
+        assert status_of(db, maria) == ("available", None)  # nothing paired them while Redis was away
+
+    private_redis.start()  # empty
+    second_redis.start()
+    returned = time.time()
+    with services_of(app).db.session() as db:
+        wait_for(lambda: status_of(db, maria) == ("offered", call_sid), 20,
+                 "the worker never rang the consultant for the caller who queued during the outage")
+    wait_for(sweep_ran_since(redis.Redis.from_url(second_redis.url), returned), 20,
+             "hotline run never swept after Redis came back")
+    wait_for(lambda: _healthz(run.healthz)[0] == 200, 10, "/healthz of hotline run never said ok again")
+    wait_for(lambda: Worker.all(connection=connection), 10, "the worker never registered again (rq info)")
+    _alive_through(time.monotonic() + 1, processes)
+    for label, (_, log) in processes.items():
+        away, back = _outage_lines(_log_of(log))
+        assert len(away) == 1 and len(back) == 1, (label, away, back)
+    services_of(app).db.dispose()
