@@ -7,8 +7,9 @@
 One caller waits in the queue (English, health) and one consultant who could take them is on a
 break. Timed: from the start of the consultant's `PUT /api/consultants/<id>/status` {"status":
 "available"} (the Flask app in this process, its test client) until Twilio's REST API receives the
-`calls.create` that rings them (a small HTTP server in this process stands in for Twilio's API and
-notes when each request arrives). Between the two: the request commits the status and enqueues
+`calls.create` that rings them (bench/stand_ins.py's TwilioStandIn, a small HTTP server in this
+process, stands in for Twilio's API and notes when each request arrives). Between the two: the
+request commits the status and enqueues
 `offer_next_caller_job` in Redis, a worker process runs it (routing picks and reserves the caller,
 ringing them is a POST to the stand-in). After each sample the caller is marked gone and the
 consultant put back on a break, directly in the database; a new caller waits for the next one.
@@ -22,27 +23,24 @@ Prints the median, p90 and max per worker (goal: median under 100 ms). Not part 
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import redis  # noqa: E402
-from seeding import bench_env, fresh_app  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 
 import routing  # noqa: E402
+from bench.seeding import bench_env, fresh_app  # noqa: E402
+from bench.stand_ins import TwilioStandIn  # noqa: E402
 from hotline import accounts  # noqa: E402
 from hotline.models import Call, QueueEntry, Staff, utcnow  # noqa: E402
 
@@ -51,39 +49,6 @@ WORKERS = {
     "before": lambda url: [str(BIN / "rq"), "worker", "--with-scheduler", "--url", url, "hotline"],
     "after": lambda url: [str(BIN / "hotline"), "worker"],
 }
-
-
-class TwilioStandIn(BaseHTTPRequestHandler):
-    """Answers every POST with a call resource; notes when each `Calls.json` POST arrived."""
-
-    arrivals: list[float] = []
-    arrived = threading.Condition()
-    sids = itertools.count(1)
-
-    def do_POST(self):  # noqa: N802 (http.server's name)
-        now = time.perf_counter()
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps({"sid": f"CA{next(self.sids):032x}", "status": "queued"}).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        if self.path.endswith("/Calls.json"):
-            with self.arrived:
-                self.arrivals.append(now)
-                self.arrived.notify_all()
-
-    def log_message(self, *args):
-        pass
-
-
-def wait_for_ring(after: int, timeout: float = 10.0) -> float:
-    """The arrival time (perf_counter) of the ring after the first `after` ones. Raises TimeoutError."""
-    with TwilioStandIn.arrived:
-        if not TwilioStandIn.arrived.wait_for(lambda: len(TwilioStandIn.arrivals) > after, timeout):
-            raise TimeoutError("no calls.create reached the stand-in in time")
-        return TwilioStandIn.arrivals[after]
 
 
 def make_hotline(db_url: str, redis_url: str, api_url: str, instance: Path):
@@ -124,25 +89,24 @@ def reset(app, staff_id: int, call_sid: str) -> None:
         session.commit()
 
 
-def run(app, env: dict, command: list[str], staff_id: int, token: str, samples: int, warmup: int,
-        folder: Path, label: str) -> list[float]:
+def run(app, env: dict, command: list[str], api: TwilioStandIn, staff_id: int, token: str, samples: int,
+        warmup: int, folder: Path, label: str) -> list[float]:
     """Start the worker, time `samples` rings after `warmup` untimed ones; returns seconds each."""
     client = app.test_client()
     log = (folder / f"{label}.log").open("wb")
-    worker = subprocess.Popen(command, env={**os.environ, **env, "PYTHONPATH": str(REPO)},
-                              stdout=log, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     app.extensions["hotline"].redis.flushdb()
     try:
         time.sleep(3)  # the worker starts (its app, its scheduler)
         seconds = []
         for i in range(warmup + samples):
             call_sid = caller_waits(app, hash(label) % 1000 * 100000 + i)
-            rung_before = len(TwilioStandIn.arrivals)
+            rung_before = len(api.arrivals)
             start = time.perf_counter()
             response = client.put(f"/api/consultants/{staff_id}/status", json={"status": "available"},
                                   headers={"Authorization": f"Bearer {token}"})
             assert response.status_code == 200, response.get_data(as_text=True)
-            rang = wait_for_ring(rung_before)
+            rang = api.wait_for_calls(rung_before + 1, timeout=10)
             if i >= warmup:
                 seconds.append(rang - start)
             time.sleep(0.2)  # the job's own commits after the ring
@@ -176,22 +140,21 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(WORKERS), help="one of the two workers")
     args = parser.parse_args()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), TwilioStandIn)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    api_url = f"http://127.0.0.1:{server.server_address[1]}"
     redis.Redis.from_url(args.redis).ping()
     print(f"PostgreSQL (throwaway next to {args.postgres.rsplit('/', 1)[0]}/...), Redis {args.redis}; "
           f"{args.samples} samples after {args.warmup} untimed; load average {os.getloadavg()[0]:.2f}",
           flush=True)
-    with tempfile.TemporaryDirectory() as folder, postgres_database(args.postgres) as db_url:
-        app, env, staff_id, token = make_hotline(db_url, args.redis, api_url, Path(folder) / "instance")
+    with tempfile.TemporaryDirectory() as folder, postgres_database(args.postgres) as db_url, \
+            TwilioStandIn() as api:
+        app, env, staff_id, token = make_hotline(db_url, args.redis, api.url, Path(folder) / "instance")
         for label in [args.only] if args.only else ["before", "after"]:
-            seconds = run(app, env, WORKERS[label](args.redis), staff_id, token, args.samples, args.warmup,
-                          Path(folder), label)
+            seconds = run(app, env, WORKERS[label](args.redis), api, staff_id, token, args.samples,
+                          args.warmup, Path(folder), label)
             report(label, seconds)
         app.extensions["hotline"].redis.flushdb()
         app.extensions["hotline"].db.dispose()
-    server.shutdown()
+        for line in api.summary():
+            print(line)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,15 @@ few seconds after the workers are up (`hotline worker` processes, as the Procfil
 --app-dir: this checkout, or an export of another commit for a before/after pair): the worker that
 holds the scheduler lock moves the due wake-up jobs to the queue, and the workers wake each
 callback into the queue and pair it (routing, then calls.create to ring the consultant).
-Twilio's REST API is a stand-in in this process (as bench/available_to_ring.py) that notes when
-each calls.create arrives, after --twilio-ms of delay (0: a local answer; Twilio's own round trip
-is tens to hundreds of ms).
+Twilio's REST API is a stand-in in this process (bench/stand_ins.py's TwilioStandIn) that notes
+when each calls.create arrives (when its request came in) and answers it --twilio-ms later (0: at
+once; Twilio's own round trip is tens to hundreds of ms, which holds up the worker that waits).
 
 Prints, per number of workers: the first and the last consultant rung after the opening, rings per
-second (consultants / time to the last ring), and when every callback was woken (callbacks/s).
-Goal: every consultant rung within 10 s of the opening. Not part of the test suite.
+second (consultants / time to the last ring), and when every callback was woken (callbacks/s);
+then every failure counted (consultants not rung, callbacks not woken, errors in the workers' logs,
+requests the stand-in answered with an error), each with its reason. Goal: every consultant rung
+within 10 s of the opening. Not part of the test suite.
 """
 from __future__ import annotations
 
@@ -31,10 +33,8 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,26 +42,15 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 import redis  # noqa: E402
-from seeding import bench_env, booked_rows, consultant_rows, fresh_app, insert_rows, pairs  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 
-from bench.available_to_ring import TwilioStandIn  # noqa: E402
+from bench.seeding import bench_env, booked_rows, consultant_rows, fresh_app, insert_rows, pairs  # noqa: E402
+from bench.stand_ins import TwilioStandIn, hotline_env, log_failures  # noqa: E402
 from hotline.models import Callback, utcnow  # noqa: E402
 
 LEAD_SECONDS = 8  # from the start of booking (the workers are up) to the opening
 TIMEOUT = 90  # seconds after the opening the round gives up waiting
-
-
-class SlowStandIn(TwilioStandIn):
-    """The stand-in, answering each request after `delay` seconds (Twilio's round trip)."""
-
-    delay = 0.0
-
-    def do_POST(self):  # noqa: N802
-        if self.delay:
-            time.sleep(self.delay)
-        super().do_POST()
 
 
 def book(app, callbacks: int, consultants: int, opening, rng: random.Random) -> None:
@@ -102,11 +91,11 @@ def woken(app) -> int:
         return session.scalar(select(func.count()).select_from(Callback).where(Callback.state != "scheduled"))
 
 
-def run(args, workers: int, api_url: str, folder: Path) -> dict:
+def run(args, workers: int, api: TwilioStandIn, folder: Path) -> dict:
     """One opening with `workers` workers on a fresh database."""
     rng = random.Random(5)
     with postgres_database(args.postgres) as url:
-        env = bench_env(url, args.redis, api_url, folder / "instance")
+        env = bench_env(url, args.redis, api.url, folder / "instance")
         app = fresh_app(env)
         hotline = app.extensions["hotline"]
         procs = []
@@ -116,41 +105,70 @@ def run(args, workers: int, api_url: str, folder: Path) -> dict:
                 log = (folder / f"worker-{workers}-{n}.log").open("wb")
                 procs.append(subprocess.Popen(
                     [sys.executable, "-c", "from hotline.cli import main; main()", "worker"], cwd=app_dir,
-                    env={**os.environ, **env, "PYTHONPATH": str(app_dir)}, stdout=log,
-                    stderr=subprocess.STDOUT))
+                    env=hotline_env(url, api.url, redis_url=args.redis, instance=folder / "instance",
+                                    app_dir=app_dir), stdout=log, stderr=subprocess.STDOUT))
             listening(hotline.redis, workers)  # every worker up before the opening is set
             opening = utcnow() + timedelta(seconds=LEAD_SECONDS)
             book(app, args.callbacks, args.consultants, opening, rng)
             late = (utcnow() - opening).total_seconds()
             if late > 0:
                 print(f"(booking ended {late:.1f} s after the opening: lengthen LEAD_SECONDS)", flush=True)
-            with TwilioStandIn.arrived:
-                TwilioStandIn.arrivals.clear()
+            with api.arrived:
+                api.arrivals.clear()
             opened = time.perf_counter() + (opening - utcnow()).total_seconds()
             all_woken = None
             deadline = opened + TIMEOUT
             while time.perf_counter() < deadline:
                 if all_woken is None and time.perf_counter() > opened and woken(app) >= args.callbacks:
                     all_woken = time.perf_counter() - opened
-                with TwilioStandIn.arrived:
-                    rung = len(TwilioStandIn.arrivals)
+                with api.arrived:
+                    rung = len(api.arrivals)
                 if rung >= args.consultants and all_woken is not None:
                     break
                 time.sleep(0.1)
-            with TwilioStandIn.arrived:
-                arrivals = sorted(t - opened for t in TwilioStandIn.arrivals)
+            with api.arrived:
+                arrivals = sorted(t - opened for t in api.arrivals)
+            still_scheduled = args.callbacks - woken(app)
         finally:
             for proc in procs:
                 proc.terminate()
             for proc in procs:
-                proc.wait(30)
+                stop(proc)
             if os.environ.get("BENCH_KEEP_LOGS"):  # to read what the workers did
                 for path in folder.glob("worker-*.log"):
                     Path(os.environ["BENCH_KEEP_LOGS"], path.name).write_bytes(path.read_bytes())
             hotline.redis.flushdb()
             hotline.db.dispose()
+    log_errors = [line for path in sorted(folder.glob(f"worker-{workers}-*.log"))
+                  for line in log_failures(path)]
     return {"workers": workers, "rung": len(arrivals), "first": arrivals[0] if arrivals else None,
-            "last": arrivals[-1] if arrivals else None, "woken": all_woken}
+            "last": arrivals[-1] if arrivals else None, "woken": all_woken, "not_woken": still_scheduled,
+            "log_errors": log_errors}
+
+
+def stop(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait for a terminated worker (it finishes its job first); kill it if it takes over `timeout` s."""
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        print(f"(a worker still ran {timeout:.0f} s after SIGTERM: killed)", flush=True)
+        proc.kill()
+        proc.wait()
+
+
+def failures(result: dict, args) -> list[str]:
+    """Every failure a round counted, with its reason."""
+    lines = []
+    if result["rung"] < args.consultants:
+        lines.append(f"{args.consultants - result['rung']} of {args.consultants} consultants not rung "
+                     f"within {TIMEOUT} s of the opening")
+    if result["not_woken"]:
+        lines.append(f"{result['not_woken']} of {args.callbacks} callbacks still scheduled at the end")
+    if result["log_errors"]:
+        lines.append(f"{len(result['log_errors'])} errors in the workers' logs (tracebacks, ERROR lines), "
+                     "the first:")
+        lines += ["  " + line[:300] for line in result["log_errors"][:5]]
+    return lines
 
 
 def main() -> int:
@@ -167,18 +185,15 @@ def main() -> int:
     if not 1 <= args.consultants <= args.callbacks:
         parser.error("--consultants must be 1 to --callbacks")
 
-    SlowStandIn.delay = args.twilio_ms / 1000
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowStandIn)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    api_url = f"http://127.0.0.1:{server.server_address[1]}"
     redis.Redis.from_url(args.redis).flushdb()
     load = os.getloadavg()[0]
     results = []
-    with tempfile.TemporaryDirectory(prefix="hotline-opening-") as folder:
+    with tempfile.TemporaryDirectory(prefix="hotline-opening-") as folder, \
+            TwilioStandIn(delay=args.twilio_ms / 1000) as api:
         for workers in (int(n) for n in args.workers.split(",")):
-            results.append(run(args, workers, api_url, Path(folder)))
+            results.append(run(args, workers, api, Path(folder)))
             print(_row(results[-1], args), flush=True)
-    server.shutdown()
+        stand_in = api.summary()
     print()
     print(f"{args.callbacks} callbacks due at the opening, {args.consultants} consultants free; PostgreSQL, "
           f"Redis {args.redis}; Twilio stand-in delay {args.twilio_ms:.0f} ms; {os.cpu_count()} CPUs, "
@@ -187,7 +202,13 @@ def main() -> int:
           f"{'woken/s':>8}")
     for result in results:
         print(_row(result, args))
-    return 0 if all(r["rung"] >= args.consultants for r in results) else 1
+    failed = [(r["workers"], line) for r in results for line in failures(r, args)]
+    print(f"failures: {len(failed)}")
+    for workers, line in failed:
+        print(f"  {workers} worker(s): {line}")
+    for line in stand_in:
+        print(line)
+    return 1 if failed or api.failures else 0
 
 
 def _row(r: dict, args) -> str:

@@ -17,9 +17,13 @@ on a shared machine the same code drifts by 10-20% within minutes. `--app floor`
 bench/floor_app.py instead (the same requests; it reads, writes and journals the call for each),
 `--app bare` with bench/bare_app.py (fixed TwiML): the three side by side split a request's cost
 into the test client's and Flask's, the stack's floor, and the hotline's own.
-`--profile` adds a cProfile of
-the measured calls in CPU time, and the Python function calls per request, which are counted
-exactly and so compare two versions where CPU time cannot. Not part of the test suite; about 10 s.
+`--profile` then answers --calls more calls under cProfile, after the measured ones: their Python
+function calls per request, which are counted exactly and so compare two versions where CPU time
+cannot, and the profile; the CPU time of those calls includes the profiler's own and is printed
+apart, labelled so, never as the plain run's. An answer that is not a 200 <Response>, or the
+apology TwiML (technical problem), stops the run and is printed. Twilio's REST API is a stand-in
+on this machine (bench/stand_ins.py); what it was asked is printed. Not part of the test suite;
+about 10 s (twice that with --profile).
 """
 from __future__ import annotations
 
@@ -38,8 +42,10 @@ from pathlib import Path
 REPO = Path(os.environ.get("REPO", Path(__file__).resolve().parent.parent)).resolve()
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
+sys.path.append(str(Path(__file__).resolve().parent))  # stand_ins, for a REPO from before it
 
 import ivr_throughput as load  # noqa: E402
+from stand_ins import TwilioStandIn, adopt, hotline_env, in_process_app  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 BASE_URL = "http://bench.local"
@@ -61,11 +67,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     url, drop = load.make_database(args.postgres, tmp)
     try:
-        os.environ.update({
-            "DATABASE_URL": url, "PUBLIC_BASE_URL": BASE_URL, "TWILIO_AUTH_TOKEN": load.AUTH_TOKEN,
-            "TWILIO_ACCOUNT_SID": load.ACCOUNT_SID, "HOTLINE_CONFIG": str(load.ALWAYS_OPEN),
-            "HOTLINE_INSTANCE_PATH": str(tmp / "instance"), "REDIS_URL": "", "SECRET_KEY": "bench"})
-        run(args)
+        with TwilioStandIn() as api:
+            env = hotline_env(url, api.url, instance=tmp / "instance", public_base_url=BASE_URL)
+            run(args, env)
+            for line in api.summary():
+                print(line)
     finally:
         drop()
 
@@ -77,8 +83,8 @@ class Caller:
     """Whole calls through Flask's test client, each request's CPU time (and, if profiled, its
     Python function calls) kept per webhook."""
 
-    def __init__(self, client, rng: random.Random) -> None:
-        self.client, self.rng = client, rng
+    def __init__(self, client, rng: random.Random, apology: str) -> None:
+        self.client, self.rng, self.apology = client, rng, apology.encode()
         self.validator = RequestValidator(load.AUTH_TOKEN)
         self.cost: dict[str, list[float]] = collections.defaultdict(list)
         self.profiles: dict[str, cProfile.Profile] = {}
@@ -95,8 +101,8 @@ class Caller:
         if profile:
             profile.disable()
         self.cost[step].append(time.process_time() - start)
-        if answer.status_code != 200 or b"<Response" not in answer.data:
-            raise SystemExit(f"{path} answered {answer.status_code}: {answer.data[:200]!r}")
+        if answer.status_code != 200 or b"<Response" not in answer.data or self.apology in answer.data:
+            raise SystemExit(f"failure: {path} answered {answer.status_code}: {answer.data[:300]!r}")
 
     def one_call(self) -> None:
         rng = self.rng
@@ -114,35 +120,45 @@ class Caller:
                       {**self.ended.pop(0), "CallStatus": "completed", "CallDuration": "60"})
 
 
-def run(args) -> None:
-    if args.app == "floor":
-        from bench.floor_app import app
-    elif args.app == "bare":
-        from bench.bare_app import app
+def run(args, env: dict[str, str]) -> None:
+    if args.app == "hotline":
+        app = in_process_app(env)
     else:
-        from hotline.wsgi import app
+        adopt(env)  # what floor_app reads at import
+        if args.app == "floor":
+            from bench.floor_app import app
+        else:
+            from bench.bare_app import app
 
-    caller = Caller(app.test_client(), random.Random(args.seed))
+    caller = Caller(app.test_client(), random.Random(args.seed), load.apology_marker())
     for _ in range(WARM_UP_CALLS):
         caller.one_call()
     caller.cost.clear()
-    if args.profile:
-        caller.profiles.update({step: cProfile.Profile(time.process_time) for step in STEPS})
     for _ in range(args.calls):
         caller.one_call()
-    report(args, caller)
+    print(cpu_line(args, caller.cost, "CPU per request"))
+    if args.profile:
+        caller.cost.clear()
+        caller.profiles.update({step: cProfile.Profile(time.process_time) for step in STEPS})
+        for _ in range(args.calls):
+            caller.one_call()
+        print(cpu_line(args, caller.cost, "under cProfile (NOT comparable: includes the profiler's "
+                                          "overhead), CPU per request"))
+        report_profile(args, caller)
 
 
-def report(args, caller: Caller) -> None:
-    cost = caller.cost
+def cpu_line(args, cost: dict[str, list[float]], label: str) -> str:
+    """`label`, then the process's CPU time per request of the mix and per webhook, in ms."""
     requests = sum(len(times) for times in cost.values())
     backend = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"{REPO} ({args.app}) on {backend}, {args.calls} calls, load average {os.getloadavg()[0]:.2f}: "
-          f"CPU per request "
-          f"{1000 * sum(map(sum, cost.values())) / requests:.2f} ms (" +
-          ", ".join(f"{step} {1000 * sum(times) / len(times):.2f}" for step, times in cost.items()) + ")")
-    if not caller.profiles:
-        return
+    return (f"{REPO} ({args.app}) on {backend}, {args.calls} calls, load average {os.getloadavg()[0]:.2f}: "
+            f"{label} {1000 * sum(map(sum, cost.values())) / requests:.2f} ms (" +
+            ", ".join(f"{step} {1000 * sum(times) / len(times):.2f}" for step, times in cost.items()) + ")")
+
+
+def report_profile(args, caller: Caller) -> None:
+    cost = caller.cost
+    requests = sum(len(times) for times in cost.values())
     # Python function calls are counted exactly, run after run: a steadier yardstick than CPU time
     # on a shared machine (though a call into C counts as much as a Python one).
     calls = {step: pstats.Stats(profile).total_calls for step, profile in caller.profiles.items()}

@@ -29,6 +29,7 @@ Not part of the test suite: it takes about 35 s with the defaults and wants the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import multiprocessing
 import os
@@ -54,9 +55,9 @@ sys.path.insert(0, str(REPO))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-AUTH_TOKEN = "bench-auth-token"
-ACCOUNT_SID = "AC" + "0" * 32
-ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
+from bench.stand_ins import ACCOUNT_SID, ALWAYS_OPEN, AUTH_TOKEN, TwilioStandIn, hotline_env, log_failures  # noqa: E402
+
+__all__ = ["ACCOUNT_SID", "ALWAYS_OPEN", "AUTH_TOKEN"]  # for the benches that build on this one
 LUA_SCRIPT = Path(__file__).resolve().parent / "signed_requests.lua"
 WORKERS, THREADS = 2, 4  # the Procfile's web process (WEB_CONCURRENCY defaults to 2)
 WARMUP_LIMIT = 60  # seconds at most for the warm-up (its requests are sent once each)
@@ -401,13 +402,36 @@ def measure(label: str, app: str, env: dict, port: int, tmp: Path, generate, mar
     result["warmup"] = warmup
     result["cpu_ms"] = (1000 * (cpu_after - cpu_before) / max(result["requests"], 1)
                         if cpu_before is not None and cpu_after is not None else float("nan"))
-    lines = log_path.read_text(errors="replace").splitlines()
-    result["log_errors"] = [line for line in lines if line.startswith(("ERROR:", "CRITICAL:", "Traceback"))
-                            or "[ERROR]" in line or "[CRITICAL]" in line]
+    result["log_errors"] = log_failures(log_path)
     return result
 
 
 # --- report -----------------------------------------------------------------------------------
+
+def failures(label: str, r: dict) -> list[str]:
+    """Every failure counted for one server's run (its warm-up included), with its reason: the
+    answers that were not a 200 <Response> and the socket errors (the first few, as the load
+    generator kept them), apologies, and the error lines of the server's log."""
+    warm = r.get("warmup") or {}
+    counted = {"bad answers": r["bad"], "socket errors/timeouts": r["socket_errors"],
+               "apologies (technical problem)": r.get("apologies", 0),
+               "errors in the server log (tracebacks, ERROR lines)": len(r["log_errors"]),
+               "bad answers in the warm-up": warm.get("bad", 0),
+               "socket errors in the warm-up": warm.get("socket_errors", 0),
+               "apologies in the warm-up": warm.get("apologies", 0)}
+    if not any(counted.values()):
+        return []
+    lines = [f"{label} failures: " + ", ".join(f"{n:,} {what}" for what, n in counted.items() if n)]
+    if r.get("socket_errors") and "connect" in r:  # wrk says only which kind of socket error
+        lines.append("  socket errors (wrk): " + ", ".join(f"{kind} {r[kind]}" for kind in
+                                                            ("connect", "read", "write", "timeout")))
+    reasons = r["error_lines"] + warm.get("error_lines", []) + r["log_errors"][:5]
+    lines += ["  " + line[:300] for line in reasons]
+    if (r["bad"] or r["socket_errors"] or warm.get("bad") or warm.get("socket_errors")) and \
+            not (r["error_lines"] or warm.get("error_lines")):
+        lines.append("  (the load generator kept no reason)")
+    return lines
+
 
 def _row(label: str, r: dict) -> str:
     errors = r["bad"] + r["socket_errors"]
@@ -434,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     marker = apology_marker()
     tmp = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
     drop = drop_floor = lambda: None  # noqa: E731
+    stack = contextlib.ExitStack()
     try:
         database_url, drop = make_database(args.postgres, tmp)
         (tmp / "floor").mkdir()
@@ -451,20 +476,18 @@ def main(argv: list[str] | None = None) -> int:
             generate = lambda prefix, marker, conns, secs: run_python(base_url, prefix, marker, conns, secs)  # noqa: E731
             loader = (f"Python load generator, {min(STREAMS, args.connections)} processes, "
                       f"{args.connections} keep-alive connections, {args.duration}s")
-        env = {**os.environ, "DATABASE_URL": database_url, "PUBLIC_BASE_URL": base_url,
-               "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-               "HOTLINE_CONFIG": str(ALWAYS_OPEN), "HOTLINE_INSTANCE_PATH": str(tmp / "instance"),
-               "REDIS_URL": "", "SECRET_KEY": "bench"}
-        for name in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"):
-            env.pop(name, None)
+        api = stack.enter_context(TwilioStandIn())
+        env = hotline_env(database_url, api.url, instance=tmp / "instance", public_base_url=base_url)
+        floor_env = hotline_env(floor_url, api.url, instance=tmp / "instance", public_base_url=base_url)
 
         load_before = os.getloadavg()[0]
         bare = measure("bare", "bench.bare_app:app", env, port, tmp, generate, marker, args)
-        floor_env = {**env, "DATABASE_URL": floor_url}
         floor = measure("floor", "bench.floor_app:app", floor_env, port, tmp, generate, marker, args)
         ivr = measure("ivr", "hotline.wsgi:app", env, port, tmp, generate, marker, args)
         summary = _db_summary(database_url)
+        stand_in, stand_in_failed = api.summary(), bool(api.failures)
     finally:
+        stack.close()
         try:
             drop()
             drop_floor()
@@ -490,33 +513,28 @@ def main(argv: list[str] | None = None) -> int:
           f"Core): CPU/req floor/bare {floor['cpu_ms'] / bare['cpu_ms']:.1f}, ivr/floor "
           f"{ivr['cpu_ms'] / floor['cpu_ms']:.1f}; req/s floor/bare {floor['rate'] / bare['rate']:.3f}, "
           f"ivr/floor {ivr['rate'] / floor['rate']:.3f}")
-    if floor["bad"] or floor["socket_errors"]:
-        print(f"floor errors: {floor['bad']} bad answers, {floor['socket_errors']} socket errors")
     print()
     print(f"IVR answers: {ivr['ok']:,} were 200 with <Response>: {ivr['menus']:,} menus, {ivr['dialled']:,} "
           f"dialled a consultant, {ivr['hung_up']:,} all-busy hang-ups, {ivr['empty']:,} empty (status); "
           f"{ivr['apologies']:,} apologies (technical problem)")
     print(f"IVR requests sent: {ivr['sent_voice']:,} voice, {ivr['sent_language']:,} language, "
           f"{ivr['sent_topic']:,} topic, {ivr['sent_status']:,} status")
-    warm = ivr["warmup"]
-    print(f"IVR errors: {ivr['bad']:,} not 200/<Response>, {ivr['socket_errors']:,} socket errors/timeouts, "
-          f"{len(ivr['log_errors']):,} error lines in the server log (warm-up: {warm['bad']:,} bad answers, "
-          f"{warm['apologies']:,} apologies, {warm['socket_errors']:,} socket errors)")
-    for line in ivr["error_lines"] + warm["error_lines"] + ivr["log_errors"][:5]:
-        print("  " + line[:300])
     if ivr["wrapped"]:  # (the bare app ignores what it is sent, so its replays do not matter)
         print(f"note: the IVR run used up its request stream and replayed it ({ivr['wrapped']}x): "
               "replayed CallSids are existing calls, cheaper than new ones")
-    if bare["bad"] or bare["socket_errors"]:
-        print(f"bare errors: {bare['bad']} bad answers, {bare['socket_errors']} socket errors")
+    found = [line for label, r in (("bare", bare), ("floor", floor), ("ivr", ivr))
+             for line in failures(label, r)]
+    print("failures: " + ("none (bare, floor and IVR)" if not found else "(each with its reason)"))
+    for line in found:
+        print("  " + line)
+    for line in stand_in:
+        print(line)
     print(f"database afterwards: {summary}")
     extra = f" --postgres {shlex.quote(args.postgres)}" if args.postgres else ""
     extra += " --python-load" if args.python_load else ""
     print(f"reproduce: .venv/bin/python bench/ivr_throughput.py --duration {args.duration} "
           f"--connections {args.connections}{extra}")
-    failed = (ivr["bad"] + ivr["socket_errors"] + ivr["apologies"] + len(ivr["log_errors"]) + warm["bad"]
-              + warm["socket_errors"] + warm["apologies"])
-    return 1 if failed else 0
+    return 1 if found or stand_in_failed else 0
 
 
 if __name__ == "__main__":

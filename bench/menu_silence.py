@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from twilio.twiml.voice_response import VoiceResponse  # noqa: E402
 
-from hotline.app import create_app  # noqa: E402
+from bench.stand_ins import TwilioStandIn, hotline_env, in_process_app  # noqa: E402
 from ivr.menus import language_menu  # noqa: E402
 
 
@@ -52,9 +52,10 @@ def main() -> None:
     parser.add_argument("--chars-per-second", type=float, default=14.0)
     parser.add_argument("--play-seconds", type=float, default=2.5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as instance:
-        os.environ["HOTLINE_INSTANCE_PATH"] = instance
-        app = create_app({"DATABASE_URL": f"sqlite:///{instance}/bench.db"})
+    config = os.environ.get("HOTLINE_CONFIG")  # None: the packaged configuration
+    with tempfile.TemporaryDirectory() as instance, TwilioStandIn() as api:
+        app = in_process_app(hotline_env(f"sqlite:///{instance}/bench.db", api.url, config=config,
+                                         instance=instance))
         menus = {name: _timeline(_menu(app, each), args.chars_per_second, args.play_seconds)
                  for name, each in (("plain", False), ("per-locale", True))}
     print(f"speech estimated at {args.chars_per_second:g} characters/s, a recording {args.play_seconds:g} s")

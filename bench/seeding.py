@@ -10,13 +10,11 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 
-from hotline.app import create_app
+from bench.stand_ins import ACCOUNT_SID, REPO, hotline_env, in_process_app
 from hotline.migrate import upgrade
 from hotline.models import Call, Callback, Staff, StaffSkill, sync_reference
 
-REPO = Path(__file__).resolve().parent.parent
-ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
-ACCOUNT_SID = "AC" + "0" * 32
+__all__ = ["ACCOUNT_SID", "bench_env", "booked_rows", "consultant_rows", "fresh_app", "insert_rows", "pairs"]
 OFFICE = "sofia"
 # Rows per INSERT statement: a list of 100,000 rows in one statement costs the driver more than it saves.
 CHUNK = 10_000
@@ -24,21 +22,19 @@ CHUNK = 10_000
 
 def bench_env(db_url: str, redis_url: str | None, api_url: str,
               instance: Path | None = None) -> dict[str, str]:
-    """The hotline's environment for a bench: `db_url`, `redis_url` (None or "": fakeredis), Twilio's
-    REST API at `api_url` (a stand-in or a mock), always-open offices, and `instance` as its folder."""
-    env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url or "", "HOTLINE_CONFIG": str(ALWAYS_OPEN),
-           "PUBLIC_BASE_URL": "https://hotline.example.org", "SECRET_KEY": "bench",
-           "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": "bench", "TWILIO_API_BASE_URL": api_url}
-    if instance is not None:
-        env["HOTLINE_INSTANCE_PATH"] = str(instance)
-    return env
+    """The hotline's environment for a bench (stand_ins.hotline_env): `db_url`, `redis_url` (None or
+    "": fakeredis), Twilio's REST API at `api_url` (a stand-in or a mock on this machine: anything
+    else raises ValueError), always-open offices, `instance` as its folder, and this checkout first
+    on PYTHONPATH (for a worker process)."""
+    return hotline_env(db_url, api_url, redis_url=redis_url, instance=instance, app_dir=REPO)
 
 
 def fresh_app(env: dict[str, str]):
-    """The app of `env` on its database migrated to the latest schema, with the reference rows
-    (offices, languages, topics) of its configuration, and its Redis database emptied."""
+    """The app of `env` (bench_env's) in this process, on its database migrated to the latest
+    schema, with the reference rows (offices, languages, topics) of its configuration, and its
+    Redis database emptied."""
     upgrade(env["DATABASE_URL"])
-    app = create_app(env)
+    app = in_process_app(env)
     hotline = app.extensions["hotline"]
     hotline.redis.flushdb()  # fakeredis, or the Redis database given to the bench to empty
     with hotline.db.session() as session:
@@ -54,11 +50,14 @@ def pairs(app) -> list[tuple[str, str]]:
 
 def booked_rows(key: int, language: str, topic: str, rang: datetime, due: datetime,
                 state: str) -> tuple[dict, dict]:
-    """The call that booked a callback, and the callback, as rows to insert (both of id `key`)."""
+    """The call that booked a callback, and the callback, as rows to insert (both of id `key`). The
+    call ended two minutes after it rang, with the outcome booking gives it: a call left open would
+    be looked up in Twilio's REST API by the silent-call check (routing.stale_calls)."""
     number = f"+35988{key % 10_000_000:07d}"
     call = {"id": key, "call_sid": f"CA{key:032x}", "direction": "inbound", "caller_number": number,
             "called_number": "+35924916000", "office_code": OFFICE, "language_code": language,
-            "topic_code": topic, "stage": "ended", "started_at": rang}
+            "topic_code": topic, "stage": "ended", "started_at": rang,
+            "ended_at": rang + timedelta(minutes=2), "outcome": "callback"}
     callback = {"id": key, "call_id": key, "number": number, "language_code": language, "topic_code": topic,
                 "office_code": OFFICE, "first_rang_at": rang, "window_start": due,
                 "window_end": due + timedelta(hours=4), "due_at": due, "state": state,

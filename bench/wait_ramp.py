@@ -62,6 +62,7 @@ sys.path.insert(0, str(REPO))
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench import ivr_throughput as ivr  # noqa: E402
+from bench import stand_ins  # noqa: E402
 
 SPOKEN_CHARS_PER_SECOND = 15  # how fast Twilio's voices say a <Say>, roughly
 GATHER_TIMEOUT = 1  # the wait's <Gather timeout="1">: after the pause, a second for a key
@@ -73,16 +74,14 @@ WIDEN_AFTER, OTHER_OFFICE_AFTER = 120, 180  # the packaged defaults (the bench's
 def config_file(tmp: Path, announce_seconds: int) -> Path:
     """The always-open test offices, with queues that hold any number of callers, and no silent-call
     check within the run (the seeded calls have no journal to show they are alive)."""
-    path = tmp / "wait-ramp.toml"
-    path.write_text("stale_call_minutes = 120\n" + ivr.ALWAYS_OPEN.read_text(encoding="utf-8") + f"""
+    return stand_ins.config_file(tmp, stand_ins.NO_SILENT_CALL_CHECK, f"""
 [queue]
 max_size = 1000000
 max_wait_seconds = 100000
 announce_seconds = {announce_seconds}
 widen_after_seconds = {WIDEN_AFTER}
 other_office_after_seconds = {OTHER_OFFICE_AFTER}
-""", encoding="utf-8")
-    return path
+""")
 
 
 def all_busy(url: str) -> None:
@@ -378,18 +377,15 @@ def main(argv: list[str] | None = None) -> int:
     reports, load_before = [], os.getloadavg()[0]
     rng = random.Random(11)
     app_dir = args.app_dir.resolve()
+    api = stand_ins.TwilioStandIn().__enter__()
     try:
         url, drop = ivr.make_database(args.postgres, tmp)
         all_busy(url)
         port = ivr.free_port()
         base_url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "DATABASE_URL": url, "TWILIO_AUTH_TOKEN": ivr.AUTH_TOKEN,
-               "TWILIO_ACCOUNT_SID": ivr.ACCOUNT_SID,
-               "HOTLINE_CONFIG": str(config_file(tmp, args.announce_seconds)),
-               "HOTLINE_INSTANCE_PATH": str(tmp / "instance"), "REDIS_URL": args.redis, "SECRET_KEY": "bench",
-               "PUBLIC_BASE_URL": base_url, "PYTHONPATH": str(app_dir)}
-        for name in ("WEB_CONCURRENCY", "GUNICORN_CMD_ARGS"):
-            env.pop(name, None)
+        env = stand_ins.hotline_env(url, api.url, redis_url=args.redis,
+                                    config=config_file(tmp, args.announce_seconds), instance=tmp / "instance",
+                                    public_base_url=base_url, app_dir=app_dir)
         with open(tmp / "gunicorn.log", "w") as log:
             procs.append(subprocess.Popen(ivr.gunicorn_command("hotline.wsgi:app", port), cwd=app_dir,
                                           env=env, stdout=log, stderr=subprocess.STDOUT))
@@ -418,12 +414,11 @@ def main(argv: list[str] | None = None) -> int:
         bad_samples = callers.bad_samples
         drained = burst(args, url, backlog) if args.burst else None
         backlog.stop.set()
-        log_errors = [line for path in tmp.glob("*.log")
-                      for line in path.read_text(errors="replace").splitlines()
-                      if "Traceback" in line or "[ERROR]" in line or line.startswith("ERROR")]
+        log_errors = [line for path in sorted(tmp.glob("*.log")) for line in stand_ins.log_failures(path)]
     finally:
         for proc in procs:
             ivr.stop(proc)
+        api.__exit__(None, None, None)
         try:
             drop()
         finally:
@@ -431,8 +426,10 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     report(args, reports, drained, bad_samples, log_errors, load_before, app_dir)
+    for line in api.summary():
+        print(line)
     bad = sum(r["bad"] + r["fault"] for r in reports)
-    return 1 if bad or log_errors else 0
+    return 1 if bad or log_errors or api.failures else 0
 
 
 def report(args, reports, drained, bad_samples, log_errors, load_before, app_dir) -> None:
