@@ -5,7 +5,8 @@ Pages: /login, /logout, /desk (consultants), /board (supervisors), /staff (admin
 sends each person to their own page. Sessions are Flask-Login's, in a signed cookie (Secure when the
 public URL is https, HttpOnly, SameSite=Lax) that ends after `staff_idle_minutes` without a request;
 every form carries Flask-WTF's CSRF token; failed logins are rate-limited by Flask-Limiter. Pages are
-in Bulgarian and English (Flask-Babel, dashboards/web/i18n.py).
+in Bulgarian and English (Flask-Babel, dashboards/web/i18n.py). What people typed is shown isolated
+from the page around it (dashboards/web/typed.py).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from flask import Flask
 from dashboards import board
 
 # board_views, desk_views and staff_admin add their views to pages.blueprint when imported.
-from dashboards.web import access, auth, board_views, desk_views, i18n, pages, staff_admin  # noqa: F401
+from dashboards.web import access, auth, board_views, desk_views, i18n, pages, staff_admin, typed  # noqa: F401
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     )
     board.rules_of(app.extensions["hotline"].catalogue)  # a bad [board] table fails at start
     i18n.init_app(app)
+    typed.init_app(app)
     auth.init_app(app)
     access.init_app(app)
     app.register_blueprint(pages.blueprint)

@@ -11,6 +11,7 @@ from flask_login import current_user
 import routing
 from dashboards.web.access import ADMIN, allow
 from dashboards.web.pages import blueprint
+from dashboards.web.typed import typed_within, with_typed
 from hotline import accounts, services
 from hotline.models import Role, Staff
 
@@ -36,10 +37,12 @@ def _posted_profile() -> dict:
 
 def _form_page(staff: Staff | None, values: dict, error: str | None = None, status: int = 200,
                new_password: str | None = None):
-    """The add form (`staff` None) or a person's page: profile form, activation, password, tokens."""
+    """The add form (`staff` None) or a person's page: profile form, activation, password, tokens.
+    `error` (an AccountError's text) shows the names in it isolated, as every typed value."""
     tokens = accounts.tokens_of(services.session(), staff) if staff else []
-    page = render_template("staff_form.html", staff=staff, values=values, error=error, tokens=tokens,
-                           roles=[r.value for r in Role], catalogue=services.catalogue(),
+    names = (staff.name if staff else None, values.get("name"), (values.get("name") or "").strip())
+    page = render_template("staff_form.html", staff=staff, values=values, error=typed_within(error, names),
+                           tokens=tokens, roles=[r.value for r in Role], catalogue=services.catalogue(),
                            new_password=new_password, min_password=accounts.MIN_PASSWORD_LENGTH)
     return page, status, ({"Cache-Control": "no-store"} if new_password else {})
 
@@ -64,7 +67,8 @@ def staff_new():
                                        **values)
     except accounts.AccountError as error:
         return _form_page(None, values, str(error), 400)
-    flash(gettext("%(name)s added. Set a password so they can log in.", name=person.name), "status")
+    flash(with_typed(gettext("%(name)s added. Set a password so they can log in."), name=person.name),
+          "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 
@@ -97,7 +101,7 @@ def staff_deactivate(staff_id: int):
         accounts.deactivate(services.session(), person, actor_id=current_user.id)
     except accounts.AccountError as error:
         return _form_page(person, accounts.profile_of(person), str(error), 400)
-    flash(gettext("%(name)s is deactivated.", name=person.name), "status")
+    flash(with_typed(gettext("%(name)s is deactivated."), name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 
@@ -107,7 +111,7 @@ def staff_reactivate(staff_id: int):
     """Let a deactivated person log in and take calls again."""
     person = _person(staff_id)
     accounts.reactivate(services.session(), person, actor_id=current_user.id)
-    flash(gettext("%(name)s is active again.", name=person.name), "status")
+    flash(with_typed(gettext("%(name)s is active again."), name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 
@@ -127,7 +131,7 @@ def staff_password(staff_id: int):
         return _form_page(person, profile, str(error), 400)
     if generated:
         return _form_page(person, profile, new_password=password)
-    flash(gettext("Password set for %(name)s.", name=person.name), "status")
+    flash(with_typed(gettext("Password set for %(name)s."), name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
 

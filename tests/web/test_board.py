@@ -66,8 +66,9 @@ def post_form(web, action: str, **fields) -> str:
 
 
 def row_of(html: str, heading: str) -> str:
-    """The table row whose header cell starts with `heading`."""
-    found = re.search(r"<tr[^>]*>\s*<th scope=\"row\">" + re.escape(heading) + r".*?</tr>", html, re.S)
+    """The table row whose header cell starts with `heading` (a name in it isolated, as typed text is)."""
+    cell = r"<tr[^>]*>\s*<th scope=\"row\">(?:<span dir=\"auto\">)?"
+    found = re.search(cell + re.escape(heading) + r".*?</tr>", html, re.S)
     assert found, f"no row for {heading!r}"
     return found.group(0)
 
