@@ -3,6 +3,7 @@ waiting in <Enqueue>, and consultants rung through the REST API, all driven thro
 webhooks as Twilio would drive them."""
 from __future__ import annotations
 
+import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,22 +11,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from rq import SimpleWorker
 from sqlalchemy import select
 
+from hotline import rq_loop
 from hotline.models import QueueEntry
 from hotline.twilio_sim import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
 from tests.clock import set_clock
 from tests.conftest import services_of
 
-# Every module of the queue that reads the clock.
-
 
 def run_jobs(app) -> None:
-    """Run every queued RQ job (the pairing jobs) as a worker would, until none is left."""
+    """Run every queued RQ job (the pairing jobs) as a worker would, until none is left: one burst
+    of the hotline's own worker loop (hotline.rq_loop), as `hotline run` runs them. RQ's plain
+    SimpleWorker listens for commands on a thread that a stop waits for, up to 60 s on a real
+    Redis: a test with a time limit (a maximum wait of 60 s) then failed by the hour it ran at."""
     hotline = services_of(app)
     with app.app_context():
-        SimpleWorker([hotline.queue()], connection=hotline.redis).work(burst=True, logging_level="WARNING")
+        away = rq_loop.work_round(hotline.redis, threading.Event(), None, burst=True)
+    assert away is None, away
 
 
 def set_queue_clock(monkeypatch, moment: datetime) -> None:

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rq import SimpleWorker
-
 from hotline import periodic
 from hotline.models import Call, ConsultationRecord, utcnow
 from hotline.retention import purge_personal_data
 from tests.conftest import services_of
+from tests.queueing import run_jobs
 
 
 def _call_with_record(db, sid: str, age_days: int) -> Call:
@@ -50,8 +49,7 @@ def test_periodic_job_runs_in_a_worker_and_arms_the_next_slot(app, db):
     hotline = services_of(app)
     queue = hotline.queue()
     queue.enqueue(periodic.run_periodic, "purge-personal-data")
-    with app.app_context():
-        SimpleWorker([queue], connection=hotline.redis).work(burst=True)
+    run_jobs(app)
     db.expire_all()
     assert db.get(Call, old.id).caller_number is None
     assert len(queue.scheduled_job_registry.get_job_ids()) == len(periodic.PERIODIC)  # each armed once
