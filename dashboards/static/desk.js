@@ -7,6 +7,13 @@
   var region = document.getElementById("desk-live-region");
   var wrapUp = document.getElementById("wrap-up");
   var typing = false;
+  // The server's clock minus this browser's, in ms: the counters count in the server's time (the
+  // one the hotline decides by), not a staff computer's clock that may be minutes or years off.
+  var skew = 0;
+
+  function takeClock(live) {
+    if (live && live.dataset.now) { skew = Date.parse(live.dataset.now) - Date.now(); }
+  }
   document.querySelectorAll(".wrap-up-form").forEach(function (form) {
     form.addEventListener("input", function () { typing = true; });
   });
@@ -22,6 +29,7 @@
         var shown = document.getElementById("desk-live");
         if (!live || (shown && live.dataset.key === shown.dataset.key)) { return; }
         region.replaceChildren(live);
+        takeClock(live);
         if (live && wrapUp && live.dataset.owed !== wrapUp.dataset.shown && !typing) {
           window.location.reload();
         }
@@ -35,15 +43,17 @@
   }
 
   function tick() {
+    var now = Date.now() + skew;
     document.querySelectorAll("[data-until]").forEach(function (element) {
-      element.textContent = minutes((Date.parse(element.dataset.until) - Date.now()) / 1000);
+      element.textContent = minutes((Date.parse(element.dataset.until) - now) / 1000);
     });
     document.querySelectorAll("[data-since]").forEach(function (element) {
-      element.textContent = minutes((Date.now() - Date.parse(element.dataset.since)) / 1000);
+      element.textContent = minutes((now - Date.parse(element.dataset.since)) / 1000);
     });
   }
 
   if (region) {
+    takeClock(document.getElementById("desk-live"));
     setInterval(refresh, 2000);
     setInterval(tick, 1000);
   }
