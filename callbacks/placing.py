@@ -47,6 +47,8 @@ UNANSWERED_OUTCOMES = {"busy": AttemptOutcome.caller_busy.value,
                        "no-answer": AttemptOutcome.caller_no_answer.value,
                        "failed": AttemptOutcome.failed.value, "canceled": AttemptOutcome.failed.value}
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
+# Twilio's Direction of the call to the caller, placed through the REST API: its returned Call's.
+RETURNED_DIRECTION = "outbound-api"
 
 
 def conference_name(attempt: CallbackAttempt) -> str:
@@ -272,7 +274,7 @@ def _record_dialled(session: Session, attempt: CallbackAttempt, leg_sid: str | N
     if returned is not None:
         return returned
     callback = attempt.callback
-    returned = Call(call_sid=attempt.caller_leg_sid, direction="outbound-api",
+    returned = Call(call_sid=attempt.caller_leg_sid, direction=RETURNED_DIRECTION,
                     caller_number=callback.number, called_number=_office_number(callback),
                     office_code=callback.office_code, language_code=callback.language_code,
                     topic_code=callback.topic_code, stage="callback", consultant_id=attempt.staff_id,
@@ -396,6 +398,19 @@ def _settle_ended(session: Session, attempt: CallbackAttempt) -> None:
     freed = _free_holders(session, attempt, 0)
     schedule.retry_or_close(session, attempt.callback, utcnow())  # commits; False if moved already
     _pair_again(freed)
+
+
+def close_silent_leg(session: Session, call: Call, call_status: str, duration: int | None) -> None:
+    """routing's sweep of silent calls (registered for RETURNED_DIRECTION): Twilio says this call
+    to a callback's caller ended (`call_status`, `duration` in seconds) but its status callback
+    never reached us. Does what that status callback does (on_caller_status): the attempt ends, the
+    consultant is freed (and told, if the caller was not reached), the callback is completed or
+    retried. A returned call no attempt names (none is made so) is only closed."""
+    attempt = session.scalar(select(CallbackAttempt).where(CallbackAttempt.caller_leg_sid == call.call_sid))
+    if attempt is None:
+        calls.close_call(session, call, call_status, duration, record=call.answered_at is not None)
+        return
+    on_caller_status(session, attempt, call_status, duration, call.call_sid)
 
 
 def _is_latest(session: Session, attempt: CallbackAttempt) -> bool:

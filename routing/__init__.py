@@ -12,7 +12,8 @@ these functions and never import routing's modules.
   register_ringer; pair_consultants (many free consultants at once, their phones rung together);
   its RQ jobs are in routing.jobs.
 - Calls: end_call (what a final status callback does); the sweep also ends calls whose final
-  status was lost (routing.stale_calls).
+  status was lost (routing.stale_calls), legs another area dialled by the closer it registered
+  (register_leg_closer).
 """
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ from routing.reservation import (
     reserve,
     set_status,
 )
-from routing.stale_calls import END_CALL_LOADS, ROUTING_LOADS, end_call
+from routing.stale_calls import END_CALL_LOADS, ROUTING_LOADS, end_call, register_leg_closer
 
 __all__ = [
     "CALLBACK", "END_CALL_LOADS", "LANGUAGES_ON_DUTY", "OfficeRule", "ROUTING_LOADS", "accept", "anyone_free",
@@ -73,6 +74,6 @@ __all__ = [
     "holders", "insert_entry",
     "language_on_duty", "leave", "mark_bridged", "mark_left", "next_caller_for", "offer_call",
     "offer_not_taken", "office_rule", "on_offer_status", "pair_consultants", "position", "queue_figures",
-    "register_ringer", "release", "reserve", "reserve_for_call", "set_status",
+    "register_leg_closer", "register_ringer", "release", "reserve", "reserve_for_call", "set_status",
     "unbridge", "unclaim", "unclaim_stale", "wait_figures", "widen_entry",
 ]

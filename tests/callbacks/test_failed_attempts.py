@@ -2,7 +2,8 @@
 learns first that the caller was not reached (the answer URL with a machine, the caller leg's
 status callback, the consultant leg's status callback), in whatever order and however often Twilio
 sends them, the consultant waiting in the conference is told once and freed at once, and the
-callback is retried on the schedule."""
+callback is retried on the schedule. A caller leg that never reports back is found by the sweep of
+silent calls, which asks Twilio about it and ends the attempt as its status callback would have."""
 from __future__ import annotations
 
 import threading
@@ -14,9 +15,10 @@ from sqlalchemy import select
 
 from callbacks import schedule
 from hotline.models import CallbackAttempt, CallEvent, ConsultationRecord, utcnow
+from routing import jobs
 from tests.callbacks.placing_helpers import attempts_of, booked, placed, reread
 from tests.conftest import services_of
-from tests.helpers import add_consultant
+from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import prompt, status_of, texts
 from tests.queueing import run_jobs
 
@@ -144,6 +146,70 @@ def test_a_consultant_hanging_up_while_the_caller_rings_is_freed_at_once(app, db
     assert _attempt_journal(db, callback) == ["failed"]
     assert _tellings(twilio_api, consultant) == []  # her leg had ended: nobody to tell
     assert reread(db, callback).state == "scheduled"
+
+
+# -- the sweep of silent calls -----------------------------------------------------------------------
+
+def _sweep(app, minutes_on: float, monkeypatch) -> None:
+    """The periodic sweep (queue-sweep: offers, then silent calls), `minutes_on` from now."""
+    moment = utcnow() + timedelta(minutes=minutes_on)
+    with monkeypatch.context() as patched:
+        patched.setattr("routing.jobs.utcnow", lambda: moment)
+        with app.app_context():
+            jobs.sweep_job()
+
+
+def _fetches(twilio_api, leg) -> int:
+    return len([r for r in twilio_api.requests
+                if r.method == "GET" and r.path.endswith(f"/Calls/{leg.request.sid}.json")])
+
+
+def _cancel(app, db, client, callback):
+    _, token = add_staff_with_token(app, db, "Supervisor")
+    return client.patch(f"/api/callbacks/{callback.id}", json={"state": "canceled"},
+                        headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_caller_leg_that_never_reports_back_is_asked_about_and_its_attempt_retried(
+        app, db, client, twilio, twilio_api, monkeypatch):
+    """Twilio's status callback for the caller's leg is lost: the sweep of silent calls asks Twilio
+    about the leg, ends the attempt as the status callback would have (the consultant told and
+    freed once), and the callback can be retried, or cancelled by a supervisor."""
+    maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
+    twilio_api.ended(caller.request.sid, "no-answer")
+    _sweep(app, 5, monkeypatch)
+    assert _fetches(twilio_api, caller) == 0  # not silent for long enough: not asked yet
+    assert reread(db, callback).state == "in_progress"
+    _sweep(app, 16, monkeypatch)
+    assert _fetches(twilio_api, caller) == 1
+    _assert_failed_once(app, db, twilio, twilio_api, maria, callback, consultant, "caller_no_answer")
+    caller.ends("no-answer")  # the lost status callback arrives after all: nothing more
+    _sweep(app, 40, monkeypatch)
+    assert _fetches(twilio_api, caller) == 1  # the leg is closed: never asked about again
+    _assert_failed_once(app, db, twilio, twilio_api, maria, callback, consultant, "caller_no_answer")
+    assert _cancel(app, db, client, callback).status_code == 200
+    assert reread(db, callback).state == "canceled"
+
+
+def test_a_conversation_whose_end_was_never_reported_is_completed_from_twilios_answer(
+        app, db, client, twilio, twilio_api, monkeypatch):
+    maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
+    caller.answer(AnsweredBy="human")
+    _sweep(app, 16, monkeypatch)  # Twilio says the leg is still live: still talking
+    assert _fetches(twilio_api, caller) == 1
+    assert (reread(db, callback).state, status_of(db, maria)[0]) == ("in_progress", "busy")
+    twilio_api.ended(caller.request.sid, "completed", duration=1500)
+    _sweep(app, 25, monkeypatch)
+    assert _fetches(twilio_api, caller) == 1  # asked again only after as long a silence again
+    _sweep(app, 32, monkeypatch)
+    assert _fetches(twilio_api, caller) == 2
+    done = reread(db, callback)
+    assert (done.state, attempts_of(db, callback)) == ("completed", [(1, maria.id, "completed")])
+    assert status_of(db, maria) == ("wrap_up", None)
+    record = db.scalar(select(ConsultationRecord).where(ConsultationRecord.call_id == done.return_call_id))
+    assert (record.outcome, record.consultant_id) == ("answered", maria.id)
+    assert _tellings(twilio_api, consultant) == []  # they talked: nothing to tell her
+    assert _cancel(app, db, client, callback).status_code == 409  # completed: closed
 
 
 def test_the_reconciliation_frees_the_consultant_of_an_attempt_ended_before_this_fix(
