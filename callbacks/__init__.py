@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.blueprint)
     app.register_blueprint(booking.blueprint)
     routing.register_ringer(app, routing.CALLBACK, placing.ring_consultant)
+    routing.register_leg_closer(app, placing.RETURNED_DIRECTION, placing.close_silent_leg)
     if settings.enabled:
         queue_exits.register(app, "callback", "queue_exit_callback", booking.offer)
     else:

@@ -47,6 +47,8 @@ UNANSWERED_OUTCOMES = {"busy": AttemptOutcome.caller_busy.value,
                        "no-answer": AttemptOutcome.caller_no_answer.value,
                        "failed": AttemptOutcome.failed.value, "canceled": AttemptOutcome.failed.value}
 MACHINE = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
+# Twilio's Direction of the call to the caller, placed through the REST API: its returned Call's.
+RETURNED_DIRECTION = "outbound-api"
 
 
 def conference_name(attempt: CallbackAttempt) -> str:
@@ -243,10 +245,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
     except TWILIO_ERRORS as error:
         log.warning("could not dial the caller of callback %s: Twilio error %s", callback.id,
                     getattr(error, "code", type(error).__name__))
-        _end_attempt(session, attempt, AttemptOutcome.failed.value, commit=False)
-        schedule.retry_or_close(session, callback, utcnow())  # one transaction with the attempt's end
-        routing.finish(session, entry.call_sid, 0)
-        routing.consultant_may_be_free(staff.id)
+        fail_attempt(session, attempt, AttemptOutcome.failed.value, tell=False)  # told here, below
         speak(resp, staff_language(staff), "callback_not_reached")
         resp.hangup()
         return resp
@@ -275,10 +274,11 @@ def _record_dialled(session: Session, attempt: CallbackAttempt, leg_sid: str | N
     if returned is not None:
         return returned
     callback = attempt.callback
-    returned = Call(call_sid=attempt.caller_leg_sid, direction="outbound-api", caller_number=callback.number,
-                    called_number=_office_number(callback), office_code=callback.office_code,
-                    language_code=callback.language_code, topic_code=callback.topic_code, stage="callback",
-                    consultant_id=attempt.staff_id, original_call_id=callback.call_id)
+    returned = Call(call_sid=attempt.caller_leg_sid, direction=RETURNED_DIRECTION,
+                    caller_number=callback.number, called_number=_office_number(callback),
+                    office_code=callback.office_code, language_code=callback.language_code,
+                    topic_code=callback.topic_code, stage="callback", consultant_id=attempt.staff_id,
+                    original_call_id=callback.call_id)
     session.add(returned)
     session.add(CallEvent(call=returned, kind="callback_dialled", detail=str(attempt.number),
                           consultant_id=attempt.staff_id))
@@ -303,11 +303,11 @@ def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str
     if attempt is None or attempt.outcome is not None:
         resp.hangup()
         return resp
+    returned = _record_dialled(session, attempt, attempt.caller_leg_sid or leg_sid)
     if (answered_by or "") in MACHINE:
-        _end_attempt(session, attempt, AttemptOutcome.machine.value)
+        fail_attempt(session, attempt, AttemptOutcome.machine.value)
         resp.hangup()
         return resp
-    returned = _record_dialled(session, attempt, attempt.caller_leg_sid or leg_sid)
     if returned is not None and returned.answered_at is None:
         returned.answered_at = utcnow()
         returned.stage = "connected"
@@ -320,40 +320,97 @@ def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str
 def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_status: str,
                      duration: int | None, leg_sid: str | None = None) -> None:
     """The caller's leg ended (Twilio's final CallStatus; `duration` in seconds): completed after a
-    conversation, or an outcome to retry.
+    conversation, or a failure to retry (fail_attempt: the consultant told and freed, once).
 
     Whether they talked is what Twilio reported of the call (a person answered it), not whether the
     attempt was still open, so a retried status callback decides the same. The attempt's outcome,
-    the callback's state and the journal entry are one transaction; freeing the consultant and
-    closing the returned call come after, and are safe to run again."""
+    the callback's state, the journal entry and the consultant's release are one transaction;
+    closing the returned call comes after, and is safe to run again."""
     if attempt is None or call_status not in calls.FINAL_STATUSES:
         return
-    callback = attempt.callback
     returned = _record_dialled(session, attempt, attempt.caller_leg_sid or leg_sid)
     talked = returned is not None and returned.answered_at is not None
-    outcome = (AttemptOutcome.completed.value if talked
-               else UNANSWERED_OUTCOMES.get(call_status, AttemptOutcome.caller_no_answer.value))
-    now = utcnow()
-    ended_now = _end_attempt(session, attempt, outcome, commit=False)
-    if ended_now:
-        session.add(CallEvent(call_id=callback.call_id, kind="callback_attempt", detail=outcome,
-                              consultant_id=attempt.staff_id))
     if talked:
-        session.execute(update(Callback).where(Callback.id == callback.id,
-                                               Callback.state == CallbackState.in_progress.value)
-                        .values(state=CallbackState.completed.value, closed_at=now,
-                                return_call_id=returned.id)
-                        .execution_options(synchronize_session=False))
-        session.commit()
-    elif ended_now or _is_latest(session, attempt):  # not a late retry after the next attempt began
-        schedule.retry_or_close(session, callback, now)  # commits the attempt's end with it
-        if ended_now:
-            _tell_consultant_not_reached(attempt)
-    else:
-        session.commit()
-    _free_consultant(session, attempt, services.catalogue().wrap_up_seconds if talked else 0)
+        _complete(session, attempt, returned)
+    elif not fail_attempt(session, attempt,
+                          UNANSWERED_OUTCOMES.get(call_status, AttemptOutcome.caller_no_answer.value)):
+        _settle_ended(session, attempt)
     if returned is not None:
         calls.close_call(session, returned, call_status, duration, record=talked)
+
+
+def _complete(session: Session, attempt: CallbackAttempt, returned: Call) -> None:
+    """The caller talked with the consultant: the attempt (compare-and-set, journalled once) and
+    the callback are completed and the consultant goes into wrap-up, in one transaction. Run again
+    (a retried status callback), it changes nothing."""
+    callback, now = attempt.callback, utcnow()
+    if _end_attempt(session, attempt, AttemptOutcome.completed.value, commit=False):
+        session.add(CallEvent(call_id=callback.call_id, kind="callback_attempt",
+                              detail=AttemptOutcome.completed.value, consultant_id=attempt.staff_id))
+    session.execute(update(Callback).where(Callback.id == callback.id,
+                                           Callback.state == CallbackState.in_progress.value)
+                    .values(state=CallbackState.completed.value, closed_at=now, return_call_id=returned.id)
+                    .execution_options(synchronize_session=False))
+    latest = _is_latest(session, attempt)  # a late retry never frees anyone from a later attempt
+    freed = _free_holders(session, attempt, services.catalogue().wrap_up_seconds) if latest else []
+    session.commit()
+    _pair_again(freed)
+
+
+def fail_attempt(session: Session, attempt: CallbackAttempt, outcome: str, tell: bool = True) -> bool:
+    """End `attempt` as one that did not reach the caller (`outcome`: an AttemptOutcome value), if
+    nothing ended it before. This is the one compare-and-set that every path learning of a failure
+    calls: the answer URL with a machine, the caller leg's status callback, the consultant leg's
+    status callback, a dial Twilio refused, the reconciliation and the sweep of silent calls.
+
+    Only the path that wins it writes, in one transaction, the attempt's outcome, its journal
+    entry, the consultant's release (routing.free_holders, no wrap-up) and the callback's next
+    state (schedule.retry_or_close: retried after retry_minutes within office hours, or
+    unreachable after max_attempts); then, with `tell`, moves the consultant's leg, waiting in the
+    conference, to the "not reached" message (with tell=False the caller tells them, or their leg
+    has ended), and asks routing for their next caller. An attempt a later one has superseded
+    changes neither the callback nor anyone's status, and nobody is told. Returns whether this
+    call ended the attempt; False if it had ended already (a retried or twin webhook, another path
+    first): nothing changed."""
+    if not _end_attempt(session, attempt, outcome, commit=False):
+        session.commit()
+        return False
+    session.add(CallEvent(call_id=attempt.callback.call_id, kind="callback_attempt", detail=outcome,
+                          consultant_id=attempt.staff_id))
+    if not _is_latest(session, attempt):
+        session.commit()
+        return True
+    freed = _free_holders(session, attempt, 0)
+    schedule.retry_or_close(session, attempt.callback, utcnow())  # commits it all
+    if tell:
+        _tell_consultant_not_reached(attempt)
+    _pair_again(freed)
+    return True
+
+
+def _settle_ended(session: Session, attempt: CallbackAttempt) -> None:
+    """A webhook found its attempt ended already: if it is still its callback's latest, make sure
+    the callback has left in_progress and the consultant is free (both compare-and-sets: no-ops
+    unless the attempt was ended by a process that died, or by a version before one transaction
+    did it all). Nobody is told: whoever ended the attempt did."""
+    if not _is_latest(session, attempt):
+        return
+    freed = _free_holders(session, attempt, 0)
+    schedule.retry_or_close(session, attempt.callback, utcnow())  # commits; False if moved already
+    _pair_again(freed)
+
+
+def close_silent_leg(session: Session, call: Call, call_status: str, duration: int | None) -> None:
+    """routing's sweep of silent calls (registered for RETURNED_DIRECTION): Twilio says this call
+    to a callback's caller ended (`call_status`, `duration` in seconds) but its status callback
+    never reached us. Does what that status callback does (on_caller_status): the attempt ends, the
+    consultant is freed (and told, if the caller was not reached), the callback is completed or
+    retried. A returned call no attempt names (none is made so) is only closed."""
+    attempt = session.scalar(select(CallbackAttempt).where(CallbackAttempt.caller_leg_sid == call.call_sid))
+    if attempt is None:
+        calls.close_call(session, call, call_status, duration, record=call.answered_at is not None)
+        return
+    on_caller_status(session, attempt, call_status, duration, call.call_sid)
 
 
 def _is_latest(session: Session, attempt: CallbackAttempt) -> bool:
@@ -362,17 +419,20 @@ def _is_latest(session: Session, attempt: CallbackAttempt) -> bool:
                           .where(CallbackAttempt.callback_id == attempt.callback_id)) == attempt.number
 
 
-def _free_consultant(session: Session, attempt: CallbackAttempt, wrap_up_seconds: int) -> None:
-    """The attempt's consultant is done with it: wrap-up (or free at once), then the next caller."""
+def _free_holders(session: Session, attempt: CallbackAttempt,
+                  wrap_up_seconds: int) -> list[tuple[int, datetime | None]]:
+    """Free whoever holds the queue entry the attempt came from (routing.free_holders: wrap-up for
+    `wrap_up_seconds`, or available), not committed. Returns routing's (staff id, end of wrap-up)
+    of each consultant freed, for _pair_again after the commit."""
     entry_sid = _attempt_entry_sid(session, attempt)
-    if not entry_sid:
-        return
-    held = routing.holders(session, entry_sid)
-    routing.finish(session, entry_sid, wrap_up_seconds)
-    for staff_id in held:
-        staff = session.get(Staff, staff_id)
-        session.refresh(staff)
-        routing.consultant_may_be_free(staff_id, staff.wrap_up_until)
+    return routing.free_holders(session, entry_sid, wrap_up_seconds) if entry_sid else []
+
+
+def _pair_again(freed: list[tuple[int, datetime | None]]) -> None:
+    """After the commit that freed them: each consultant gets their next caller (at the end of
+    their wrap-up)."""
+    for staff_id, wrap_up_until in freed:
+        routing.consultant_may_be_free(staff_id, wrap_up_until)
 
 
 def _attempt_entry_sid(session: Session, attempt: CallbackAttempt) -> str | None:
@@ -410,9 +470,10 @@ def on_consultant_status(session: Session, attempt: CallbackAttempt | None, call
     the callback goes back to waiting for the next consultant, keeping its place."""
     if attempt is None or call_status not in calls.FINAL_STATUSES:
         return
-    if attempt.caller_leg_sid:
+    if attempt.caller_leg_sid:  # they had accepted: the attempt fails unless the caller answered
         returned = calls.find_call(session, attempt.caller_leg_sid)
-        if attempt.outcome is None and (returned is None or returned.answered_at is None):
+        if attempt.outcome is None and (returned is None or returned.answered_at is None) \
+                and fail_attempt(session, attempt, AttemptOutcome.failed.value, tell=False):
             routing.cancel_leg(attempt.caller_leg_sid)  # the caller would pick up to nobody: ring off
         return
     entry = session.scalar(select(QueueEntry).where(
@@ -447,7 +508,9 @@ def fail_stuck_attempts(session: Session, now: datetime) -> int:
 
 def _fail_undialled(session: Session, now: datetime) -> int:
     """Attempts whose consultant accepted but whose caller was never dialled (the process died
-    between the two): the consultant is freed and the callback retried."""
+    between the two): the consultant is freed and the callback retried (fail_attempt). An earlier
+    attempt of the same callback still open (its consultant's answer never came, and the entry
+    went back to the queue) ends as consultant_no_answer, changing nothing else."""
     undialled = list(session.scalars(
         select(CallbackAttempt).join(Callback)
         .where(Callback.state == CallbackState.in_progress.value, CallbackAttempt.outcome.is_(None),
@@ -455,9 +518,10 @@ def _fail_undialled(session: Session, now: datetime) -> int:
                CallbackAttempt.started_at <= now - rules().stuck_after)
     ))
     for attempt in undialled:
-        _end_attempt(session, attempt, AttemptOutcome.failed.value, commit=False)
-        schedule.retry_or_close(session, attempt.callback, now)  # one transaction with the attempt's end
-        _free_consultant(session, attempt, 0)
+        if _is_latest(session, attempt):
+            fail_attempt(session, attempt, AttemptOutcome.failed.value)
+        else:  # a consultant rung before, whose answer never came: not this callback's failure
+            _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value)
     return len(undialled)
 
 
@@ -473,12 +537,17 @@ def _close_orphaned(session: Session, now: datetime) -> int:
         talked = session.scalar(select(CallbackAttempt.id).where(
             CallbackAttempt.callback_id == callback.id,
             CallbackAttempt.outcome == AttemptOutcome.completed.value).limit(1))
+        latest = session.scalar(select(CallbackAttempt).where(CallbackAttempt.callback_id == callback.id)
+                                .order_by(CallbackAttempt.number.desc()).limit(1))
+        # Its consultant may still hold it (an attempt ended before its end freed them too).
+        freed = _free_holders(session, latest, 0) if latest is not None else []
         if talked is None:
             schedule.retry_or_close(session, callback, now)
-            continue
-        session.execute(update(Callback).where(Callback.id == callback.id,
-                                               Callback.state == CallbackState.in_progress.value)
-                        .values(state=CallbackState.completed.value, closed_at=now)
-                        .execution_options(synchronize_session=False))
-        session.commit()
+        else:
+            session.execute(update(Callback).where(Callback.id == callback.id,
+                                                   Callback.state == CallbackState.in_progress.value)
+                            .values(state=CallbackState.completed.value, closed_at=now)
+                            .execution_options(synchronize_session=False))
+            session.commit()
+        _pair_again(freed)
     return len(orphans)

@@ -46,6 +46,9 @@ class Services:
     # Plug-in points an area fills in for another, per app (never per process): entry kind ->
     # the function that rings a consultant for a queue entry of that kind (routing.offers).
     ringers: dict[str, Callable] = field(default_factory=dict)
+    # Call direction -> the function that closes a call of that direction which ended without its
+    # status callback reaching us (routing.stale_calls; inbound calls are routing's own).
+    leg_closers: dict[str, Callable] = field(default_factory=dict)
     # Ways out of the queue other areas offer (ivr.queue_exits): name -> WayOut.
     ways_out: dict[str, object] = field(default_factory=dict)
 

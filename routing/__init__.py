@@ -2,7 +2,7 @@
 rings a consultant for a caller. This facade is routing's whole public surface; other areas call
 these functions and never import routing's modules.
 
-- Live calls: offer_call, accept, release, finish, set_status, effective_status,
+- Live calls: offer_call, accept, release, finish, free_holders, set_status, effective_status,
   candidates, anyone_free, language_on_duty.
 - Queues: enqueue, enqueue_waiting, entry_for_call, position, estimated_wait,
   queue_figures, wait_figures, accept_languages, widen_entry, claim, unclaim, mark_bridged, unbridge, leave,
@@ -12,7 +12,8 @@ these functions and never import routing's modules.
   register_ringer; pair_consultants (many free consultants at once, their phones rung together);
   its RQ jobs are in routing.jobs.
 - Calls: end_call (what a final status callback does); the sweep also ends calls whose final
-  status was lost (routing.stale_calls).
+  status was lost (routing.stale_calls), legs another area dialled by the closer it registered
+  (register_leg_closer).
 """
 from __future__ import annotations
 
@@ -52,18 +53,27 @@ from routing.queues import (
     wait_figures,
     widen_entry,
 )
-from routing.reservation import accept, effective_status, finish, holders, release, reserve, set_status
-from routing.stale_calls import END_CALL_LOADS, ROUTING_LOADS, end_call
+from routing.reservation import (
+    accept,
+    effective_status,
+    finish,
+    free_holders,
+    holders,
+    release,
+    reserve,
+    set_status,
+)
+from routing.stale_calls import END_CALL_LOADS, ROUTING_LOADS, end_call, register_leg_closer
 
 __all__ = [
     "CALLBACK", "END_CALL_LOADS", "LANGUAGES_ON_DUTY", "OfficeRule", "ROUTING_LOADS", "accept", "anyone_free",
     "accept_languages", "call_ended", "caller_for",
     "caller_may_be_served", "candidates", "cancel_leg", "claim", "consultant_for", "consultant_may_be_free",
     "consultant_status_changed", "effective_status", "end_call", "enqueue", "enqueue_waiting",
-    "entry_for_call", "estimated_wait", "find_consultant", "finish", "free_consultants", "holders",
-    "insert_entry",
+    "entry_for_call", "estimated_wait", "find_consultant", "finish", "free_consultants", "free_holders",
+    "holders", "insert_entry",
     "language_on_duty", "leave", "mark_bridged", "mark_left", "next_caller_for", "offer_call",
     "offer_not_taken", "office_rule", "on_offer_status", "pair_consultants", "position", "queue_figures",
-    "register_ringer", "release", "reserve", "reserve_for_call", "set_status", "unbridge", "unclaim",
-    "unclaim_stale", "wait_figures", "widen_entry",
+    "register_leg_closer", "register_ringer", "release", "reserve", "reserve_for_call", "set_status",
+    "unbridge", "unclaim", "unclaim_stale", "wait_figures", "widen_entry",
 ]

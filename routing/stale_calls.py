@@ -1,7 +1,9 @@
-"""Live calls' safety net (callbacks have theirs in callbacks.placing.fail_stuck_attempts): a call
-we have heard nothing of for a while may have ended without its final status callback reaching us,
-leaving its consultant busy for ever. The sweep asks Twilio's REST API about each such call and
-closes those Twilio says ended, exactly as the status callback would have (end_call).
+"""Calls' safety net: a call we have heard nothing of for a while may have ended without its final
+status callback reaching us, leaving its consultant busy for ever. The sweep asks Twilio's REST API
+about each such call and closes those Twilio says ended, exactly as the status callback would have:
+an inbound call by end_call, a leg Hotline dialled by the closer its area registered for its
+direction (register_leg_closer: a callback's call to the caller, callbacks.placing). The callbacks
+area also fails attempts nobody hears of at all (callbacks.placing.fail_stuck_attempts).
 
 Each question is journalled ("status_checked"), so a call Twilio says is still live (a long
 conversation, a long wait) is asked about again only after as long a silence again.
@@ -9,8 +11,10 @@ conversation, a long wait) is asked about again only after as long a silence aga
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from flask import Flask
 from sqlalchemy import String, cast, exists, func, select
 from sqlalchemy.orm import Session, with_expression
 
@@ -24,6 +28,16 @@ log = logging.getLogger(__name__)
 
 CHECKED = "status_checked"
 BATCH = 50  # calls asked about per sweep: Twilio's answers take time; the next sweep asks the rest
+INBOUND = "inbound"
+# closer(session, call, Twilio's final CallStatus, CallDuration in seconds or None)
+LegCloser = Callable[[Session, Call, str, "int | None"], None]
+
+
+def register_leg_closer(app: Flask, direction: str, close: LegCloser) -> None:
+    """In this app, the sweep asks Twilio about silent calls of `direction` too (Twilio's Direction
+    of a leg Hotline dialled, e.g. "outbound-api") and closes one that ended with `close`, which
+    does what the leg's own final status callback does."""
+    app.extensions["hotline"].leg_closers[direction] = close
 
 
 def silence_allowed() -> timedelta:
@@ -77,22 +91,25 @@ def end_call(session: Session, call: Call, twilio_status: str, duration: int | N
 
 
 def silent_calls(session: Session, now: datetime) -> list[Call]:
-    """Inbound calls still open whose last sign of life (their latest journal entry, or their
-    start) is older than silence_allowed() before `now` (UTC); the longest silent first."""
+    """Calls still open, inbound or of a direction with a registered closer (register_leg_closer),
+    whose last sign of life (their latest journal entry, or their start) is older than
+    silence_allowed() before `now` (UTC); the longest silent first, at most BATCH."""
     cutoff = now - silence_allowed()
+    directions = (INBOUND, *services.current().leg_closers)
     last_heard = func.coalesce(
         select(func.max(CallEvent.at)).where(CallEvent.call_id == Call.id).scalar_subquery(), Call.started_at)
     return list(session.scalars(
-        select(Call).where(Call.ended_at.is_(None), Call.direction == "inbound", Call.started_at <= cutoff,
+        select(Call).where(Call.ended_at.is_(None), Call.direction.in_(directions), Call.started_at <= cutoff,
                            last_heard <= cutoff)
         .order_by(last_heard).limit(BATCH)))
 
 
 def sweep(session: Session, now: datetime) -> int:
-    """Ask Twilio about every silent call (silent_calls) and end those it says ended. A call Twilio
-    does not answer for is left as it is, to be asked again after another silence. Returns how
-    many calls were ended."""
+    """Ask Twilio about every silent call (silent_calls) and end those it says ended: an inbound
+    call by end_call, another by its direction's closer. A call Twilio does not answer for is left
+    as it is, to be asked again after another silence. Returns how many calls were ended."""
     ended = 0
+    closers = services.current().leg_closers
     for call in silent_calls(session, now):
         try:
             found = rest_client().calls(call.call_sid).fetch()
@@ -105,7 +122,7 @@ def sweep(session: Session, now: datetime) -> int:
         session.commit()
         if status in calls.FINAL_STATUSES:
             log.info("call %s ended (%s) without its status callback: closed", call.call_sid, status)
-            end_call(session, call, status, duration)
+            closers.get(call.direction, end_call)(session, call, status, duration)
             ended += 1
     return ended
 
