@@ -30,6 +30,25 @@ AUTH_TOKEN = "test-auth-token"
 ALWAYS_OPEN = str(Path(__file__).parent / "config" / "always_open.toml")
 
 
+def pytest_configure(config) -> None:
+    """A shifted clock (HOTLINE_CLOCK_SHIFT_SECONDS) needs tests/shifted_clock on PYTHONPATH,
+    which moves it: without, the run would pass at today's date while claiming another."""
+    import sys
+
+    moved = getattr(sys.modules.get("sitecustomize"), "HOTLINE_CLOCK_MOVED", False)
+    if os.environ.get("HOTLINE_CLOCK_SHIFT_SECONDS") and not moved:
+        raise pytest.UsageError("HOTLINE_CLOCK_SHIFT_SECONDS is set but the clock was not moved: "
+                                "run with PYTHONPATH=tests/shifted_clock (and the test extra installed)")
+
+
+def pytest_report_header(config) -> str:
+    from datetime import datetime, timezone
+
+    shift = os.environ.get("HOTLINE_CLOCK_SHIFT_SECONDS")
+    return (f"wall clock: {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+            + (f" (moved by {float(shift):+.0f} s)" if shift else ""))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     """One migrated SQLite database, copied for each test (faster than migrating each time)."""

@@ -10,7 +10,6 @@ HOTLINE_REQUIRE_REAL=1 (.ci/run, which installs them) they fail instead.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -84,15 +83,6 @@ def base_url(app, live_server) -> str:
     return live_server.start(app)
 
 
-def browser_environment() -> dict[str, str]:
-    """This process's environment for Chromium, without a shifted clock (faketime's LD_PRELOAD
-    and FAKETIME settings, as .ci/run's second pass sets them): the browser is the staff's
-    machine, with a clock of its own, and Chromium with its wall clock years ahead spins its
-    processes at full speed."""
-    return {name: value for name, value in os.environ.items()
-            if name != "LD_PRELOAD" and not name.startswith("FAKETIME")}
-
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's headless Chromium, driven by Playwright, for the whole session."""
@@ -105,7 +95,7 @@ def browser():
     with sync_playwright() as playwright:
         try:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                                 headless=True, env=browser_environment())
+                                                 headless=True)
         except Error as error:
             pytest.fail(f"Chromium at {CHROMIUM} did not start: {error}")
         yield browser
