@@ -17,6 +17,7 @@ from callbacks import schedule
 from hotline.models import CallbackAttempt, CallEvent, ConsultationRecord, utcnow
 from routing import jobs
 from tests.callbacks.placing_helpers import attempts_of, booked, placed, reread
+from tests.clock import set_clock
 from tests.conftest import services_of
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import prompt, status_of, texts
@@ -154,7 +155,7 @@ def _sweep(app, minutes_on: float, monkeypatch) -> None:
     """The periodic sweep (queue-sweep: offers, then silent calls), `minutes_on` from now."""
     moment = utcnow() + timedelta(minutes=minutes_on)
     with monkeypatch.context() as patched:
-        patched.setattr("routing.jobs.utcnow", lambda: moment)
+        set_clock(patched, moment)
         with app.app_context():
             jobs.sweep_job()
 
