@@ -8,16 +8,28 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
 from hotline import rq_loop
-from hotline.models import QueueEntry
+from hotline.models import QueueEntry, utcnow
 from hotline.twilio_sim import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
 from tests.clock import set_clock
 from tests.conftest import services_of
+
+
+def sweep_at(app, monkeypatch, minutes_on: float) -> None:
+    """Run the periodic sweep (routing.jobs.sweep_job: offers, then silent calls) as if `minutes_on`
+    minutes had passed; the clock is back where it was afterwards."""
+    from routing import jobs
+
+    moment = utcnow() + timedelta(minutes=minutes_on)
+    with monkeypatch.context() as patched:
+        set_clock(patched, moment)
+        with app.app_context():
+            jobs.sweep_job()
 
 
 def run_jobs(app) -> None:

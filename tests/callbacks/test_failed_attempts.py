@@ -15,13 +15,11 @@ from sqlalchemy import select
 
 from callbacks import schedule
 from hotline.models import CallbackAttempt, CallEvent, ConsultationRecord, utcnow
-from routing import jobs
 from tests.callbacks.placing_helpers import attempts_of, booked, placed, reread
-from tests.clock import set_clock
 from tests.conftest import services_of
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import prompt, status_of, texts
-from tests.queueing import run_jobs
+from tests.queueing import run_jobs, sweep_at
 
 NOT_REACHED = "/callbacks/not-reached"
 
@@ -151,15 +149,6 @@ def test_a_consultant_hanging_up_while_the_caller_rings_is_freed_at_once(app, db
 
 # -- the sweep of silent calls -----------------------------------------------------------------------
 
-def _sweep(app, minutes_on: float, monkeypatch) -> None:
-    """The periodic sweep (queue-sweep: offers, then silent calls), `minutes_on` from now."""
-    moment = utcnow() + timedelta(minutes=minutes_on)
-    with monkeypatch.context() as patched:
-        set_clock(patched, moment)
-        with app.app_context():
-            jobs.sweep_job()
-
-
 def _fetches(twilio_api, leg) -> int:
     return len([r for r in twilio_api.requests
                 if r.method == "GET" and r.path.endswith(f"/Calls/{leg.request.sid}.json")])
@@ -178,14 +167,14 @@ def test_a_caller_leg_that_never_reports_back_is_asked_about_and_its_attempt_ret
     freed once), and the callback can be retried, or cancelled by a supervisor."""
     maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
     twilio_api.ended(caller.request.sid, "no-answer")
-    _sweep(app, 5, monkeypatch)
+    sweep_at(app, monkeypatch, 5)
     assert _fetches(twilio_api, caller) == 0  # not silent for long enough: not asked yet
     assert reread(db, callback).state == "in_progress"
-    _sweep(app, 16, monkeypatch)
+    sweep_at(app, monkeypatch, 16)
     assert _fetches(twilio_api, caller) == 1
     _assert_failed_once(app, db, twilio, twilio_api, maria, callback, consultant, "caller_no_answer")
     caller.ends("no-answer")  # the lost status callback arrives after all: nothing more
-    _sweep(app, 40, monkeypatch)
+    sweep_at(app, monkeypatch, 40)
     assert _fetches(twilio_api, caller) == 1  # the leg is closed: never asked about again
     _assert_failed_once(app, db, twilio, twilio_api, maria, callback, consultant, "caller_no_answer")
     assert _cancel(app, db, client, callback).status_code == 200
@@ -196,13 +185,13 @@ def test_a_conversation_whose_end_was_never_reported_is_completed_from_twilios_a
         app, db, client, twilio, twilio_api, monkeypatch):
     maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
     caller.answer(AnsweredBy="human")
-    _sweep(app, 16, monkeypatch)  # Twilio says the leg is still live: still talking
+    sweep_at(app, monkeypatch, 16)  # Twilio says the leg is still live: still talking
     assert _fetches(twilio_api, caller) == 1
     assert (reread(db, callback).state, status_of(db, maria)[0]) == ("in_progress", "busy")
     twilio_api.ended(caller.request.sid, "completed", duration=1500)
-    _sweep(app, 25, monkeypatch)
+    sweep_at(app, monkeypatch, 25)
     assert _fetches(twilio_api, caller) == 1  # asked again only after as long a silence again
-    _sweep(app, 32, monkeypatch)
+    sweep_at(app, monkeypatch, 32)
     assert _fetches(twilio_api, caller) == 2
     done = reread(db, callback)
     assert (done.state, attempts_of(db, callback)) == ("completed", [(1, maria.id, "completed")])

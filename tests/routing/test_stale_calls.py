@@ -3,14 +3,9 @@ callback lost) is looked up in Twilio's REST API by the sweep; if Twilio says it
 exactly as its status callback would have closed it (the consultant freed, the record made)."""
 from __future__ import annotations
 
-from datetime import timedelta
-
-from hotline.models import utcnow
-from routing import jobs
-from tests.clock import set_clock
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import journal, record_of, route, status_of, stored_call
-from tests.queueing import enqueued, redirect_of, run_jobs, rung
+from tests.queueing import enqueued, redirect_of, run_jobs, rung, sweep_at
 
 
 def _talking(app, db, client, twilio, twilio_api):
@@ -31,14 +26,6 @@ def _talking(app, db, client, twilio, twilio_api):
     return call, maria
 
 
-def _sweep(app, monkeypatch, minutes_on: float) -> None:
-    moment = utcnow() + timedelta(minutes=minutes_on)
-    with monkeypatch.context() as patched:
-        set_clock(patched, moment)
-        with app.app_context():
-            jobs.sweep_job()
-
-
 def _fetches(twilio_api, call) -> int:
     path = f"/Calls/{call.call_sid}.json"
     return len([r for r in twilio_api.requests if r.method == "GET" and r.path.endswith(path)])
@@ -48,9 +35,9 @@ def test_a_call_whose_final_status_was_lost_is_closed_from_twilios_answer(
         app, db, client, twilio, twilio_api, monkeypatch):
     call, maria = _talking(app, db, client, twilio, twilio_api)
     twilio_api.ended(call.call_sid, "completed", duration=420)
-    _sweep(app, monkeypatch, 5)
+    sweep_at(app, monkeypatch, 5)
     assert _fetches(twilio_api, call) == 0  # not silent long enough: Twilio is not asked
-    _sweep(app, monkeypatch, 16)
+    sweep_at(app, monkeypatch, 16)
     assert _fetches(twilio_api, call) == 1
     assert status_of(db, maria)[0] == "wrap_up"
     stored = stored_call(db, call)
@@ -58,24 +45,24 @@ def test_a_call_whose_final_status_was_lost_is_closed_from_twilios_answer(
     record = record_of(db, call)
     assert (record.outcome, record.consultant_id) == ("answered", maria.id)
     assert ("status_checked", "completed", None) in journal(db, call)
-    _sweep(app, monkeypatch, 40)
+    sweep_at(app, monkeypatch, 40)
     assert _fetches(twilio_api, call) == 1  # closed: never asked again
 
 
 def test_a_call_twilio_says_is_live_is_left_alone_and_asked_again_only_after_more_silence(
         app, db, client, twilio, twilio_api, monkeypatch):
     call, maria = _talking(app, db, client, twilio, twilio_api)
-    _sweep(app, monkeypatch, 16)
-    _sweep(app, monkeypatch, 20)
+    sweep_at(app, monkeypatch, 16)
+    sweep_at(app, monkeypatch, 20)
     assert _fetches(twilio_api, call) == 1
     assert status_of(db, maria) == ("busy", call.call_sid) and stored_call(db, call).ended_at is None
     assert ("status_checked", "in-progress", None) in journal(db, call)
-    _sweep(app, monkeypatch, 32)
+    sweep_at(app, monkeypatch, 32)
     assert _fetches(twilio_api, call) == 2
 
 
 def test_twilio_failing_to_answer_changes_nothing(app, db, client, twilio, twilio_api, monkeypatch):
     call, maria = _talking(app, db, client, twilio, twilio_api)
     twilio_api.refuse = 5
-    _sweep(app, monkeypatch, 16)
+    sweep_at(app, monkeypatch, 16)
     assert status_of(db, maria) == ("busy", call.call_sid) and stored_call(db, call).ended_at is None
