@@ -56,7 +56,8 @@ def snapshot(session: Session, catalogue: Catalogue, now: datetime) -> dict:
     callers = queries.callers_in_queues(session, now)
     staff = queries.consultants(session)
     today = days.todays(catalogue, now)
-    queue_rows = queues(callers, routing.queue_figures(session, now), rules)
+    _, takers = routing.waiting_takers(session, now, routing.pick_rules(now))
+    queue_rows = queues(callers, takers, rules)
     longest = max((row["longest_wait_seconds"] for row in queue_rows), default=None)
     return {
         "now": now,
@@ -72,19 +73,21 @@ def snapshot(session: Session, catalogue: Catalogue, now: datetime) -> dict:
     }
 
 
-def queues(callers: list[dict], figures: list[dict], rules: BoardRules) -> list[dict]:
+def queues(callers: list[dict], takers: dict[int, frozenset[int]], rules: BoardRules) -> list[dict]:
     """One row per office x language x topic with callers in it: waiting (all in the queue), being
-    rung (a consultant's phone rings for them), longest wait, consultants free for the queue's
-    language and topic (any office: routing widens to the other office), and whether the longest
-    wait is past the alert threshold. `callers`: queries.callers_in_queues; `figures`:
-    routing.queue_figures."""
-    free = {(q["language"], q["topic"]): q["available_consultants"] for q in figures}
+    rung (a consultant's phone rings for them), longest wait, consultants free who may take one of
+    its waiting callers now (as routing would ring them: its language and topic, widened as the
+    wait has made them, the other office once routing widens to it), and whether the longest wait
+    is past the alert threshold. `callers`: queries.callers_in_queues; `takers`: each waiting
+    caller's entry id -> the ids of those consultants (routing.waiting_takers)."""
     rows: dict[tuple[str, str, str], dict] = {}
+    free: dict[tuple[str, str, str], set[int]] = {}
     for caller in callers:
         key = (caller["office"], caller["language"], caller["topic"])
         row = rows.setdefault(key, {"office": key[0], "language": key[1], "topic": key[2], "waiting": 0,
-                                    "offered": 0, "longest_wait_seconds": 0, "urgent": 0,
-                                    "available_consultants": free.get(key[1:], 0)})
+                                    "offered": 0, "longest_wait_seconds": 0, "urgent": 0})
+        free.setdefault(key, set()).update(takers.get(caller["id"], ()))
+        row["available_consultants"] = len(free[key])
         row["waiting"] += 1
         row["offered"] += caller["state"] == "offered"
         row["urgent"] += caller["urgent"]

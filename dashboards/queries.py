@@ -64,9 +64,11 @@ def consultation_records(session: Session, flt: RecordFilter) -> list[Consultati
 
 def live_queues(session: Session, now: datetime) -> dict:
     """Each language x topic queue with callers in it (routing.queue_figures: `waiting` counts
-    everyone in the queue, `offered` those of them whose consultant is being rung), and a summary:
-    callers in all queues, the longest wait (None when nobody waits) and consultants by status."""
-    figures = routing.queue_figures(session, now)
+    everyone in the queue, `offered` those of them whose consultant is being rung,
+    `available_consultants` those free who may take one of its waiting callers now; needs an app
+    context for the catalogue's rules), and a summary: callers in all queues, the longest wait
+    (None when nobody waits) and consultants by status."""
+    figures = routing.queue_figures(session, now, routing.pick_rules(now))
     return {
         "queues": figures,
         "summary": {

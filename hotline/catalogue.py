@@ -81,6 +81,8 @@ class QueueRules:
     missed_offer_status: str | None
     urgent_topics: frozenset[str]
     keys: dict[str, str]  # way out or choice -> the key a waiting caller presses for it
+    # Answers of a queue in the last 30 minutes an expected wait needs; with fewer none is said.
+    estimate_min_answers: int
 
 
 def _parse_queue(spec: dict, languages: set[str], topics: set[str]) -> QueueRules:
@@ -109,6 +111,7 @@ def _parse_queue(spec: dict, languages: set[str], topics: set[str]) -> QueueRule
         offer_languages_after=timedelta(seconds=seconds("offer_languages_after_seconds")),
         other_languages=others, missed_offer_status=missed,
         urgent_topics=frozenset(spec.get("urgent_topics", ())), keys=keys,
+        estimate_min_answers=seconds("estimate_min_answers", 1),
     )
 
 

@@ -62,10 +62,22 @@ def speak(verb: TwiML, lang: str, key: str, recording: str | None = None, **fiel
 
 
 def staff_language(staff) -> str:
-    """The language a consultant hears (whisper, "the caller has gone"): their own, if set and
-    offered, else the configured staff_language."""
+    """The code of the language consultant `staff` (a Staff) hears: the whisper, "the caller has
+    gone", a callback's prompts. Their whisper_language, if set and offered; else the configured
+    staff_language if they list it among their languages; else the first language they list that
+    the catalogue offers (their skills in the order they were given); staff_language only for one
+    who lists none. Never a language they do not list unless they chose it (issue 17: Bulgarian
+    was whispered to consultants who do not speak it)."""
     catalogue = services.catalogue()
-    return staff.whisper_language if catalogue.language(staff.whisper_language) else catalogue.staff_language
+    if catalogue.language(staff.whisper_language):
+        return staff.whisper_language
+    # Skills are rows, added in the order the languages were listed; without an ORDER BY they may
+    # load in any order, so they are put back in it by id (a row not yet written goes last).
+    listed = [skill.language_code for skill in sorted(staff.skills, key=lambda s: (s.id is None, s.id or 0))
+              if catalogue.language(skill.language_code)]
+    if not listed or catalogue.staff_language in listed:
+        return catalogue.staff_language
+    return listed[0]
 
 
 def speak_to_unknown_language(resp: TwiML, key: str) -> None:

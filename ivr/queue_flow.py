@@ -10,6 +10,7 @@ joins too.
 from __future__ import annotations
 
 import logging
+import math
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -114,13 +115,15 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
 
 
 def _someone_free_for(session: Session, call: Call) -> bool:
-    """Whether a consultant who could take the call is free now: its language or one it accepts,
-    its topic, its own office only while routing keeps it there (routing.office_rule)."""
-    rule = routing.office_rule(utcnow())
-    own_office = rule is not None and rule.restricts(call.office_code, timedelta(0))
-    return any(routing.anyone_free(session, language, call.topic_code, call.office_code,
-                                   only_office=own_office)
-               for language in [call.language_code, *(call.accepts_languages or "").split(",")] if language)
+    """Whether a consultant who could take the call, just queued, is free now: one of its tiers
+    (routing.tiers, for a caller who has waited nothing yet: its language or one it accepts, its
+    topic, its own office only while routing keeps it there)."""
+    now = utcnow()
+    rules = routing.pick_rules(now)
+    queued = QueueEntry(language_code=call.language_code, topic_code=call.topic_code, entered_at=now,
+                        office_code=call.office_code, accepts_languages=call.accepts_languages)
+    return any(routing.anyone_free(session, language, topic, call.office_code, only_office=own_office)
+               for language, topic, own_office in routing.tiers(queued, now, *rules) if language)
 
 
 def wait(session: Session, call: Call) -> VoiceResponse:
@@ -146,19 +149,38 @@ def wait(session: Session, call: Call) -> VoiceResponse:
         return resp
     lang = call.language_code
     gather = Gather(num_digits=1, timeout=1, action=external_url("ivr.queue_key"), method="POST")
-    _widen_and_announce(session, call, gather, entry, waited, now, rules)
-    _announce_position(session, gather, lang, entry, now)
+    pick_rules = routing.pick_rules(now)
+    _widen_and_announce(session, call, gather, entry, waited, pick_rules.office_rule, rules)
+    _announce_position(session, gather, lang, entry, now, pick_rules, rules)
     if _may_offer_languages(entry, waited, rules):
         speak(gather, lang, "queue_offer_languages", digit=rules.keys["other_languages"],
               languages=spoken_fields.other_languages(entry.language_code))
     for key, way in queue_exits.offered():
         speak(gather, lang, way.prompt, digit=key)
-    if rules.hold_music_url:
+    until_next = _until_next_step(entry, waited, pick_rules.office_rule, rules)
+    if rules.hold_music_url and until_next >= rules.announce_seconds:
         gather.play(rules.hold_music_url)
-    else:
-        gather.pause(length=rules.announce_seconds)
+    else:  # a track lasts as long as it lasts: a step due sooner is waited for in silence
+        gather.pause(length=min(rules.announce_seconds, until_next))
     resp.append(gather)
     return resp
+
+
+def _until_next_step(entry: QueueEntry, waited: timedelta, office_rule, rules) -> int:
+    """Whole seconds (at least 1) until the next step of this caller's wait is due: widening to any
+    topic, to the other office (while their office is open and the rule keeps them to it), the
+    offer of other languages, the longest wait. The turn ends then, so that the wait URL is asked
+    for again and the step happens when its time comes (issue 17), not a whole turn later. A large
+    number when no step is left."""
+    steps = [rules.widen_after, rules.max_wait]
+    if office_rule is not None and entry.office_code in office_rule.open_offices:
+        steps.append(office_rule.after)
+    if _may_offer_languages(entry, rules.offer_languages_after, rules):
+        steps.append(rules.offer_languages_after)
+    ahead = [step - waited for step in steps if step > waited]
+    if not ahead:
+        return 24 * 3600
+    return max(1, math.ceil(min(ahead).total_seconds()))
 
 
 def _bridge_still_coming(session: Session, call: Call, entry: QueueEntry) -> bool:
@@ -174,8 +196,8 @@ def _bridge_still_coming(session: Session, call: Call, entry: QueueEntry) -> boo
     return False
 
 
-def _widen_and_announce(session: Session, call: Call, gather: Gather, entry: QueueEntry, waited, now,
-                        rules) -> None:
+def _widen_and_announce(session: Session, call: Call, gather: Gather, entry: QueueEntry, waited,
+                        office_rule, rules) -> None:
     """Widen the entry once it has waited long enough: to any consultant with the caller's language
     (rules.widen_after), then to the other office too (the office rule); the caller hears each once.
     A level the entry (read in this request) has already is not written again: the turns after a
@@ -188,7 +210,7 @@ def _widen_and_announce(session: Session, call: Call, gather: Gather, entry: Que
         calls.record_event(session, call, "widened", call.language_code)
         speak(gather, lang, "queue_widened")
         widened = True
-    rule = routing.office_rule(now) if level < 2 else None
+    rule = office_rule if level < 2 else None
     if (rule is not None and waited >= rule.after and entry.office_code in rule.open_offices
             and routing.widen_entry(session, entry.id, 2, commit=False)):
         calls.record_event(session, call, "widened", "other_office")
@@ -199,11 +221,13 @@ def _widen_and_announce(session: Session, call: Call, gather: Gather, entry: Que
         routing.caller_may_be_served(entry.id)
 
 
-def _announce_position(session: Session, gather: Gather, lang: str, entry: QueueEntry, now) -> None:
-    place, expected = routing.wait_figures(session, entry, now)
+def _announce_position(session: Session, gather: Gather, lang: str, entry: QueueEntry, now, pick_rules,
+                       rules) -> None:
+    place, expected = routing.wait_figures(session, entry, now, rules=pick_rules,
+                                           min_answers=rules.estimate_min_answers)
     speak(gather, lang, "queue_position", position=place)
     if expected is None:
-        return  # no recent answers to estimate from: better nothing than a made-up figure
+        return  # too few recent answers to estimate from: better nothing than a made-up figure
     if expected < 90:
         speak(gather, lang, "queue_wait_short")
     else:

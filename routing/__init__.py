@@ -4,6 +4,8 @@ these functions and never import routing's modules.
 
 - Live calls: offer_call, accept, release, finish, free_holders, set_status, effective_status,
   candidates, anyone_free, language_on_duty.
+- Who may take a waiting caller now (the rule the pick follows, for the figures and the sweep):
+  pick_rules, PickRules, tiers, free_takers, waiting_takers.
 - Queues: enqueue, enqueue_waiting, entry_for_call, position, estimated_wait,
   queue_figures, wait_figures, accept_languages, widen_entry, claim, unclaim, mark_bridged, unbridge, leave,
   mark_left.
@@ -29,6 +31,7 @@ from routing.offers import (
     offer_not_taken,
     office_rule,
     on_offer_status,
+    pick_rules,
     register_ringer,
 )
 from routing.pair_many import pair_consultants
@@ -64,9 +67,11 @@ from routing.reservation import (
     set_status,
 )
 from routing.stale_calls import END_CALL_LOADS, ROUTING_LOADS, end_call, register_leg_closer
+from routing.takers import PickRules, free_takers, tiers, waiting_takers
 
 __all__ = [
-    "CALLBACK", "END_CALL_LOADS", "LANGUAGES_ON_DUTY", "OfficeRule", "ROUTING_LOADS", "accept", "anyone_free",
+    "CALLBACK", "END_CALL_LOADS", "LANGUAGES_ON_DUTY", "OfficeRule", "PickRules", "ROUTING_LOADS", "accept",
+    "anyone_free", "free_takers", "pick_rules", "tiers", "waiting_takers",
     "accept_languages", "call_ended", "caller_for",
     "caller_may_be_served", "candidates", "cancel_leg", "claim", "consultant_for", "consultant_may_be_free",
     "consultant_status_changed", "effective_status", "end_call", "enqueue", "enqueue_waiting",

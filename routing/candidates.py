@@ -43,10 +43,14 @@ def _anyone_statement(any_topic: bool, only_office: bool) -> Select:
     return select(Staff.id).where(*where).limit(literal_column("1"))
 
 
+def free_params(now: datetime) -> dict[str, datetime]:
+    """The instants that suitable()'s "free" reads, for a statement run at `now` (aware, UTC)."""
+    return {"now": now, "stale_before": now - STALE_OFFER}
+
+
 def _bound(language: str, topic: str | None, office: str, exclude: Collection[int], now) -> dict[str, object]:
     """The values bound in the statements _who_and_order builds."""
-    params: dict[str, object] = {"language": language, "office": office, "now": now,
-                                 "stale_before": now - STALE_OFFER}
+    params: dict[str, object] = {"language": language, "office": office, **free_params(now)}
     if topic is not None:
         params["topic"] = topic
     if exclude:
@@ -67,17 +71,30 @@ def _candidates_statement(any_topic: bool, excluding: bool, limit: int, only_off
     )
 
 
+def suitable(language: ColumnElement, topic: ColumnElement | None, office: ColumnElement | None
+             ) -> list[ColumnElement[bool]]:
+    """SQL conditions on Staff: free to be rung now, with skill `language` x `topic` (None: any
+    topic), of `office` only if one is given (None: either office). The arguments are SQL values
+    (bound parameters); the instants of "free" are bound at run time as `now` and `stale_before`
+    (_bound). One tier of a waiting caller (routing.takers.tiers) is these conditions: routing's
+    pick (candidates, reserve_best) and routing.takers, which counts whom it may ring, both read them
+    here."""
+    skilled = select(StaffSkill.staff_id).where(StaffSkill.language_code == language)
+    if topic is not None:
+        skilled = skilled.where(StaffSkill.topic_code == topic)
+    where = [Staff.id.in_(skilled), *REACHABLE_FREE]
+    if office is not None:
+        where.append(Staff.office_code == office)
+    return where
+
+
 def _who_and_order(any_topic: bool, excluding: bool,
                    only_office: bool) -> tuple[tuple[ColumnElement[bool], ...], tuple[ColumnElement, ...]]:
     """candidates()' WHERE conditions and ORDER BY, with its parameters bound by name."""
-    skilled = select(StaffSkill.staff_id).where(StaffSkill.language_code == bindparam("language"))
-    if not any_topic:
-        skilled = skilled.where(StaffSkill.topic_code == bindparam("topic"))
-    where = [Staff.id.in_(skilled), Staff.active.is_(True), Staff.phone.is_not(None), _FREE_NOW]
+    where = suitable(bindparam("language"), None if any_topic else bindparam("topic"),
+                     bindparam("office") if only_office else None)
     if excluding:
         where.append(Staff.id.not_in(bindparam("exclude", expanding=True)))
-    if only_office:
-        where.append(Staff.office_code == bindparam("office"))
     order = (case((Staff.office_code == bindparam("office"), 0), else_=1), Staff.idle_since, Staff.id)
     return tuple(where), order
 
@@ -153,6 +170,8 @@ def _reserve_best_statement(dialect: str, any_topic: bool, excluding: bool, only
 # "Free" as routing.reservation defines it, with its instants bound at run time.
 _NOW = bindparam("now", type_=UTCDateTime)
 _FREE_NOW = free_at(_NOW, bindparam("stale_before", type_=UTCDateTime))
+# A consultant routing may ring at all: active, with a phone, free now.
+REACHABLE_FREE = (Staff.active.is_(True), Staff.phone.is_not(None), _FREE_NOW)
 # The consultant already offered the call being routed (its CallSid bound as ringing_for).
 _RINGING_IT = and_(Staff.status == Status.offered.value, Staff.current_call_sid == bindparam("ringing_for"))
 

@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from hotline import calls, hours, services
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
-from routing.candidates import free_consultants
 from routing.pairing import caller_for, consultant_for
 from routing.queue_pick import OfficeRule
 from routing.queues import abandon, unclaim, unclaim_stale
 from routing.reservation import effective_status, finish, free_holders, release
+from routing.takers import PickRules, waiting_takers
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,12 @@ def office_rule(now: datetime) -> OfficeRule | None:
     if not after:
         return None
     return OfficeRule(after, frozenset(o.code for o in catalogue.offices if hours.is_open(o, now)))
+
+
+def pick_rules(now: datetime) -> PickRules:
+    """When waiting callers widen at `now` (aware, UTC), by the catalogue's [queue]: widen_after
+    and office_rule(now). Needs an app context."""
+    return PickRules(services.catalogue().queue.widen_after, office_rule(now))
 
 
 # -- triggers: enqueue a job; called after the change that allows a pairing is committed ---------
@@ -144,7 +150,7 @@ def pair_next_caller(session: Session, staff_id: int) -> tuple[QueueEntry, Staff
     if staff is None or not staff.active or not staff.phone:
         return None
     now = utcnow()
-    entry = caller_for(session, staff, now, services.catalogue().queue.widen_after, office_rule(now))
+    entry = caller_for(session, staff, now, *pick_rules(now))
     return None if entry is None else (entry, staff)
 
 
@@ -156,8 +162,8 @@ def find_consultant(session: Session, entry_id: int) -> Staff | None:
     # Whoever let this caller ring out already is not rung for them again.
     missed = tuple(calls.consultants_with(session, entry.call_id, "not_accepted")) if entry.call_id else ()
     now = utcnow()
-    staff = consultant_for(session, entry, now, services.catalogue().queue.widen_after, missed,
-                                   office_rule(now))
+    rules = pick_rules(now)
+    staff = consultant_for(session, entry, now, rules.widen_after, missed, rules.office_rule)
     if staff is None:
         return None
     # consultant_for claimed the entry (its new state is set on `entry` there): no refresh needed.
@@ -165,17 +171,20 @@ def find_consultant(session: Session, entry_id: int) -> Staff | None:
 
 
 def sweep(session: Session, now: datetime) -> int:
-    """Offers whose answer never came go back to waiting, and every free consultant who could serve
-    a waiting caller is paired (a safety net under the event-driven jobs). Returns how many pairs
-    were made."""
+    """Offers whose answer never came go back to waiting, and every free consultant who may take a
+    waiting caller at `now` (routing.takers: widened, of the other office, or in a language the
+    caller agreed to, as the wait has made them) is paired, longest idle first: a safety net under
+    the event-driven jobs, so that no widening waits for the caller's next turn of the wait URL
+    longer than the sweep's period. Returns how many pairs were made."""
     unclaim_stale(session, now)
-    waiting_languages = set(session.scalars(
-        select(QueueEntry.language_code).where(QueueEntry.state == QueueState.waiting.value).distinct()))
-    if not waiting_languages:
+    _, takers = waiting_takers(session, now, pick_rules(now))
+    free = set().union(*takers.values())
+    if not free:
         return 0
     made = 0
-    for staff in free_consultants(session, waiting_languages, now):
-        if offer_next_caller(session, staff.id) is not None:
+    longest_idle_first = select(Staff.id).where(Staff.id.in_(free)).order_by(Staff.idle_since, Staff.id)
+    for staff_id in list(session.scalars(longest_idle_first)):
+        if offer_next_caller(session, staff_id) is not None:
             made += 1
     return made
 

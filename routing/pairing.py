@@ -18,6 +18,7 @@ from routing.candidates import Reserved, candidates, reserve_best
 from routing.queue_pick import OfficeRule, next_caller_for
 from routing.queues import claim
 from routing.reservation import reserve
+from routing.takers import tiers
 
 # A pick can lose its race to another worker; after this many lost races the job gives up and
 # the next trigger (or the periodic sweep) tries again.
@@ -42,24 +43,6 @@ def caller_for(session: Session, staff: Staff, now: datetime, widen_after: timed
             return entry
         # Another consultant took this caller first: the reservation was rolled back; next caller.
     return None
-
-
-def tiers(entry: QueueEntry, now: datetime, widen_after: timedelta,
-          office_rule: OfficeRule | None = None) -> list[tuple[str, str | None, bool]]:
-    """(language, topic, own office only) to look for, best first; topic None means any topic.
-    Widening adds the caller's language on any topic; languages the caller agreed to come after
-    their own; the office rule keeps the caller to their office's consultants for a while."""
-    waited = now - entry.entered_at
-    widened = waited >= widen_after
-    own_office = office_rule is not None and office_rule.restricts(entry.office_code, waited)
-    languages = [entry.language_code,
-                 *(entry.accepts_languages.split(",") if entry.accepts_languages else [])]
-    found: list[tuple[str, str | None, bool]] = []
-    for language in languages:
-        found.append((language, entry.topic_code, own_office))
-        if widened:
-            found.append((language, None, own_office))
-    return found
 
 
 def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_after: timedelta,

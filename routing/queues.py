@@ -16,8 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline import db
-from hotline.models import Call, QueueEntry, QueueState, Staff, StaffSkill, UTCDateTime, utcnow
-from routing.reservation import STALE_OFFER, free_now
+from hotline.models import Call, QueueEntry, QueueState, UTCDateTime, utcnow
+from routing.candidates import free_params
+from routing.reservation import STALE_OFFER
+from routing.takers import PickRules, free_takers, takers_count
 
 WAITING, OFFERED = QueueState.waiting.value, QueueState.offered.value
 IN_QUEUE = (WAITING, OFFERED)
@@ -25,6 +27,8 @@ IN_QUEUE = (WAITING, OFFERED)
 BRIDGED_RESULTS = {"bridged", "bridging-in-process", "redirected-from-bridged"}
 # The estimated wait divides the position by the answers of the queue in this recent window.
 ANSWER_RATE_WINDOW = timedelta(minutes=30)
+# Answers in that window below which no wait is estimated: [queue] estimate_min_answers' default.
+MIN_ANSWERS = 3
 
 
 def enqueue(session: Session, call: Call, *, urgent: bool = False, now: datetime | None = None,
@@ -156,30 +160,38 @@ def position(session: Session, entry: QueueEntry) -> int:
     return session.scalar(_ahead(entry)) + 1
 
 
-def _expected(place: int, answered: int, window: timedelta) -> int | None:
-    return round(place * window.total_seconds() / answered) if answered else None
-
-
-def estimated_wait(session: Session, entry: QueueEntry, now: datetime,
-                   window: timedelta = ANSWER_RATE_WINDOW) -> int | None:
-    """Seconds until the caller is likely answered: their position over the queue's recent answer
-    rate (callers of this language x topic bridged in the last `window`). None without recent
-    answers: better to say nothing about time than a made-up figure."""
-    answered = session.scalar(_answered(entry, now, window))
-    if not answered:
+def expected_wait(place: int, answered: int, free: int, window: timedelta, min_answers: int) -> int | None:
+    """Seconds until a caller at `place` is likely answered, or None: say nothing rather than
+    something wrong (issue 17). With `free` consultants who may take the caller now at least as
+    many as `place`, 0 (they are being rung). Otherwise the callers up to them that those leave,
+    over the queue's answer rate: `answered` callers in `window`, which must be at least
+    `min_answers` ([queue] estimate_min_answers) for a rate worth saying."""
+    if free >= place:
+        return 0
+    if answered < max(1, min_answers):
         return None
-    return _expected(position(session, entry), answered, window)
+    return round((place - free) * window.total_seconds() / answered)
 
 
-def wait_figures(session: Session, entry: QueueEntry, now: datetime,
-                 window: timedelta = ANSWER_RATE_WINDOW) -> tuple[int, int | None]:
-    """(position, estimated_wait) of a waiting caller, as those two functions give them, read in
-    one statement (both counts as scalar subqueries of one SELECT): what each turn of the wait
-    URL tells the caller, in one round trip."""
-    ahead, answered = session.execute(
-        select(_ahead(entry).scalar_subquery(), _answered(entry, now, window).scalar_subquery())).one()
+def estimated_wait(session: Session, entry: QueueEntry, now: datetime, window: timedelta = ANSWER_RATE_WINDOW,
+                   *, rules: PickRules | None = None, min_answers: int = MIN_ANSWERS) -> int | None:
+    """wait_figures' expected wait alone (seconds, or None)."""
+    return wait_figures(session, entry, now, window, rules=rules, min_answers=min_answers)[1]
+
+
+def wait_figures(session: Session, entry: QueueEntry, now: datetime, window: timedelta = ANSWER_RATE_WINDOW,
+                 *, rules: PickRules | None = None, min_answers: int = MIN_ANSWERS) -> tuple[int, int | None]:
+    """(position, expected wait in seconds or None: expected_wait) of a waiting caller at `now`
+    (aware, UTC), from their place, the callers of their language x topic bridged in the last
+    `window`, and (with `rules`, routing.pick_rules) the consultants who may take them now
+    (routing.takers; without, none counted). Read in one statement (the counts as scalar
+    subqueries of one SELECT): what each turn of the wait URL tells the caller, in one round trip."""
+    counts = [_ahead(entry).scalar_subquery(), _answered(entry, now, window).scalar_subquery()]
+    if rules is not None:
+        counts.append(takers_count(entry, now, rules))
+    ahead, answered, *free = session.execute(select(*counts), free_params(now)).one()
     place = ahead + 1
-    return place, _expected(place, answered, window)
+    return place, expected_wait(place, answered, free[0] if free else 0, window, min_answers)
 
 
 def accept_languages(session: Session, entry_id: int, languages: Iterable[str]) -> None:
@@ -310,35 +322,27 @@ def _change(session: Session, entry_id: int, from_states: tuple[str, ...], *cond
     return result.rowcount == 1
 
 
-def queue_figures(session: Session, now: datetime) -> list[dict]:
-    """Each language x topic queue with callers in it: how many wait (and of them are being
-    offered), the longest time in the queue, and how many consultants with that skill are free."""
-    e = QueueEntry
-    rows = session.execute(
-        select(e.language_code, e.topic_code, func.count(), func.count().filter(e.state == OFFERED),
-               func.min(e.entered_at))
-        .where(e.state.in_(IN_QUEUE))
-        .group_by(e.language_code, e.topic_code)
-        .order_by(e.language_code, e.topic_code)
-    ).all()
-    free = _free_consultants(session, now, {language for language, *_ in rows})
+def queue_figures(session: Session, now: datetime, rules: PickRules) -> list[dict]:
+    """Each language x topic queue with callers in it at `now` (aware, UTC): how many wait (and of
+    them are being offered), the longest time in the queue (seconds), and how many consultants are
+    free who may take one of its waiting callers now (routing.takers, by `rules`:
+    routing.pick_rules). Two statements, one with nobody in a queue."""
+    # As stored now, not as an earlier read of the session left them (compare-and-sets skip it).
+    entries = list(session.scalars(select(QueueEntry).where(QueueEntry.state.in_(IN_QUEUE))
+                                   .execution_options(populate_existing=True)))
+    takers = free_takers(session, entries, now, rules)
+    queues: dict[tuple[str, str], dict] = {}
+    for entry in entries:
+        queue = queues.setdefault((entry.language_code, entry.topic_code), {
+            "language": entry.language_code, "topic": entry.topic_code, "waiting": 0, "offered": 0,
+            "entered": entry.entered_at, "free": set()})
+        queue["waiting"] += 1
+        queue["offered"] += entry.state == OFFERED
+        queue["entered"] = min(queue["entered"], entry.entered_at)
+        queue["free"] |= takers[entry.id]
     return [
-        {"language": language, "topic": topic, "waiting": waiting, "offered": offered,
-         "longest_wait_seconds": max(0, int((now - entered).total_seconds())),
-         "available_consultants": free.get((language, topic), 0)}
-        for language, topic, waiting, offered, entered in rows
+        {"language": q["language"], "topic": q["topic"], "waiting": q["waiting"], "offered": q["offered"],
+         "longest_wait_seconds": max(0, int((now - q["entered"]).total_seconds())),
+         "available_consultants": len(q["free"])}
+        for _, q in sorted(queues.items())
     ]
-
-
-def _free_consultants(session: Session, now: datetime, languages: set[str]) -> dict[tuple[str, str], int]:
-    """Consultants routing could ring now (as routing.candidates), per language x topic skill."""
-    if not languages:
-        return {}
-    rows = session.execute(
-        select(StaffSkill.language_code, StaffSkill.topic_code, func.count(func.distinct(Staff.id)))
-        .join(Staff, Staff.id == StaffSkill.staff_id)
-        .where(StaffSkill.language_code.in_(languages), Staff.active.is_(True), Staff.phone.is_not(None),
-               free_now(now))
-        .group_by(StaffSkill.language_code, StaffSkill.topic_code)
-    ).all()
-    return {(language, topic): count for language, topic, count in rows}

@@ -32,10 +32,10 @@ def test_a_due_callback_rings_a_consultant_then_the_caller_and_completes(app, db
     [consultant] = placed(twilio, twilio_api)
     assert consultant.to == maria.phone and consultant.request.data["From"] == "+35924916000"
     whisper = consultant.answer()
-    assert texts(whisper)[0].startswith(prompt(app, "bg", "callback_whisper", language="руски",
-                                               topic="здраве", when="")[:30])
+    assert texts(whisper)[0].startswith(prompt(app, "ru", "callback_whisper", language="русский",
+                                               topic="здоровье", when="")[:30])
     joined = consultant.press("1")
-    assert texts(joined) == [prompt(app, "bg", "callback_calling")]
+    assert texts(joined) == [prompt(app, "ru", "callback_calling")]  # the language she lists
     room = joined.find("Dial/Conference").text
 
     [_, caller] = placed(twilio, twilio_api)

@@ -49,7 +49,7 @@ def test_a_whisper_accepted_after_the_caller_left_does_not_make_the_consultant_b
     hang_up(call)  # ...while the caller gives up
     late = leg.press("1")
     assert verbs(late)[-1] == "Hangup"
-    assert texts(late) == [prompt(app, "bg", "caller_gone")]  # told why, in their language
+    assert texts(late) == [prompt(app, "en", "caller_gone")]  # told why, in their language
     _expect_abandoned(db, call, consultant)
     assert "accepted" not in [kind for kind, _, _ in journal(db, call)]
 

@@ -61,7 +61,7 @@ def test_a_declined_whisper_releases_the_consultant_and_the_next_is_rung(app, db
     first, second = _two_consultants(app, db)
     call = route(twilio)
     declined = answer_and_press(call, key)
-    assert texts(declined) == [prompt(app, "bg", "whisper_declined")]  # consultants hear Bulgarian
+    assert texts(declined) == [prompt(app, "en", "whisper_declined")]  # the language she lists
     assert verbs(declined) == ["Say", "Hangup"]
     assert ("declined", None, first.id) in journal(db, call)
     answer = call.dial_ends("completed")

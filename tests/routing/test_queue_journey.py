@@ -60,8 +60,8 @@ def test_a_consultant_who_becomes_available_is_rung_and_bridged_to_the_longest_w
     assert status_of(db, maria) == ("offered", first.call_sid)
     assert entry_of(db, first).state == "offered" and entry_of(db, second).state == "waiting"
 
-    whisper = leg.answer()
-    assert texts(whisper) == [prompt(app, "bg", "whisper", language="английски", topic="здраве")]
+    whisper = leg.answer()  # in English, the language she lists
+    assert texts(whisper) == [prompt(app, "en", "whisper", language="English", topic="health")]
     joined = leg.press("1")
     conference = joined.find("Dial/Conference")
     assert conference is not None and conference.text == f"hotline-{first.call_sid}"

@@ -59,7 +59,7 @@ def test_a_declined_offer_goes_to_the_next_consultant_and_the_caller_keeps_waiti
     [leg] = rung(twilio, twilio_api)
     leg.answer()
     declined = leg.press("2")
-    assert texts(declined) == [prompt(app, "bg", "whisper_declined")] and verbs(declined) == ["Say", "Hangup"]
+    assert texts(declined) == [prompt(app, "en", "whisper_declined")] and verbs(declined) == ["Say", "Hangup"]
     leg.ends("completed")  # the declined leg's own status callback changes nothing more
     run_jobs(app)
     assert [ringing.staff_id for ringing in rung(twilio, twilio_api)] == [first.id, second.id]
@@ -118,7 +118,7 @@ def test_the_caller_gone_by_the_time_the_consultant_accepts(app, db, client, twi
     leg.answer()
     twilio_api.refuse = 1  # Twilio: the call is not in progress, it cannot be redirected
     answer = leg.press("1")
-    assert texts(answer) == [prompt(app, "bg", "caller_gone")] and "Dial" not in verbs(answer)
+    assert texts(answer) == [prompt(app, "en", "caller_gone")] and "Dial" not in verbs(answer)
     status, _ = status_of(db, maria)
     assert status == "wrap_up"  # a wrap-up of no length: free at once
     assert "bridged" not in [kind for kind, _, _ in journal(db, call)]

@@ -65,8 +65,8 @@ def test_a_long_wait_offers_english_or_bulgarian_and_agreeing_reaches_an_english
     [leg] = rung(twilio, twilio_api)
     assert leg.staff_id == english.id
     whisper = leg.answer()
-    assert texts(whisper) == [prompt(app, "bg", "whisper_other_language", language="украински",
-                                     other="английски", topic="здраве")]
+    assert texts(whisper) == [prompt(app, "en", "whisper_other_language", language="Ukrainian",
+                                     other="English", topic="health")]
     assert ("languages_accepted", "en,bg", None) in journal(db, call)
 
 

@@ -281,13 +281,15 @@ def test_queue_figures(app, db):
     gone = _queued(db, "ru", "health", rang=20)
     routing.claim(db, claimed.id, wrapped.id, NOW)
     routing.mark_left(db, gone.call_sid, "hangup", NOW)
-    assert routing.queue_figures(db, NOW) == [
+    assert routing.queue_figures(db, NOW, routing.PickRules(WIDEN_AFTER, None)) == [
         {"language": "en", "topic": "health", "waiting": 2, "offered": 1, "longest_wait_seconds": 300,
          "available_consultants": 2},
         {"language": "ru", "topic": "health", "waiting": 1, "offered": 0, "longest_wait_seconds": 30,
          "available_consultants": 0},
     ]
-    assert routing.queue_figures(db, NOW - timedelta(hours=1))[0]["longest_wait_seconds"] == 0
+    an_hour_before = NOW - timedelta(hours=1)
+    assert routing.queue_figures(db, an_hour_before, routing.PickRules(WIDEN_AFTER, None))[0][
+        "longest_wait_seconds"] == 0
 
 
 def test_accepted_languages_are_matched_whole_and_urgent_first(app, db):

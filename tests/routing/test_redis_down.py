@@ -98,7 +98,8 @@ def test_a_dead_redis_at_any_step_of_a_queued_call_changes_nothing_the_caller_he
     import routing
 
     # The expected wait is learnt from the calls before: the second call would hear the first's.
-    monkeypatch.setattr(routing, "wait_figures", lambda s, entry, now: (routing.position(s, entry), None))
+    monkeypatch.setattr(routing, "wait_figures",
+                        lambda s, entry, now, **_: (routing.position(s, entry), None))
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
     _, token = add_staff_with_token(app, db, "Supervisor")
     with_redis = journey(app, client, twilio, twilio_api, db, maria, token, None)
@@ -127,7 +128,8 @@ def test_a_final_status_that_meets_a_dead_redis_still_closes_the_call_and_frees_
         app, db, client, twilio, twilio_api, monkeypatch, down_at):
     import routing
 
-    monkeypatch.setattr(routing, "wait_figures", lambda s, entry, now: (routing.position(s, entry), None))
+    monkeypatch.setattr(routing, "wait_figures",
+                        lambda s, entry, now, **_: (routing.position(s, entry), None))
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
     _, token = add_staff_with_token(app, db, "Supervisor")
     with_redis = journey(app, client, twilio, twilio_api, db, maria, token, None, HANGS_UP_FIRST)
