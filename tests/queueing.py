@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
@@ -41,11 +41,6 @@ def run_jobs(app) -> None:
     with app.app_context():
         away = rq_loop.work_round(hotline.redis, threading.Event(), None, burst=True)
     assert away is None, away
-
-
-def set_queue_clock(monkeypatch, moment: datetime) -> None:
-    """Fix the clock of the call flow and the queue at the aware datetime `moment`."""
-    set_clock(monkeypatch, moment)
 
 
 def enqueued(call: CallerLeg) -> ET.Element:

@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline.models import utcnow
+from tests.clock import set_clock
 from tests.conftest import config_with
 from tests.helpers import add_consultant
 from tests.journeys import BURGAS_NUMBER, dialled, journal, prompt, route, status_of, texts
-from tests.queueing import enqueued, entry_of, run_jobs, rung, set_queue_clock, wait_turn
+from tests.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
 
 SOFIA = ZoneInfo("Europe/Sofia")
 
@@ -25,14 +26,14 @@ def test_after_the_office_wait_the_other_office_is_rung_and_the_caller_told(app,
     run_jobs(app)
     assert rung(twilio, twilio_api) == [] and status_of(db, sofia) == ("available", None)
 
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=150))  # past the topic widening only
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=150))  # past the topic widening only
     heard = texts(wait_turn(call, enqueue))
     assert prompt(app, "en", "queue_widened") in heard
     assert prompt(app, "en", "queue_widened_office") not in heard
     run_jobs(app)
     assert rung(twilio, twilio_api) == []
 
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=181))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=181))
     assert texts(wait_turn(call, enqueue))[0] == prompt(app, "en", "queue_widened_office")
     run_jobs(app)
     [leg] = rung(twilio, twilio_api)
@@ -55,7 +56,7 @@ def test_a_free_consultant_of_the_other_office_takes_a_caller_past_the_office_wa
                       headers=headers).status_code == 200
     run_jobs(app)
     assert rung(twilio, twilio_api) == []
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=181))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=181))
     from routing import offers
 
     with app.app_context():
@@ -78,6 +79,6 @@ class TestOfficeClosed:
     def test_a_caller_of_a_closed_office_is_rung_through_to_the_open_one_at_once(
             self, app, db, twilio, twilio_api, monkeypatch):
         sofia = add_consultant(app, db, "Free in Sofia", office="sofia")
-        set_queue_clock(monkeypatch, datetime(2026, 11, 20, 14, 0, tzinfo=SOFIA))  # a Friday afternoon
+        set_clock(monkeypatch, datetime(2026, 11, 20, 14, 0, tzinfo=SOFIA))  # a Friday afternoon
         call = route(twilio, "en", "health", called=BURGAS_NUMBER)
         assert dialled(call) == sofia.phone

@@ -211,7 +211,7 @@ def test_a_bridge_that_never_happened_puts_the_caller_back_in_the_queue(app, db,
     from datetime import timedelta
 
     from hotline.models import utcnow
-    from tests.queueing import set_queue_clock
+    from tests.clock import set_clock
 
     maria = add_consultant(app, db, "Maria", status="busy")
     call = route(twilio, "en", "health")
@@ -222,7 +222,7 @@ def test_a_bridge_that_never_happened_puts_the_caller_back_in_the_queue(app, db,
     leg.answer()
     leg.press("1")
     assert [child.tag for child in wait_turn(call, enqueue)] == ["Pause"]  # being put through
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=45))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=45))
     turn = wait_turn(call, enqueue)
     assert texts(turn)[0] == prompt(app, "en", "queue_position", position=1)
     assert entry_of(db, call).state in ("waiting", "offered")

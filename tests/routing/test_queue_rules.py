@@ -15,10 +15,11 @@ import routing
 from hotline.models import QueueEntry, utcnow
 from hotline.twilio_sim import new_sid
 from ivr import queue_exits
+from tests.clock import set_clock
 from tests.conftest import PUBLIC_BASE_URL, config_with
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import hang_up, heard, journal, prompt, record_of, route, status_of, texts, verbs
-from tests.queueing import enqueued, entry_of, leaves_queue, run_jobs, rung, set_queue_clock, wait_turn
+from tests.queueing import enqueued, entry_of, leaves_queue, run_jobs, rung, wait_turn
 
 QUEUE_LEFT_URL = PUBLIC_BASE_URL + "/ivr/queue/left"
 QUEUE_WAIT_URL = PUBLIC_BASE_URL + "/ivr/queue/wait"
@@ -208,7 +209,7 @@ def test_a_caller_past_the_longest_wait_leaves_the_queue_and_hears_the_all_busy_
     assert texts(wait_turn(call, enqueue))[0] == prompt(app, "en", "queue_position", position=1)
 
     later = utcnow() + timedelta(seconds=61)
-    set_queue_clock(monkeypatch, later)
+    set_clock(monkeypatch, later)
     assert verbs(wait_turn(call, enqueue)) == ["Leave"]
     left = leaves_queue(call, enqueue, "leave")
     assert texts(left) == [prompt(app, "en", "queue_too_long"), prompt(app, "en", "all_busy_later"),
@@ -230,7 +231,7 @@ def test_a_caller_whose_consultant_is_ringing_is_not_sent_away_at_the_longest_wa
     _becomes_available(app, client, token, maria)
     assert entry_of(db, call).state == "offered"
 
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=61))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=61))
     heard = wait_turn(call, enqueued(call))
     assert "Leave" not in verbs(heard)
     assert texts(heard)[0] == prompt(app, "en", "queue_position", position=1)
@@ -294,7 +295,7 @@ def test_a_registered_way_out_is_offered_and_taken_from_the_wait(
 def test_a_consultant_is_not_left_ringing_for_a_caller_who_has_just_left_the_queue(
         app, db, client, twilio, twilio_api, monkeypatch, callback_way_out, why):
     start = utcnow()
-    set_queue_clock(monkeypatch, start)  # however long the test takes, the caller waits 60 s only below
+    set_clock(monkeypatch, start)  # however long the test takes, the caller waits 60 s only below
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
     _, token = add_staff_with_token(app, db, "Supervisor")
     call = route(twilio, "en", "health")
@@ -304,7 +305,7 @@ def test_a_consultant_is_not_left_ringing_for_a_caller_who_has_just_left_the_que
         wait_turn(call, enqueue)
         assert verbs(call.press("1")) == ["Leave"]
     else:
-        set_queue_clock(monkeypatch, start + timedelta(seconds=61))
+        set_clock(monkeypatch, start + timedelta(seconds=61))
         assert verbs(wait_turn(call, enqueue)) == ["Leave"]
     # Maria becomes free before Twilio has requested the Enqueue action.
     _becomes_available(app, client, token, maria)

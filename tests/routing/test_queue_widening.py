@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hotline.models import utcnow
+from tests.clock import set_clock
 from tests.helpers import add_consultant, new_call
 from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, dialled, journal, prompt, route, status_of, texts
-from tests.queueing import enqueued, entry_of, run_jobs, rung, set_queue_clock, wait_turn
+from tests.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
 
 
 def test_after_the_widening_wait_any_consultant_with_the_language_is_rung_and_the_caller_told(
@@ -22,7 +23,7 @@ def test_after_the_widening_wait_any_consultant_with_the_language_is_rung_and_th
     first_turn = wait_turn(call, enqueue)
     assert prompt(app, "en", "queue_widened") not in texts(first_turn)
 
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=121))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=121))
     widened = wait_turn(call, enqueue)
     assert texts(widened)[0] == prompt(app, "en", "queue_widened")
     assert prompt(app, "en", "queue_widened") not in texts(wait_turn(call, enqueue))  # said once
@@ -38,7 +39,7 @@ def test_widening_never_reaches_a_consultant_without_the_callers_language(app, d
     russian = add_consultant(app, db, "Russian", languages=["ru"], topics=["health"])
     call = route(twilio, "ar", "health")
     enqueue = enqueued(call)
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=200))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=200))
     wait_turn(call, enqueue)
     run_jobs(app)
     assert rung(twilio, twilio_api) == []
@@ -53,7 +54,7 @@ def test_a_long_wait_offers_english_or_bulgarian_and_agreeing_reaches_an_english
     offer = "Якщо ви можете розмовляти також англійською або болгарською, натисніть 3."
     assert offer not in texts(wait_turn(call, enqueue))
 
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=241))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=241))
     turn = wait_turn(call, enqueue)
     assert offer in texts(turn)
     agreed = call.press("3")
@@ -74,7 +75,7 @@ def test_an_english_caller_is_offered_only_bulgarian_and_a_bulgarian_caller_only
         app, db, twilio, twilio_api, monkeypatch):
     english, bulgarian = route(twilio, "en", "health"), route(twilio, "bg", "health")
     queued = [(english, enqueued(english)), (bulgarian, enqueued(bulgarian))]
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=241))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=241))
     heard = [texts(wait_turn(call, enqueue)) for call, enqueue in queued]
     assert "If you can also speak Bulgarian, press 3." in heard[0]
     assert "Ако можете да говорите и на английски, натиснете 3." in heard[1]

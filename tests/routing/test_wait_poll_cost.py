@@ -14,10 +14,11 @@ from sqlalchemy.exc import OperationalError
 
 import routing
 from hotline.models import utcnow
+from tests.clock import set_clock
 from tests.conftest import services_of
 from tests.helpers import add_consultant
 from tests.journeys import journal, prompt, route, texts
-from tests.queueing import enqueued, entry_of, run_jobs, rung, set_queue_clock, wait_turn
+from tests.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
 
 # A turn with nothing new: the call (hotline.webhooks), the queue entry, and one SELECT of the
 # caller's position and the queue's recent answers (routing.wait_figures).
@@ -60,7 +61,7 @@ def test_a_turn_of_the_wait_with_nothing_new_reads_three_statements_and_writes_n
     call = route(twilio, "en", "health")
     enqueue = enqueued(call)
     run_jobs(app)  # the entry's own pairing job: nobody free
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=200))  # past both widenings
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=200))  # past both widenings
     wait_turn(call, enqueue)
     assert entry_of(db, call).widen_level == 2
     run_jobs(app)
@@ -91,7 +92,7 @@ def test_a_turn_that_widens_twice_commits_each_level_with_its_event_and_queues_o
     call = route(twilio, "en", "health")
     enqueue = enqueued(call)
     run_jobs(app)
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=200))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=200))
     with counting(app) as counted:
         turn = wait_turn(call, enqueue)
     assert texts(turn)[:2] == [prompt(app, "en", "queue_widened"), prompt(app, "en", "queue_widened_office")]
@@ -106,11 +107,11 @@ def test_a_pairing_asked_for_while_one_is_queued_is_not_queued_twice_but_is_once
     call = route(twilio, "en", "health")
     enqueue = enqueued(call)
     assert jobs_queued(app) == 0  # nobody free as the caller entered the queue: no pairing asked
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=130))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=130))
     wait_turn(call, enqueue)  # widened: a pairing is asked for
     assert ("widened", "en", None) in journal(db, call)
     assert jobs_queued(app) == 1
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=200))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=200))
     wait_turn(call, enqueue)  # widened again while that pairing is still queued: it will see this
     assert ("widened", "other_office", None) in journal(db, call)
     assert jobs_queued(app) == 1

@@ -13,10 +13,11 @@ import pytest
 
 from hotline.models import utcnow
 from routing import jobs
+from tests.clock import set_clock
 from tests.conftest import config_with, services_of
 from tests.helpers import add_consultant
 from tests.journeys import BURGAS_NUMBER, journal, prompt, route, status_of, texts
-from tests.queueing import enqueued, run_jobs, rung, set_queue_clock, wait_turn
+from tests.queueing import enqueued, run_jobs, rung, wait_turn
 
 
 def _pause(turn) -> int:
@@ -42,17 +43,17 @@ def test_the_wait_url_comes_back_when_each_step_of_the_wait_is_due(app, db, twil
     start = utcnow()
     assert _pause(wait_turn(call, enqueue)) == 45
 
-    set_queue_clock(monkeypatch, start + timedelta(seconds=100))
+    set_clock(monkeypatch, start + timedelta(seconds=100))
     assert _pause(wait_turn(call, enqueue)) == 20  # asked again at 120 s
 
-    set_queue_clock(monkeypatch, start + timedelta(seconds=150))
+    set_clock(monkeypatch, start + timedelta(seconds=150))
     turn = wait_turn(call, enqueue)
     assert texts(turn)[0] == prompt(app, "en", "queue_widened")
     assert _pause(turn) == 30  # asked again at 180 s, not at 195 s
     run_jobs(app)
     assert rung(twilio, twilio_api) == [] and status_of(db, sofia) == ("available", None)
 
-    set_queue_clock(monkeypatch, start + timedelta(seconds=180))
+    set_clock(monkeypatch, start + timedelta(seconds=180))
     assert texts(wait_turn(call, enqueue))[0] == prompt(app, "en", "queue_widened_office")
     assert ("widened", "other_office", None) in journal(db, call)
     run_jobs(app)
@@ -65,15 +66,15 @@ def test_the_offer_of_other_languages_and_the_longest_wait_are_not_late(app, db,
     call = route(twilio, "uk", "health")
     enqueue = enqueued(call)
     start = utcnow()
-    set_queue_clock(monkeypatch, start + timedelta(seconds=230))
+    set_clock(monkeypatch, start + timedelta(seconds=230))
     assert _pause(wait_turn(call, enqueue)) == 10  # the offer is due at 240 s
-    set_queue_clock(monkeypatch, start + timedelta(seconds=240))
+    set_clock(monkeypatch, start + timedelta(seconds=240))
     turn = wait_turn(call, enqueue)
     assert prompt(app, "uk", "queue_offer_languages", digit="3",
                   languages="англійською або болгарською") in texts(turn)
-    set_queue_clock(monkeypatch, start + timedelta(seconds=1190))
+    set_clock(monkeypatch, start + timedelta(seconds=1190))
     assert _pause(wait_turn(call, enqueue)) == 10  # the longest wait ends at 1200 s
-    set_queue_clock(monkeypatch, start + timedelta(seconds=1200))
+    set_clock(monkeypatch, start + timedelta(seconds=1200))
     assert wait_turn(call, enqueue).find("Leave") is not None
 
 
@@ -92,7 +93,7 @@ class TestHoldMusic:
         start = utcnow()
         first = wait_turn(call, enqueue)
         assert first.find("Gather/Play").text == "https://music.example.org/hold.mp3"
-        set_queue_clock(monkeypatch, start + timedelta(seconds=150))
+        set_clock(monkeypatch, start + timedelta(seconds=150))
         turn = wait_turn(call, enqueue)
         assert turn.find("Gather/Play") is None and _pause(turn) == 30
 
@@ -104,7 +105,7 @@ def test_the_sweep_pairs_a_free_consultant_with_a_caller_who_agreed_to_their_lan
     english = add_consultant(app, db, "English", languages=["en"], topics=["health"], status="busy")
     call = route(twilio, "uk", "health")
     enqueue = enqueued(call)
-    set_queue_clock(monkeypatch, utcnow() + timedelta(seconds=241))
+    set_clock(monkeypatch, utcnow() + timedelta(seconds=241))
     wait_turn(call, enqueue)
     call.press("3")
     assert ("languages_accepted", "en,bg", None) in journal(db, call)

@@ -11,13 +11,12 @@ from datetime import timedelta
 import pytest
 
 from hotline.models import utcnow
+from tests.clock import set_clock
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import BURGAS_NUMBER, route
-from tests.queueing import enqueued, run_jobs, rung, set_queue_clock
+from tests.queueing import enqueued, run_jobs, rung
 from tests.routing.test_widening_on_time import _sweep
 from tests.web.test_board import live, row_of
-
-BOARD_CLOCKED = ("dashboards.web.board_views", "dashboards.api")
 
 
 @pytest.fixture(autouse=True)
@@ -43,10 +42,8 @@ def supervisor(app, db, web):
 
 
 def _at(monkeypatch, moment) -> None:
-    """The queue's clock and the board's and the API's, at `moment`."""
-    set_queue_clock(monkeypatch, moment)
-    for module in BOARD_CLOCKED:
-        monkeypatch.setattr(f"{module}.utcnow", lambda: moment)
+    """The hotline's clock (the queue's, the board's and the API's) at `moment`."""
+    set_clock(monkeypatch, moment)
 
 
 def _free_beside(web, office: str) -> int:
