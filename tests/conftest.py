@@ -37,8 +37,8 @@ def pytest_configure(config) -> None:
 
     moved = getattr(sys.modules.get("sitecustomize"), "HOTLINE_CLOCK_MOVED", False)
     if os.environ.get("HOTLINE_CLOCK_SHIFT_SECONDS") and not moved:
-        raise pytest.UsageError("HOTLINE_CLOCK_SHIFT_SECONDS is set but the clock was not moved: "
-                                "run with PYTHONPATH=tests/shifted_clock (and the test extra installed)")
+        raise pytest.UsageError("HOTLINE_CLOCK_SHIFT_SECONDS is set but the clock was not moved: run with "
+                                "PYTHONPATH=\"$PWD/tests/shifted_clock\" (and the test extra installed)")
 
 
 def pytest_report_header(config) -> str:

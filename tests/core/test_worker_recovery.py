@@ -165,7 +165,9 @@ def worker_env(real_database_url, tmp_path) -> Iterator[dict[str, str]]:
     repo = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "DATABASE_URL": real_database_url, "REDIS_URL": REDIS_URL,
            "HOTLINE_CONFIG": ALWAYS_OPEN, "HOTLINE_INSTANCE_PATH": str(tmp_path / "instance"),
-           "HOTLINE_PERIODIC_SECONDS": FAST, "SECRET_KEY": "test", "PYTHONPATH": repo}
+           "HOTLINE_PERIODIC_SECONDS": FAST, "SECRET_KEY": "test",
+           # the repository, after what the run has (tests/shifted_clock moves a shifted run's clock)
+           "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), repo]))}
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
     yield env
