@@ -29,7 +29,17 @@ _DECOY_HASH = generate_password_hash("decoy password never used")
 
 
 class AccountError(ValueError):
-    """Bad input for a staff account; the message says what to fix."""
+    """Bad input for a staff account; the message (str()) says what to fix.
+
+    `template` is the message with a %(name)s field where it names a person, `name` that person's
+    name as typed (None when the message names nobody), `quoted` whether the name is shown quoted
+    as Python's repr() (on the command line, so that spaces and invisible characters show). The web
+    fills `name` in isolated (dashboards.web.typed.with_typed), as every value a person typed."""
+
+    def __init__(self, template: str, name: str | None = None, quoted: bool = False):
+        self.template, self.name, self.quoted = template, name, quoted
+        shown = repr(name) if quoted else name
+        super().__init__(template if name is None else template % {"name": shown})
 
 
 @dataclass(frozen=True)
@@ -80,7 +90,7 @@ def check_profile(session: Session, catalogue: Catalogue, *, name: str, role: st
         raise AccountError(f"unknown whisper language {whisper_language!r}")
     others = session.scalars(select(Staff.name).where(Staff.id != (staff_id or 0)))
     if any(other.casefold() == name.casefold() for other in others):
-        raise AccountError(f"a staff member named {name!r} exists already")
+        raise AccountError("a staff member named %(name)s exists already", name, quoted=True)
     return Profile(name, role, e164, office, langs, topic_codes, whisper_language)
 
 
@@ -98,7 +108,7 @@ def _commit_named(session: Session, name: str) -> None:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise AccountError(f"a staff member named {name!r} exists already") from None
+        raise AccountError("a staff member named %(name)s exists already", name, quoted=True) from None
 
 
 def create_staff(session: Session, catalogue: Catalogue, *, name: str, role: str, phone: str | None,
@@ -157,7 +167,7 @@ def _keep_an_admin(session: Session, staff: Staff) -> None:
     others = session.scalar(select(func.count()).select_from(Staff).where(
         Staff.role == Role.admin.value, Staff.active.is_(True), Staff.id != staff.id))
     if staff.active and staff.role == Role.admin.value and not others:
-        raise AccountError(f"{staff.name} is the last active admin; make someone else an admin first")
+        raise AccountError("%(name)s is the last active admin; make someone else an admin first", staff.name)
 
 
 def deactivate(session: Session, staff: Staff, actor_id: int | None = None) -> bool:
@@ -197,7 +207,7 @@ def find_staff(session: Session, name: str) -> Staff:
     """The staff member called `name` (exactly, spaces around it ignored); AccountError if none."""
     staff = session.scalar(select(Staff).where(Staff.name == name.strip()))
     if staff is None:
-        raise AccountError(f"no staff member named {name!r}")
+        raise AccountError("no staff member named %(name)s", name, quoted=True)
     return staff
 
 
@@ -235,7 +245,7 @@ def revoke_token(session: Session, staff: Staff, token_id: int, actor_id: int | 
     revoked already; raises AccountError if `staff` has no such token."""
     row = session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.staff_id == staff.id))
     if row is None:
-        raise AccountError(f"{staff.name} has no API token #{token_id}")
+        raise AccountError(f"%(name)s has no API token #{token_id}", staff.name)
     if row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()

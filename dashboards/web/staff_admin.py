@@ -11,7 +11,7 @@ from flask_login import current_user
 import routing
 from dashboards.web.access import ADMIN, allow
 from dashboards.web.pages import blueprint
-from dashboards.web.typed import typed_within, with_typed
+from dashboards.web.typed import with_typed
 from hotline import accounts, services
 from hotline.models import Role, Staff
 
@@ -35,13 +35,14 @@ def _posted_profile() -> dict:
             "topics": form.getlist("topics"), "whisper_language": form.get("whisper_language", "")}
 
 
-def _form_page(staff: Staff | None, values: dict, error: str | None = None, status: int = 200,
-               new_password: str | None = None):
+def _form_page(staff: Staff | None, values: dict, error: accounts.AccountError | None = None,
+               status: int = 200, new_password: str | None = None):
     """The add form (`staff` None) or a person's page: profile form, activation, password, tokens.
-    `error` (an AccountError's text) shows the names in it isolated, as every typed value."""
+    `error` is shown with the name it names isolated, as every typed value."""
     tokens = accounts.tokens_of(services.session(), staff) if staff else []
-    names = (staff.name if staff else None, values.get("name"), (values.get("name") or "").strip())
-    page = render_template("staff_form.html", staff=staff, values=values, error=typed_within(error, names),
+    shown = None if error is None else with_typed(error.template, **(
+        {} if error.name is None else {"name": error.name}))
+    page = render_template("staff_form.html", staff=staff, values=values, error=shown,
                            tokens=tokens, roles=[r.value for r in Role], catalogue=services.catalogue(),
                            new_password=new_password, min_password=accounts.MIN_PASSWORD_LENGTH)
     return page, status, ({"Cache-Control": "no-store"} if new_password else {})
@@ -66,7 +67,7 @@ def staff_new():
         person = accounts.create_staff(services.session(), services.catalogue(), actor_id=current_user.id,
                                        **values)
     except accounts.AccountError as error:
-        return _form_page(None, values, str(error), 400)
+        return _form_page(None, values, error, 400)
     flash(with_typed(gettext("%(name)s added. Set a password so they can log in."), name=person.name),
           "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
@@ -84,7 +85,7 @@ def staff_edit(staff_id: int):
         changed = accounts.update_staff(services.session(), services.catalogue(), person,
                                         actor_id=current_user.id, **values)
     except accounts.AccountError as error:
-        return _form_page(person, values, str(error), 400)
+        return _form_page(person, values, error, 400)
     # The fields changed are named as stored (name, role, phone...), in every language.
     saved = gettext("Saved (%(fields)s).", fields=", ".join(changed)) if changed \
         else gettext("Nothing changed.")
@@ -100,7 +101,7 @@ def staff_deactivate(staff_id: int):
     try:
         accounts.deactivate(services.session(), person, actor_id=current_user.id)
     except accounts.AccountError as error:
-        return _form_page(person, accounts.profile_of(person), str(error), 400)
+        return _form_page(person, accounts.profile_of(person), error, 400)
     flash(with_typed(gettext("%(name)s is deactivated."), name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
@@ -124,11 +125,11 @@ def staff_password(staff_id: int):
     generated = request.form.get("action") == "generate"
     password = accounts.generate_password() if generated else request.form.get("password", "")
     if not generated and password != request.form.get("password_again", ""):
-        return _form_page(person, profile, gettext("the two passwords differ"), 400)
+        return _form_page(person, profile, accounts.AccountError(gettext("the two passwords differ")), 400)
     try:
         accounts.set_password(services.session(), person, password, actor_id=current_user.id)
     except accounts.AccountError as error:
-        return _form_page(person, profile, str(error), 400)
+        return _form_page(person, profile, error, 400)
     if generated:
         return _form_page(person, profile, new_password=password)
     flash(with_typed(gettext("Password set for %(name)s."), name=person.name), "status")
@@ -143,6 +144,6 @@ def staff_revoke_token(staff_id: int, token_id: int):
     try:
         accounts.revoke_token(services.session(), person, token_id, actor_id=current_user.id)
     except accounts.AccountError as error:
-        return _form_page(person, accounts.profile_of(person), str(error), 404)
+        return _form_page(person, accounts.profile_of(person), error, 404)
     flash(gettext("API token #%(id)s revoked.", id=token_id), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))

@@ -17,13 +17,10 @@ bidirectional text in HTML"). In the templates:
 - An element that holds one typed value and nothing else carries `dir="auto"` itself where it
   must (a form control: input, textarea, option) or may (a link to a person, a record's notes).
 
-In Python, a message built around typed values (a flash, an error) is made by `with_typed` or
-`typed_within`; tests/web/test_typed_text_isolated.py walks every page with such values.
+In Python, a message built around typed values (a flash, an account error) is made by
+`with_typed`; tests/web/test_typed_text_isolated.py walks every page with such values.
 """
 from __future__ import annotations
-
-import re
-from collections.abc import Iterable
 
 from flask import Flask
 from markupsafe import Markup, escape
@@ -51,19 +48,6 @@ def with_typed(message: str, **values: object) -> Markup:
     filled with `values` each isolated by `typed`; the rest of `message` escaped. Returns Markup,
     which survives a flash (Flask's session serializer keeps Markup)."""
     return escape(message) % {name: typed(value) for name, value in values.items()}
-
-
-def typed_within(text: str | None, values: Iterable[str | None]) -> Markup | None:
-    """`text` (a message from a module shared with the command line, so it names people in plain
-    text), escaped, with each occurrence of each of `values` isolated by `typed`; None for None."""
-    if text is None:
-        return None
-    wanted = sorted({value for value in values if value}, key=len, reverse=True)
-    if not wanted:
-        return escape(text)
-    pieces = re.split("(" + "|".join(map(re.escape, wanted)) + ")", text)
-    # re.split with one group: the text between matches at even indexes, the matches at odd ones.
-    return Markup("").join(typed(piece) if index % 2 else escape(piece) for index, piece in enumerate(pieces))
 
 
 def init_app(app: Flask) -> None:

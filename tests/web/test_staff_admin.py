@@ -102,6 +102,17 @@ def test_an_admin_edits_a_person(app, db, web, admin):
     assert [kind for kind, _ in audit_kinds(db, maria.id)].count("staff_changed") == 1
 
 
+@pytest.mark.parametrize("name", ["me", "\u202eMaria"])
+def test_an_error_isolates_the_name_it_names_and_nothing_else(app, db, web, admin, name):
+    """A name inside a word of the message ("me" in "member") or one the message would quote with
+    escapes (an override character) is isolated once, where the message names it."""
+    add_consultant(app, db, name)
+    response = post(web, "/staff/new", {**PROFILE, "name": name})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'a staff member named <span dir="auto">{name}</span> exists already' in page
+
+
 def test_editing_to_a_taken_name_or_a_bad_phone_is_a_400(app, db, web, admin):
     maria = add_consultant(app, db, "Maria")
     form = {**accounts.profile_of(maria), "name": "Ada Admin"}
