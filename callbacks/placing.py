@@ -185,6 +185,8 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
     callback, staff = attempt.callback, session.get(Staff, attempt.staff_id)
     if attempt.caller_leg_sid:  # a retried webhook: the caller is being dialled already
         return _join(resp, attempt)
+    if attempt.outcome == AttemptOutcome.failed.value:  # a retried webhook: the dial was refused
+        return _not_reached_answer(resp, staff)
     entry = _entry(session, _held_entry_sid(session, staff))
     accepting = (digits or "").strip() == ACCEPT_KEY
     if not accepting or entry is None or entry.callback_id != callback.id \
@@ -203,6 +205,15 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
         resp.hangup()
         return resp
     return _dial_caller(session, resp, callback, attempt, staff, entry)
+
+
+def _not_reached_answer(resp: VoiceResponse, staff: Staff | None) -> VoiceResponse:
+    """The accepting consultant's answer when the caller could not be dialled (Twilio refused, or
+    the attempt failed before it was dialled): "not reached", then hang up. The same for a retry."""
+    if staff is not None:
+        speak(resp, staff_language(staff), "callback_not_reached")
+    resp.hangup()
+    return resp
 
 
 def _accepted_by_twin(session: Session, attempt: CallbackAttempt, staff: Staff | None) -> bool:
@@ -251,9 +262,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
         log.warning("could not dial the caller of callback %s: Twilio error %s", callback.id,
                     getattr(error, "code", type(error).__name__))
         fail_attempt(session, attempt, AttemptOutcome.failed.value, tell=False)  # told here, below
-        speak(resp, staff_language(staff), "callback_not_reached")
-        resp.hangup()
-        return resp
+        return _not_reached_answer(resp, staff)
     _record_dialled(session, attempt, leg.sid)
     speak(resp, staff_language(staff), "callback_calling")
     return _join(resp, attempt)

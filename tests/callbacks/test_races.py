@@ -327,3 +327,22 @@ def test_a_caller_answering_while_the_consultants_end_is_read_is_not_failed(
     assert db.scalar(select(func.count()).select_from(ConsultationRecord)
                      .where(ConsultationRecord.call_id == done.return_call_id)) == 1
 
+
+def test_a_refused_dial_is_answered_the_same_when_the_whisper_answer_is_retried(app, db, twilio, twilio_api):
+    """Twilio refuses to dial the caller: the consultant hears "not reached"; Twilio's retry of the
+    same signed webhook (the consultant freed meanwhile) gets the same answer, and changes nothing."""
+    maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db)
+    _wake(app, callback)
+    [consultant] = placed(twilio, twilio_api)
+    action = consultant.answer().find("Gather").attrib["action"]
+    params = consultant.params(Digits="1")
+    twilio_api.refuse = 1
+    first = twilio.twiml(action, params)
+    assert texts(first) == [prompt(app, "ru", "callback_not_reached")]
+    state = (reread(db, callback).state, attempts_of(db, callback), status_of(db, maria))
+
+    retried = twilio.twiml(action, params)
+    assert ET.tostring(retried) == ET.tostring(first)
+    assert (reread(db, callback).state, attempts_of(db, callback), status_of(db, maria)) == state
+    assert attempts_of(db, callback) == [(1, maria.id, "failed")]
