@@ -126,15 +126,20 @@ def _new_attempt(session: Session, callback: Callback, staff: Staff) -> Callback
 
 def _end_attempt(session: Session, attempt: CallbackAttempt, outcome: str, commit: bool = True) -> bool:
     """Record the attempt's outcome once (compare-and-set on an attempt without one); False if it
-    had one already (a retried or twin webhook). With commit=False the caller commits it with
-    what it changes next, in one transaction."""
+    had one already (a retried or twin webhook). Any outcome but completed also requires that the
+    caller has not answered (_caller_answered won that race: the attempt completes when the
+    caller's leg ends). With commit=False the caller commits it with what it changes next, in one
+    transaction."""
+    still_open = [CallbackAttempt.id == attempt.id, CallbackAttempt.outcome.is_(None)]
+    if outcome != AttemptOutcome.completed.value:
+        still_open.append(CallbackAttempt.answered_at.is_(None))
     ended = session.execute(
-        update(CallbackAttempt).where(CallbackAttempt.id == attempt.id, CallbackAttempt.outcome.is_(None))
+        update(CallbackAttempt).where(*still_open)
         .values(outcome=outcome, ended_at=utcnow()).execution_options(synchronize_session=False)
     ).rowcount == 1
     if commit:
         session.commit()
-    session.expire(attempt, ["outcome", "ended_at"])
+    session.expire(attempt, ["outcome", "ended_at", "answered_at"])
     return ended
 
 
@@ -180,6 +185,8 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
     callback, staff = attempt.callback, session.get(Staff, attempt.staff_id)
     if attempt.caller_leg_sid:  # a retried webhook: the caller is being dialled already
         return _join(resp, attempt)
+    if attempt.outcome == AttemptOutcome.failed.value:  # a retried webhook: the dial was refused
+        return _not_reached_answer(resp, staff)
     entry = _entry(session, _held_entry_sid(session, staff))
     accepting = (digits or "").strip() == ACCEPT_KEY
     if not accepting or entry is None or entry.callback_id != callback.id \
@@ -198,6 +205,15 @@ def on_whisper_answer(session: Session, attempt: CallbackAttempt | None, digits:
         resp.hangup()
         return resp
     return _dial_caller(session, resp, callback, attempt, staff, entry)
+
+
+def _not_reached_answer(resp: VoiceResponse, staff: Staff | None) -> VoiceResponse:
+    """The accepting consultant's answer when the caller could not be dialled (Twilio refused, or
+    the attempt failed before it was dialled): "not reached", then hang up. The same for a retry."""
+    if staff is not None:
+        speak(resp, staff_language(staff), "callback_not_reached")
+    resp.hangup()
+    return resp
 
 
 def _accepted_by_twin(session: Session, attempt: CallbackAttempt, staff: Staff | None) -> bool:
@@ -246,9 +262,7 @@ def _dial_caller(session: Session, resp: VoiceResponse, callback: Callback, atte
         log.warning("could not dial the caller of callback %s: Twilio error %s", callback.id,
                     getattr(error, "code", type(error).__name__))
         fail_attempt(session, attempt, AttemptOutcome.failed.value, tell=False)  # told here, below
-        speak(resp, staff_language(staff), "callback_not_reached")
-        resp.hangup()
-        return resp
+        return _not_reached_answer(resp, staff)
     _record_dialled(session, attempt, leg.sid)
     speak(resp, staff_language(staff), "callback_calling")
     return _join(resp, attempt)
@@ -308,13 +322,33 @@ def answered(session: Session, attempt: CallbackAttempt | None, answered_by: str
         fail_attempt(session, attempt, AttemptOutcome.machine.value)
         resp.hangup()
         return resp
-    if returned is not None and returned.answered_at is None:
-        returned.answered_at = utcnow()
-        returned.stage = "connected"
-        session.commit()
-        calls.record_event(session, returned, "accepted", consultant_id=attempt.staff_id)
+    if not _caller_answered(session, attempt, returned):  # ended meanwhile (the consultant hung up)
+        resp.hangup()
+        return resp
     speak(resp, attempt.callback.language_code, "callback_greeting")
     return _join(resp, attempt)
+
+
+def _caller_answered(session: Session, attempt: CallbackAttempt, returned: Call | None) -> bool:
+    """Record that a person answered the caller's leg: a compare-and-set on the attempt, open and
+    not answered yet, committed with the returned call's answer (and its journal entry). It races
+    fail_attempt (the consultant's leg ending, a sweep), whose end requires an unanswered attempt:
+    exactly one wins. Returns True if this call recorded it or a twin of the webhook did (the same
+    answer again); False if the attempt had ended first (nothing changed)."""
+    now = utcnow()
+    won = session.execute(
+        update(CallbackAttempt).where(CallbackAttempt.id == attempt.id, CallbackAttempt.outcome.is_(None),
+                                      CallbackAttempt.answered_at.is_(None))
+        .values(answered_at=now).execution_options(synchronize_session=False)
+    ).rowcount == 1
+    if won and returned is not None and returned.answered_at is None:
+        returned.answered_at = now
+        returned.stage = "connected"
+    session.commit()
+    session.refresh(attempt)
+    if won and returned is not None:
+        calls.record_event(session, returned, "accepted", consultant_id=attempt.staff_id)
+    return attempt.answered_at is not None
 
 
 def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_status: str,
@@ -329,7 +363,7 @@ def on_caller_status(session: Session, attempt: CallbackAttempt | None, call_sta
     if attempt is None or call_status not in calls.FINAL_STATUSES:
         return
     returned = _record_dialled(session, attempt, attempt.caller_leg_sid or leg_sid)
-    talked = returned is not None and returned.answered_at is not None
+    talked = returned is not None and (attempt.answered_at is not None or returned.answered_at is not None)
     if talked:
         _complete(session, attempt, returned)
     elif not fail_attempt(session, attempt,
@@ -471,16 +505,29 @@ def on_consultant_status(session: Session, attempt: CallbackAttempt | None, call
     if attempt is None or call_status not in calls.FINAL_STATUSES:
         return
     if attempt.caller_leg_sid:  # they had accepted: the attempt fails unless the caller answered
-        returned = calls.find_call(session, attempt.caller_leg_sid)
-        if attempt.outcome is None and (returned is None or returned.answered_at is None) \
-                and fail_attempt(session, attempt, AttemptOutcome.failed.value, tell=False):
+        if fail_attempt(session, attempt, AttemptOutcome.failed.value, tell=False):
             routing.cancel_leg(attempt.caller_leg_sid)  # the caller would pick up to nobody: ring off
+        elif attempt.answered_at is not None:
+            _end_callers_leg(session, attempt)
         return
     entry = session.scalar(select(QueueEntry).where(
         QueueEntry.callback_id == attempt.callback_id, QueueEntry.offered_staff_id == attempt.staff_id,
         QueueEntry.state == QueueState.offered.value))
     if _end_attempt(session, attempt, AttemptOutcome.consultant_no_answer.value) and entry is not None:
         routing.offer_not_taken(session, entry.id, attempt.staff_id, call_status)
+
+
+def _end_callers_leg(session: Session, attempt: CallbackAttempt) -> None:
+    """The consultant's leg ended after the caller answered: their conference ends with them, but a
+    caller who answered at the same moment would join it after, alone; their leg is ended too,
+    unless it has ended already. The attempt completes when its status callback comes."""
+    returned = calls.find_call(session, attempt.caller_leg_sid)
+    if returned is None or returned.ended_at is not None:
+        return
+    try:
+        rest_client().calls(attempt.caller_leg_sid).update(status="completed")
+    except TWILIO_ERRORS as error:
+        log.info("caller leg %s already ended (%s)", attempt.caller_leg_sid, getattr(error, "code", "?"))
 
 
 # A conversation longer than this is taken for a lost status callback, not a conversation.

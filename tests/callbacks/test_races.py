@@ -258,3 +258,91 @@ def test_every_callback_webhook_replayed_after_the_end_changes_nothing(app, db, 
     after = (reread(db, callback).state, attempts_of(db, callback), len(placed(twilio, twilio_api)),
              status_of(db, maria), db.scalar(select(func.count()).select_from(ConsultationRecord)))
     assert after == before
+
+
+# -- the caller answers while the consultant hangs up ------------------------------------------------
+# Whoever's compare-and-set on the attempt lands first decides it; the other webhook answers as that
+# decision says. Each case forces one order by sending the other webhook from inside the first one,
+# between its read and its write.
+
+def test_a_consultant_hanging_up_while_the_callers_answer_is_read_fails_the_attempt_once(
+        app, db, twilio, twilio_api, monkeypatch):
+    """The consultant's leg ends after the answer webhook read the attempt, before it wrote the
+    answer: the attempt has failed, so the caller is not greeted into an empty conference, the
+    callback is retried, and no conversation is recorded."""
+    maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
+    real_record_dialled = placing._record_dialled
+    hung_up = []
+
+    def consultant_hangs_up_meanwhile(*args, **kwargs):
+        if not hung_up:
+            hung_up.append(True)
+            consultant.ends("completed", duration=15)
+        return real_record_dialled(*args, **kwargs)
+
+    monkeypatch.setattr(placing, "_record_dialled", consultant_hangs_up_meanwhile)
+    greeted = caller.answer(AnsweredBy="human")
+    monkeypatch.undo()
+    assert hung_up
+
+    assert greeted.find("Dial/Conference") is None and greeted.find("Hangup") is not None
+    assert prompt(app, "ru", "callback_greeting") not in texts(greeted)
+    assert {"Status": "canceled"} in twilio_api.updates_of(caller.request.sid)
+    caller.ends("completed", duration=3)  # the caller's phone hung up on
+    assert attempts_of(db, callback) == [(1, maria.id, "failed")]
+    after = reread(db, callback)
+    assert (after.state, after.attempts) == ("scheduled", 1) and after.due_at > utcnow()
+    assert db.scalar(select(func.count()).select_from(ConsultationRecord)) == 0
+    assert status_of(db, maria)[0] != "busy"
+
+
+def test_a_caller_answering_while_the_consultants_end_is_read_is_not_failed(
+        app, db, twilio, twilio_api, monkeypatch):
+    """The caller answers after the consultant leg's status webhook read the attempt, before it
+    failed it: the caller has answered, so the attempt is not failed and retried beside a recorded
+    conversation; the consultant has gone, so the caller's leg is ended, and the attempt ends once,
+    as completed, with one record."""
+    maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
+    real_fail_attempt = placing.fail_attempt
+    greetings: list[ET.Element] = []
+
+    def caller_answers_meanwhile(*args, **kwargs):
+        if not greetings:
+            greetings.append(caller.answer(AnsweredBy="human"))
+        return real_fail_attempt(*args, **kwargs)
+
+    monkeypatch.setattr(placing, "fail_attempt", caller_answers_meanwhile)
+    consultant.ends("completed", duration=15)
+    monkeypatch.undo()
+
+    [greeted] = greetings
+    assert greeted.find("Dial/Conference") is not None
+    assert attempts_of(db, callback) == [(1, maria.id, None)]  # not failed: the caller answered
+    assert reread(db, callback).state == "in_progress"
+    assert twilio_api.updates_of(caller.request.sid)[-1:] == [{"Status": "completed"}]  # not left alone
+    caller.ends("completed", duration=3)
+    done = reread(db, callback)
+    assert (done.state, done.attempts) == ("completed", 1)
+    assert attempts_of(db, callback) == [(1, maria.id, "completed")]
+    assert db.scalar(select(func.count()).select_from(ConsultationRecord)
+                     .where(ConsultationRecord.call_id == done.return_call_id)) == 1
+
+
+def test_a_refused_dial_is_answered_the_same_when_the_whisper_answer_is_retried(app, db, twilio, twilio_api):
+    """Twilio refuses to dial the caller: the consultant hears "not reached"; Twilio's retry of the
+    same signed webhook (the consultant freed meanwhile) gets the same answer, and changes nothing."""
+    maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
+    callback = booked(db)
+    _wake(app, callback)
+    [consultant] = placed(twilio, twilio_api)
+    action = consultant.answer().find("Gather").attrib["action"]
+    params = consultant.params(Digits="1")
+    twilio_api.refuse = 1
+    first = twilio.twiml(action, params)
+    assert texts(first) == [prompt(app, "ru", "callback_not_reached")]
+    state = (reread(db, callback).state, attempts_of(db, callback), status_of(db, maria))
+
+    retried = twilio.twiml(action, params)
+    assert ET.tostring(retried) == ET.tostring(first)
+    assert (reread(db, callback).state, attempts_of(db, callback), status_of(db, maria)) == state
+    assert attempts_of(db, callback) == [(1, maria.id, "failed")]
