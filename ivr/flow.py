@@ -2,7 +2,7 @@
 returns the TwiML to answer with. Views only parse the request and call these."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -156,14 +156,13 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     tried = _offered_consultants(session, call)
     staff, reserved = None, False
     if len(tried) < catalogue.max_consultant_attempts:
-        # The caller's own language first, then any they agreed to when theirs was not staffed;
-        # their own office only, if so configured (the queue widens to the other office later).
-        rule = routing.office_rule(utcnow())
-        own_office = rule is not None and rule.restricts(call.office_code, timedelta(0))
-        for language in [call.language_code, *(call.accepts_languages or "").split(",")]:
-            if language and staff is None:
+        # The caller's own language and topic first, then any language they agreed to when theirs
+        # was not staffed (any topic); their own office only, if so configured (the queue widens
+        # to the other office later): the queue's tiers, for a caller who has waited nothing yet.
+        for language, topic, own_office in queue_flow.tiers_at_once(call, utcnow()):
+            if staff is None:
                 staff, reserved = routing.reserve_for_call(
-                    session, call.call_sid, language, call.topic_code, call.office_code, exclude=tried,
+                    session, call.call_sid, language, topic, call.office_code, exclude=tried,
                     only_office=own_office, commit=False)
     if staff is None:
         return queue_flow.enter(session, call, resp)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -118,12 +118,18 @@ def _someone_free_for(session: Session, call: Call) -> bool:
     """Whether a consultant who could take the call, just queued, is free now: one of its tiers
     (routing.tiers, for a caller who has waited nothing yet: its language or one it accepts, its
     topic, its own office only while routing keeps it there)."""
-    now = utcnow()
-    rules = routing.pick_rules(now)
+    return any(routing.anyone_free(session, language, topic, call.office_code, only_office=own_office)
+               for language, topic, own_office in tiers_at_once(call, utcnow()))
+
+
+def tiers_at_once(call: Call, now: datetime) -> list[tuple[str, str | None, bool]]:
+    """routing.tiers of `call` (a Call with its language and topic chosen) as a caller who has
+    waited nothing yet, at `now` (aware, UTC): whom routing may ring for them straight away, best
+    first, as (language, topic or None for any, own office only). The one rule for the first ring
+    (ivr.flow.connect), the look after queueing and the queue's pick (routing.takers)."""
     queued = QueueEntry(language_code=call.language_code, topic_code=call.topic_code, entered_at=now,
                         office_code=call.office_code, accepts_languages=call.accepts_languages)
-    return any(routing.anyone_free(session, language, topic, call.office_code, only_office=own_office)
-               for language, topic, own_office in routing.tiers(queued, now, *rules) if language)
+    return [tier for tier in routing.tiers(queued, now, *routing.pick_rules(now)) if tier[0]]
 
 
 def wait(session: Session, call: Call) -> VoiceResponse:

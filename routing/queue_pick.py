@@ -60,7 +60,8 @@ def next_caller_for(session: Session, staff: Staff, now: datetime, widen_after: 
 
     Eligible: callers of a (language, topic) among the consultant's skills; callers of one of the
     consultant's languages, any topic, who have waited `widen_after` since entering the queue;
-    callers who agreed to one of the consultant's languages; with an `office_rule`, of those only
+    callers who agreed to one of the consultant's languages, any topic at once (the rule
+    routing.takers.tiers states for the other side of the pick); with an `office_rule`, of those only
     callers of the consultant's office, or past the rule's wait, or whose office is closed. Urgent
     callers first, then the one who first rang earliest. Only reads: claim() the entry to take it.
     """

@@ -1,9 +1,10 @@
 """Who may take a waiting caller now: the rule routing's pick follows, written once.
 
 A waiting caller is served tier by tier (tiers()): their language and topic; after widen_after,
-any topic in their language; then each language they agreed to, likewise; only their own office's
-consultants while the office rule keeps them there. A tier's consultants are those
-routing.candidates.suitable() finds free to ring. routing.pairing.consultant_for rings the first
+any topic in their language; then each language they agreed to, on any topic at once (their topic
+first), as routing.queue_pick takes them; only their own office's consultants while the office
+rule keeps them there. A tier's consultants are those routing.candidates.suitable() finds free to
+ring. routing.pairing.consultant_for rings the first
 consultant of the first tier that has one; this module reads, for many callers at once, every
 consultant who may be rung for each now: what the board and the live queues show beside a queue,
 whom the periodic sweep pairs, what the expected wait a caller hears agrees with (issue 17: the
@@ -42,18 +43,24 @@ class PickRules(NamedTuple):
 def tiers(entry: QueueEntry, now: datetime, widen_after: timedelta,
           office_rule: OfficeRule | None = None) -> list[Tier]:
     """(language, topic, own office only) to look for, best first; topic None means any topic.
-    Widening adds the caller's language on any topic; languages the caller agreed to come after
-    their own; the office rule keeps the caller to their office's consultants for a while."""
+
+    `entry` is a waiting QueueEntry, `now` an aware UTC datetime, `widen_after` the wait in the
+    queue after which any topic in the caller's language is served. Widening adds the caller's
+    language on any topic; a language the caller agreed to (accepts_languages: in the queue, or in
+    the menu when theirs has nobody on duty) is served on any topic at once, their topic first,
+    after their own language: README "Queues" ("the first free consultant will take your call"),
+    the same rule as routing.queue_pick.next_caller_for (tests/routing/test_agreed_language_takers.py
+    pins both to one answer). The office rule keeps the caller to their office's consultants for a
+    while."""
     waited = now - entry.entered_at
     widened = waited >= widen_after
     own_office = office_rule is not None and office_rule.restricts(entry.office_code, waited)
-    languages = [entry.language_code,
-                 *(entry.accepts_languages.split(",") if entry.accepts_languages else [])]
-    found: list[Tier] = []
-    for language in languages:
-        found.append((language, entry.topic_code, own_office))
-        if widened:
-            found.append((language, None, own_office))
+    found: list[Tier] = [(entry.language_code, entry.topic_code, own_office)]
+    if widened:
+        found.append((entry.language_code, None, own_office))
+    for language in entry.accepts_languages.split(",") if entry.accepts_languages else []:
+        # Agreed: any topic at once, as routing.queue_pick's accepting heads take it; the topic first.
+        found += [(language, entry.topic_code, own_office), (language, None, own_office)]
     return found
 
 

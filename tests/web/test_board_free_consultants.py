@@ -81,3 +81,22 @@ def test_free_beside_a_queue_counts_whom_routing_may_ring_for_its_callers_now(
     assert _api_free(client, token) == [2]
     _sweep(app)
     assert len(rung(twilio, twilio_api)) == 1  # and routing does ring one of them
+
+
+def test_free_beside_a_queue_counts_a_consultant_of_an_agreed_language_on_another_topic(
+        app, db, web, client, twilio, twilio_api, supervisor, languages_on_duty):
+    """A Farsi caller, Farsi having nobody on duty, agreed to English or Bulgarian before the topic
+    menu: routing rings an English consultant of any topic for them at once (issue 17: the board said
+    0 beside them while such a consultant was free)."""
+    from tests.routing.test_agreed_language_takers import _agreed_farsi_social, _unstaffed
+
+    _unstaffed(db, languages_on_duty, "fa")
+    maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
+    _, token = add_staff_with_token(app, db, "Supervisor")
+    enqueued(_agreed_farsi_social(twilio))
+    run_jobs(app)
+    assert _free_beside(web, "sofia") == 0 and _api_free(client, token) == [0]
+    maria.status = "available"  # her own pairing job lost
+    db.commit()
+    assert _free_beside(web, "sofia") == 1
+    assert _api_free(client, token) == [1]
