@@ -89,14 +89,17 @@ def test_a_twin_that_read_the_call_before_its_twin_reserved_gets_the_consultant_
 
 
 def _until_a_lock_is_waited_for(db, done: Callable[[], bool] = lambda: False) -> None:
-    """Until another session waits for a row lock (PostgreSQL's pg_stat_activity; at most 10 s) or
-    `done()`; on SQLite, which does not show it, half a second."""
+    """Until another session of this test's database waits for a row lock (PostgreSQL's
+    pg_stat_activity; at most 10 s) or `done()`; on SQLite, which does not show it, half a second.
+    Only this database's sessions count: a lock waited for in another database of the server (a
+    suite run beside this one) made the test go on before its own session waited."""
     if db.get_bind().dialect.name != "postgresql":
         time.sleep(0.5)
         return
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not done():
-        waiting = db.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+        waiting = db.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                  "AND datname = current_database()"))
         db.rollback()
         if waiting:
             return
