@@ -52,7 +52,7 @@ def booked_rows(key: int, language: str, topic: str, rang: datetime, due: dateti
                 state: str) -> tuple[dict, dict]:
     """The call that booked a callback, and the callback, as rows to insert (both of id `key`). The
     call ended two minutes after it rang, with the outcome booking gives it: a call left open would
-    be looked up in Twilio's REST API by the silent-call check (routing.stale_calls)."""
+    be looked up in Twilio's REST API by the silent-call check (routing.call_end)."""
     number = f"+35988{key % 10_000_000:07d}"
     call = {"id": key, "call_sid": f"CA{key:032x}", "direction": "inbound", "caller_number": number,
             "called_number": "+35924916000", "office_code": OFFICE, "language_code": language,

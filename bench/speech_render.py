@@ -1,6 +1,6 @@
 """Speech benchmark: how long rendering one Farsi prompt takes, per engine and per encoder.
 
-Every fixed Farsi prompt (hotline.speech.prompts.fixed_prompts: 35 sentences of the packaged
+Every fixed Farsi prompt (hotline.voice.speech.prompts.fixed_prompts: 35 sentences of the packaged
 catalogue) is spoken by each engine this machine has, and each engine's WAV is made telephone-ready
 by each encoder (ffmpeg to 8 kHz MP3, Python to 16 kHz WAV). Prints the median and p90 milliseconds
 per sentence, and the seconds of audio made per second of work (real-time factor, higher is better).
@@ -17,8 +17,8 @@ import time
 import wave
 
 from hotline.catalogue import load_catalogue
-from hotline.speech import engines, prompts
-from hotline.speech.telephone import MP3, WAV, telephone_audio
+from hotline.voice.speech import engines, prompts
+from hotline.voice.speech.telephone import MP3, WAV, telephone_audio
 
 
 def _sentences() -> list[str]:

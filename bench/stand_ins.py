@@ -19,7 +19,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from hotline.twilio_sim import ApiRequest, FakeTwilioApi
+from hotline.dev.twilio_stand_in import ApiRequest, FakeTwilioApi
 
 REPO = Path(__file__).resolve().parent.parent
 ALWAYS_OPEN = REPO / "tests" / "config" / "always_open.toml"
@@ -32,7 +32,7 @@ SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_BASE_URL", "STAFF
 SETTING_PREFIXES = ("TWILIO_", "HOTLINE_")
 
 
-# A top-level line of a bench's configuration: the silent-call check (routing.stale_calls) looks up
+# A top-level line of a bench's configuration: the silent-call check (routing.call_end) looks up
 # a live call whose journal is older than this in Twilio's REST API; a day is longer than any run,
 # so the calls a bench writes straight into the database as waiting are left alone.
 NO_SILENT_CALL_CHECK = "stale_call_minutes = 1440\n"
@@ -111,7 +111,7 @@ def in_process_app(env: dict[str, str]):
 
 class TwilioStandIn:
     """Twilio's REST API on a port of 127.0.0.1, answering as Twilio does as far as Hotline uses it
-    (hotline.twilio_sim.FakeTwilioApi: calls created, updated, fetched, SMS sent), each answer after
+    (hotline.dev.twilio_stand_in.FakeTwilioApi: calls created, updated, fetched, SMS sent), each answer after
     `delay` seconds (Twilio's round trip; 0: at once). Keeps every request (`requests`), when each
     `Calls.json` POST arrived (`arrivals`, time.perf_counter() when its headers were read, before
     the delay) and every request answered with an error, with its reason (`failures`).

@@ -138,7 +138,7 @@ def seed_callers(url: str, first: int, count: int, spread: float, rng: random.Ra
 
 
 def widen_level(waited: float) -> int:
-    """How far a caller who has waited `waited` seconds has been widened (ivr.queue_flow)."""
+    """How far a caller who has waited `waited` seconds has been widened (ivr.on_hold)."""
     return 2 if waited >= OTHER_OFFICE_AFTER else 1 if waited >= WIDEN_AFTER else 0
 
 

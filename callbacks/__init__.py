@@ -14,7 +14,7 @@ def init_app(app: Flask) -> None:
     callback as a way out of the queue."""
     import routing
     from callbacks import booking, placing, rules, views
-    from ivr import queue_exits
+    from ivr import way_out
 
     settings = rules.parse(app.extensions["hotline"].catalogue.raw.get("callbacks", {}))
     app.register_blueprint(views.blueprint)
@@ -22,6 +22,6 @@ def init_app(app: Flask) -> None:
     routing.register_ringer(app, routing.CALLBACK, placing.ring_consultant)
     routing.register_leg_closer(app, placing.RETURNED_DIRECTION, placing.close_silent_leg)
     if settings.enabled:
-        queue_exits.register(app, "callback", "queue_exit_callback", booking.offer)
+        way_out.register(app, "callback", "queue_exit_callback", booking.offer)
     else:
-        queue_exits.unregister(app, "callback")
+        way_out.unregister(app, "callback")

@@ -20,10 +20,10 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from callbacks import schedule, windows
 from callbacks.rules import rules
-from hotline import calls, services
+from hotline import calls, runtime
 from hotline.models import Call, Callback, CallbackState, CallEvent, utcnow
 from hotline.telephony import answer_faults_with_twiml, external_url
-from hotline.voice import speak
+from hotline.voice.speaking import speak
 from hotline.webhooks import apology, caller_webhook, menu_attempt, query_number
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def keyed_number(digits: str | None, region: str, own_numbers: tuple[str, ...] =
 
 
 def _office(call: Call):
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     return catalogue.office(call.office_code) or catalogue.offices[0]
 
 
@@ -98,7 +98,7 @@ def _region(call: Call) -> str:
 
 
 def _own_numbers() -> tuple[str, ...]:
-    return tuple(number for office in services.catalogue().offices for number in office.numbers)
+    return tuple(number for office in runtime.catalogue().offices for number in office.numbers)
 
 
 def _last_digits(number: str) -> str:
@@ -211,7 +211,7 @@ def _number_chosen(session: Session, call: Call, resp: VoiceResponse, number: st
 
 
 def _ask_to_confirm(resp: VoiceResponse, lang: str, number: str, attempt: int) -> VoiceResponse:
-    gather = Gather(num_digits=1, timeout=services.catalogue().menu_timeout, method="POST",
+    gather = Gather(num_digits=1, timeout=runtime.catalogue().menu_timeout, method="POST",
                     action=external_url("callback_booking.number", attempt=attempt),
                     action_on_empty_result=True)
     speak(gather, lang, "callback_confirm_number", digits=_last_digits(number), confirm=CONFIRM_KEY,
@@ -232,7 +232,7 @@ def _ask_for_number(resp: VoiceResponse, lang: str, attempt: int) -> VoiceRespon
 def _ask_window(resp: VoiceResponse, lang: str, options: list[windows.Window], attempt: int,
                 asked_at: datetime) -> VoiceResponse:
     action = external_url("callback_booking.window", attempt=attempt, at=int(asked_at.timestamp()))
-    gather = Gather(num_digits=1, timeout=services.catalogue().menu_timeout, method="POST", action=action,
+    gather = Gather(num_digits=1, timeout=runtime.catalogue().menu_timeout, method="POST", action=action,
                     action_on_empty_result=True)
     speak(gather, lang, "callback_when")
     for digit, option in enumerate(options, start=1):
@@ -264,7 +264,7 @@ def _unavailable(session: Session, call: Call, resp: VoiceResponse, lang: str) -
 
 
 def _lang(call: Call) -> str:
-    return call.language_code or services.catalogue().default_language
+    return call.language_code or runtime.catalogue().default_language
 
 
 def _booking(session: Session, call: Call) -> Callback | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from callbacks import schedule, sms
-from hotline import services
+from hotline import runtime
 from hotline.models import utcnow
 from hotline.worker import job_context
 
@@ -16,14 +16,14 @@ log = logging.getLogger(__name__)
 def wake_job(callback_id: int) -> None:
     """A callback's time has come (RQ's scheduler): schedule.wake, now."""
     with job_context():
-        schedule.wake(services.session(), callback_id, utcnow())
+        schedule.wake(runtime.session(), callback_id, utcnow())
 
 
 def wake_due_job() -> None:
     """Callbacks are due (RQ's scheduler, at the moment they were booked for, e.g. an opening):
     schedule.wake_due, now, batch after batch until none is left to wake."""
     with job_context():
-        session, now = services.session(), utcnow()
+        session, now = runtime.session(), utcnow()
         while schedule.wake_due(session, now) == schedule.WAKE_BATCH:
             pass
 
@@ -32,11 +32,11 @@ def send_sms_job(callback_id: int, kind: str) -> None:
     """sms.send: the callback's "booked" or "unreachable" SMS, once. Raises sms.SmsNotSent when
     Twilio did not take it, so that RQ retries the job (sms.RETRY)."""
     with job_context():
-        sms.send(services.session(), callback_id, kind)
+        sms.send(runtime.session(), callback_id, kind)
 
 
 def reconcile_job() -> None:
     """Periodic (hotline.periodic): schedule.reconcile at the current time."""
-    woken = schedule.reconcile(services.session(), utcnow())
+    woken = schedule.reconcile(runtime.session(), utcnow())
     if woken:
         log.info("reconciliation woke %d callbacks", woken)

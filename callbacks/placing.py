@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 import routing
 from callbacks import schedule
 from callbacks.rules import rules
-from hotline import calls, services
+from hotline import calls, runtime
 from hotline.models import (
     AttemptOutcome,
     Call,
@@ -35,7 +35,7 @@ from hotline.models import (
     utcnow,
 )
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
-from hotline.voice import speak, staff_language
+from hotline.voice.speaking import speak, staff_language
 from hotline.webhooks import join_conference
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,8 @@ def conference_name(attempt: CallbackAttempt) -> str:
 
 
 def _office_number(callback: Callback) -> str:
-    office = services.catalogue().office(callback.office_code)
-    return office.numbers[0] if office and office.numbers else services.settings().twilio_phone_number
+    office = runtime.catalogue().office(callback.office_code)
+    return office.numbers[0] if office and office.numbers else runtime.settings().twilio_phone_number
 
 
 def _entry(session: Session, entry_sid: str | None) -> QueueEntry | None:
@@ -82,7 +82,7 @@ def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
             to=staff.phone, from_=_office_number(callback), method="POST",
             url=external_url("callbacks.whisper", attempt=attempt.id),
             status_callback=external_url("callbacks.consultant_status", attempt=attempt.id),
-            status_callback_method="POST", timeout=services.catalogue().dial_timeout,
+            status_callback_method="POST", timeout=runtime.catalogue().dial_timeout,
         )
     except TWILIO_ERRORS as error:
         log.warning("could not ring consultant %s for callback %s: Twilio error %s", staff.id, callback.id,
@@ -152,7 +152,7 @@ def whisper(session: Session, attempt: CallbackAttempt | None) -> VoiceResponse:
         resp.hangup()
         return resp
     callback = attempt.callback
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     gather = Gather(num_digits=1, timeout=WHISPER_TIMEOUT, action_on_empty_result=True, method="POST",
                     action=external_url("callbacks.whisper_answer", attempt=attempt.id))
     speak(gather, staff_language(staff), "callback_whisper",
@@ -164,9 +164,9 @@ def whisper(session: Session, attempt: CallbackAttempt | None) -> VoiceResponse:
 
 
 def _when_rang(lang: str, at: datetime, office_code: str) -> str:
-    """'today at 10:15 AM' or 'on Monday at 10:15 AM' in `lang` (see hotline.spoken), in the time
+    """'today at 10:15 AM' or 'on Monday at 10:15 AM' in `lang` (see hotline.voice.spoken), in the time
     zone of the callback's office."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     office = catalogue.office(office_code) or catalogue.offices[0]
     zone = ZoneInfo(office.timezone)
     local, today = at.astimezone(zone), utcnow().astimezone(zone).date()
@@ -386,7 +386,7 @@ def _complete(session: Session, attempt: CallbackAttempt, returned: Call) -> Non
                     .values(state=CallbackState.completed.value, closed_at=now, return_call_id=returned.id)
                     .execution_options(synchronize_session=False))
     latest = _is_latest(session, attempt)  # a late retry never frees anyone from a later attempt
-    freed = _free_holders(session, attempt, services.catalogue().wrap_up_seconds) if latest else []
+    freed = _free_holders(session, attempt, runtime.catalogue().wrap_up_seconds) if latest else []
     session.commit()
     _pair_again(freed)
 

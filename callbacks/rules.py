@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from functools import lru_cache
 
-from hotline import services
+from hotline import runtime
 from hotline.catalogue import Catalogue, CatalogueError
 
 
@@ -51,4 +51,4 @@ def _of(catalogue: Catalogue) -> CallbackRules:
 
 
 def rules() -> CallbackRules:
-    return _of(services.catalogue())
+    return _of(runtime.catalogue())

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 import routing
 from callbacks import sms
 from callbacks.rules import rules
-from hotline import db, hours, services
+from hotline import db, hours, runtime
 from hotline.models import Call, Callback, CallbackState, CallEvent, QueueEntry, QueueState, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,8 +49,8 @@ def draft(session: Session, call: Call, number: str | None) -> Callback:
     if callback is None:
         callback = Callback(
             call_id=call.id, number=number,
-            language_code=call.language_code or services.catalogue().default_language,
-            topic_code=call.topic_code or services.catalogue().default_topic, office_code=call.office_code,
+            language_code=call.language_code or runtime.catalogue().default_language,
+            topic_code=call.topic_code or runtime.catalogue().default_topic, office_code=call.office_code,
             first_rang_at=call.started_at or now, window_start=now, window_end=now, due_at=now,
             state=CallbackState.draft.value,
         )
@@ -87,7 +87,7 @@ def confirm(session: Session, callback: Callback, window_start: datetime, window
 
 def next_allowed(office_code: str, at: datetime) -> datetime:
     """`at`, or the office's next opening if it is closed then (holidays included)."""
-    office = services.catalogue().office(office_code)
+    office = runtime.catalogue().office(office_code)
     if office is None or hours.is_open(office, at):
         return at
     return hours.next_opening(office, at) or at
@@ -101,14 +101,14 @@ def schedule_wake(callback: Callback) -> None:
     so arming it again is harmless). Best effort: the reconciliation wakes what Redis lost."""
     attempt = callback.attempts + 1
     job_id = f"callback_{callback.id}_{attempt}_{int(callback.due_at.timestamp())}"
-    if callback.due_at <= utcnow():  # as services.enqueue_hint decides "now"
-        services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at, job_id=job_id)
+    if callback.due_at <= utcnow():  # as runtime.enqueue_hint decides "now"
+        runtime.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at, job_id=job_id)
         return
-    # The whole second RQ will run it at (services.enqueue_hint rounds up too): one job per second.
-    moment = services.whole_second_after(callback.due_at)
-    services.enqueue_hint("callbacks.jobs.wake_due_job", at=moment,
+    # The whole second RQ will run it at (runtime.enqueue_hint rounds up too): one job per second.
+    moment = runtime.whole_second_after(callback.due_at)
+    runtime.enqueue_hint("callbacks.jobs.wake_due_job", at=moment,
                           job_id=f"callbacks_due_{int(moment.timestamp())}")
-    services.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at + WAKE_FALLBACK,
+    runtime.enqueue_hint("callbacks.jobs.wake_job", callback.id, at=callback.due_at + WAKE_FALLBACK,
                           job_id=job_id)
 
 
@@ -164,7 +164,7 @@ def wake_due(session: Session, now: datetime, limit: int = WAKE_BATCH) -> int:
     Callbacks of an office closed at `now` go through wake() one by one (it moves them to the next
     opening). Idempotent as wake(): a callback queued already, or whose entry for this attempt
     left the queue, is not queued (again). Returns how many callbacks this call queued."""
-    closed = tuple(office.code for office in services.catalogue().offices if not hours.is_open(office, now))
+    closed = tuple(office.code for office in runtime.catalogue().offices if not hours.is_open(office, now))
     due = session.execute(_due(now, closed).limit(limit).with_for_update(of=Callback, skip_locked=True)).all()
     queued = _queue_entries(session, due, now) if due else {}
     if queued:

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from callbacks.rules import rules
-from hotline import services
+from hotline import runtime
 from hotline.models import OPEN_STATES, Callback, CallbackState
 from hotline.phone_numbers import mask
 from hotline.telephony import TWILIO_ERRORS, rest_client
@@ -57,10 +57,10 @@ def send(session: Session, callback_id: int, kind: str) -> bool:
     body = _body(callback, kind)
     try:
         rest_client().messages.create(
-            to=callback.number, from_=rules().sms_from or services.settings().twilio_phone_number, body=body)
+            to=callback.number, from_=rules().sms_from or runtime.settings().twilio_phone_number, body=body)
     except TWILIO_ERRORS as error:
         log.warning("SMS to %s for callback %s failed: Twilio error %s", mask(callback.number,
-                    services.settings().secret_key), callback_id, getattr(error, "code", "?"))
+                    runtime.settings().secret_key), callback_id, getattr(error, "code", "?"))
         # Not sent: the flag goes back, and the job fails so that RQ tries it again later.
         session.execute(update(Callback).where(Callback.id == callback_id).values({flag: False})
                         .execution_options(synchronize_session=False))
@@ -80,7 +80,7 @@ RETRY = Retry(max=3, interval=[60, 300, 900])
 def enqueue(kind: str, callback_id: int) -> None:
     """Send a callback's SMS ("booked" or "unreachable") from a job, after the change it tells of
     is committed. Best effort: an SMS whose job was lost is sent by the reconciliation."""
-    services.enqueue_hint("callbacks.jobs.send_sms_job", callback_id, kind, retry=RETRY)
+    runtime.enqueue_hint("callbacks.jobs.send_sms_job", callback_id, kind, retry=RETRY)
 
 
 def send_missing(session: Session, now: datetime) -> int:
@@ -110,7 +110,7 @@ def send_missing(session: Session, now: datetime) -> int:
 
 def _body(callback: Callback, kind: str) -> str:
     """The text in the caller's language (an SMS needs no voice: Farsi is written, not spoken)."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     lang = callback.language_code
     if kind == "booked":
         from callbacks import windows  # the booking conversation names windows

@@ -7,7 +7,7 @@ from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from callbacks import placing
-from hotline import services
+from hotline import runtime
 from hotline.models import CallbackAttempt
 from hotline.telephony import answer_faults_with_twiml, twilio_webhook, twiml
 from hotline.webhooks import query_number, whole_number
@@ -18,7 +18,7 @@ blueprint = Blueprint("callbacks", __name__, url_prefix="/callbacks")
 def _attempt() -> CallbackAttempt | None:
     """The attempt the URL names (None for garbage or one that does not exist)."""
     attempt_id = query_number("attempt")
-    return services.session().get(CallbackAttempt, attempt_id) if attempt_id is not None else None
+    return runtime.session().get(CallbackAttempt, attempt_id) if attempt_id is not None else None
 
 
 def _param(name: str) -> str | None:
@@ -28,32 +28,32 @@ def _param(name: str) -> str | None:
 @blueprint.route("/whisper", methods=["GET", "POST"])
 @twilio_webhook
 def whisper():
-    return twiml(placing.whisper(services.session(), _attempt()))
+    return twiml(placing.whisper(runtime.session(), _attempt()))
 
 
 @blueprint.route("/whisper/answer", methods=["GET", "POST"])
 @twilio_webhook
 def whisper_answer():
-    return twiml(placing.on_whisper_answer(services.session(), _attempt(), _param("Digits")))
+    return twiml(placing.on_whisper_answer(runtime.session(), _attempt(), _param("Digits")))
 
 
 @blueprint.route("/answered", methods=["GET", "POST"])
 @twilio_webhook
 def answered():
     """The caller's phone was picked up (AnsweredBy from answering machine detection)."""
-    return twiml(placing.answered(services.session(), _attempt(), _param("AnsweredBy"), _param("CallSid")))
+    return twiml(placing.answered(runtime.session(), _attempt(), _param("AnsweredBy"), _param("CallSid")))
 
 
 @blueprint.route("/not-reached", methods=["GET", "POST"])
 @twilio_webhook
 def not_reached():
-    return twiml(placing.not_reached(services.session(), _attempt()))
+    return twiml(placing.not_reached(runtime.session(), _attempt()))
 
 
 @blueprint.route("/caller-status", methods=["GET", "POST"])
 @twilio_webhook
 def caller_status():
-    placing.on_caller_status(services.session(), _attempt(), _param("CallStatus") or "",
+    placing.on_caller_status(runtime.session(), _attempt(), _param("CallStatus") or "",
                              whole_number(_param("CallDuration")), _param("CallSid"))
     return twiml(VoiceResponse())
 
@@ -61,7 +61,7 @@ def caller_status():
 @blueprint.route("/consultant-status", methods=["GET", "POST"])
 @twilio_webhook
 def consultant_status():
-    placing.on_consultant_status(services.session(), _attempt(), _param("CallStatus") or "")
+    placing.on_consultant_status(runtime.session(), _attempt(), _param("CallStatus") or "")
     return twiml(VoiceResponse())
 
 

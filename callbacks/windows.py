@@ -15,7 +15,7 @@ from typing import Iterator
 from zoneinfo import ZoneInfo
 
 from callbacks.rules import rules
-from hotline import hours, services
+from hotline import hours, runtime
 from hotline.catalogue import Office
 from hotline.models import Callback, utcnow
 
@@ -111,7 +111,7 @@ def _kind(days_ahead: int, half: str) -> str:
 
 def phrase(lang: str, window: Window) -> str:
     """The window as the caller hears it after "we will call you back": "tomorrow morning"."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     if window.kind.startswith("on_"):
         weekday = catalogue.weekday(lang, window.start.date())
         return catalogue.prompt(lang, f"window_{window.kind}", weekday=weekday)
@@ -133,9 +133,9 @@ def kind_of(office: Office, start: datetime, end: datetime, now: datetime, morni
 def window_phrase(lang: str, callback: Callback, now: datetime | None = None) -> str:
     """The booked callback's window in `lang`, for the SMS that confirms it ("we will call you
     back {window}"), seen from `now` (default: the present moment)."""
-    office = services.catalogue().office(callback.office_code)
+    office = runtime.catalogue().office(callback.office_code)
     if office is None:
-        return services.catalogue().prompt(lang, "window_asap")
+        return runtime.catalogue().prompt(lang, "window_asap")
     kind = kind_of(office, callback.window_start, callback.window_end, now or utcnow(), rules().morning_ends)
     zone = ZoneInfo(office.timezone)
     start, end = callback.window_start.astimezone(zone), callback.window_end.astimezone(zone)

@@ -17,7 +17,7 @@ from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, 
 import routing
 from callbacks import schedule
 from dashboards import callback_actions, callback_queries, days, desk, queries, reports
-from hotline import accounts, services
+from hotline import accounts, runtime
 from hotline.models import (
     SETTABLE_STATUSES,
     Call,
@@ -59,7 +59,7 @@ def _error_for_path(error: HTTPException) -> Response | HTTPException:
 
 @auth.verify_token
 def _verify(token: str) -> Staff | None:
-    return accounts.staff_for_token(services.session(), token) if token else None
+    return accounts.staff_for_token(runtime.session(), token) if token else None
 
 
 @auth.error_handler
@@ -139,7 +139,7 @@ def _record_json(record: ConsultationRecord) -> dict:
 @auth.login_required
 def list_consultants():
     office = request.args.get("office")
-    return jsonify(consultants=[_consultant_json(s) for s in queries.consultants(services.session(), office)])
+    return jsonify(consultants=[_consultant_json(s) for s in queries.consultants(runtime.session(), office)])
 
 
 def _json_body() -> object:
@@ -193,7 +193,7 @@ def set_consultant_status(staff_id: int):
     """Consultants set their own status; supervisors and admins anyone's. 409 (JSON, with the
     status that won) when the consultant's status changed between our read and our write, say a
     caller was put through to them: the client shows it, and the user chooses again."""
-    session = services.session()
+    session = runtime.session()
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(f"no consultant {staff_id}")
@@ -216,7 +216,7 @@ def set_consultant_status(staff_id: int):
 @blueprint.get("/calls/<call_sid>")
 @auth.login_required
 def get_call(call_sid: str):
-    call = queries.call_by_sid(services.session(), call_sid)
+    call = queries.call_by_sid(runtime.session(), call_sid)
     if call is None:
         raise NotFound(f"no call {call_sid}")
     return jsonify(_call_json(call))
@@ -251,7 +251,7 @@ def _int_arg(name: str, default: int, maximum: int) -> int:
 def _days_arg() -> days.Period | None:
     """from/to: inclusive days, each office's in its own time zone; None if neither is given."""
     first, last = _date_arg("from"), _date_arg("to")
-    return days.local_days(services.catalogue(), first, last) if first or last else None
+    return days.local_days(runtime.catalogue(), first, last) if first or last else None
 
 
 @blueprint.get("/consultations")
@@ -263,7 +263,7 @@ def list_consultations():
         days=_days_arg(), visible=desk.visible_records(_me()),
         limit=_int_arg("limit", 100, 1000), offset=_int_arg("offset", 0, 10**9),
     )
-    records = queries.consultation_records(services.session(), flt)
+    records = queries.consultation_records(runtime.session(), flt)
     return jsonify(consultations=[_record_json(r) for r in records])
 
 
@@ -278,7 +278,7 @@ def _text_field(body: dict, name: str, max_length: int) -> str:
 @auth.login_required
 def complete_consultation(record_id: int):
     """The consultant's write-up: notes and outcome; marks the record completed."""
-    session = services.session()
+    session = runtime.session()
     record = session.get(ConsultationRecord, record_id)
     if record is None:
         raise NotFound(f"no consultation {record_id}")
@@ -301,7 +301,7 @@ def complete_consultation(record_id: int):
 @auth.login_required
 def live_queues():
     """Callers waiting per language x topic queue, and consultants by status; for any staff."""
-    return jsonify(queries.live_queues(services.session(), utcnow()))
+    return jsonify(queries.live_queues(runtime.session(), utcnow()))
 
 
 def _queue_entry_json(session, entry: QueueEntry) -> dict:
@@ -316,7 +316,7 @@ def _queue_entry_json(session, entry: QueueEntry) -> dict:
 def list_queue_entries():
     """Supervisors: every caller waiting, in serving order per queue (to find whom to mark urgent)."""
     _require_privileged("list waiting callers")
-    return jsonify(entries=queries.callers_in_queues(services.session(), utcnow()))
+    return jsonify(entries=queries.callers_in_queues(runtime.session(), utcnow()))
 
 
 @blueprint.patch(f"/queue-entries/<int(max={MAX_ID}):entry_id>")
@@ -324,7 +324,7 @@ def list_queue_entries():
 def set_queue_entry_urgent(entry_id: int):
     """A supervisor moves a waiting caller to the front of their queue ({"urgent": true}) or back."""
     _require_privileged("mark callers urgent")
-    session = services.session()
+    session = runtime.session()
     entry = session.get(QueueEntry, entry_id)
     if entry is None:
         raise NotFound(f"no queue entry {entry_id}")
@@ -343,7 +343,7 @@ def _report_period() -> tuple[date, date, days.Period]:
     """from/to, inclusive days, each office's in its own time zone: `to` defaults to today (each
     office's), `from` to `to`. Returns the first and last day as shown (a default today: the
     default office's) and the period."""
-    catalogue, now = services.catalogue(), utcnow()
+    catalogue, now = runtime.catalogue(), utcnow()
     asked_first, asked_last = _date_arg("from"), _date_arg("to")
     last = asked_last or days.today(catalogue, now)
     first = asked_first or last
@@ -357,7 +357,7 @@ def _report_period() -> tuple[date, date, days.Period]:
 
 
 def _time_zones() -> dict[str, str]:
-    return {office.code: office.timezone for office in services.catalogue().offices}
+    return {office.code: office.timezone for office in runtime.catalogue().offices}
 
 
 @blueprint.get("/reports/queues")
@@ -369,9 +369,9 @@ def queue_report():
     within = _whole_number("within", request.args.get("within", "60"))
     if not 0 < within <= MAX_SERVICE_SECONDS:
         raise BadRequest(f"within must be a whole number of seconds from 1 to {MAX_SERVICE_SECONDS}")
-    report = reports.queue_report(services.session(), period, within)
+    report = reports.queue_report(runtime.session(), period, within)
     return jsonify({"from": first.isoformat(), "to": last.isoformat(), "within_seconds": within,
-                    "time_zone": days.zone_of(services.catalogue(), None).key, "time_zones": _time_zones(),
+                    "time_zone": days.zone_of(runtime.catalogue(), None).key, "time_zones": _time_zones(),
                     **report})
 
 
@@ -467,7 +467,7 @@ def list_callbacks():
         due_days=_days_arg(),
         limit=_int_arg("limit", 100, 1000), offset=_int_arg("offset", 0, 10**9),
     )
-    session = services.session()
+    session = runtime.session()
     rows = callback_queries.callbacks(session, flt)
     listed = [_callback_json(callback, call_sid) for callback, call_sid in rows]
     return jsonify(callbacks=listed, total=callback_queries.count(session, flt),
@@ -479,7 +479,7 @@ def list_callbacks():
 def callback_summary():
     """The backlog, for any staff member (no personal data): open by state, overdue, and closed
     today (the centres' day) by outcome; optionally for one language, topic or office."""
-    summary = callback_queries.summary(services.session(), services.catalogue(), utcnow(),
+    summary = callback_queries.summary(runtime.session(), runtime.catalogue(), utcnow(),
                                        language=request.args.get("language"), topic=request.args.get("topic"),
                                        office=request.args.get("office"))
     return jsonify({**summary, "time_zones": _time_zones()})
@@ -496,7 +496,7 @@ def _known_id(callback_id: int) -> int:
 @blueprint.get("/callbacks/<int:callback_id>")
 @auth.login_required
 def get_callback(callback_id: int):
-    detail = callback_queries.callback_detail(services.session(), _known_id(callback_id))
+    detail = callback_queries.callback_detail(runtime.session(), _known_id(callback_id))
     if detail is None:
         raise NotFound(f"no callback {callback_id}")
     return jsonify(_callback_detail_json(detail))
@@ -547,7 +547,7 @@ def change_callback(callback_id: int):
     both at once: moved, then given. {"state": "canceled"}, alone, cancels it. Everything is
     checked before anything changes; 409 if the callback is closed or being placed."""
     _require_privileged("change callbacks")
-    session = services.session()
+    session = runtime.session()
     callback = session.get(Callback, _known_id(callback_id))
     if callback is None:
         raise NotFound(f"no callback {callback_id}")

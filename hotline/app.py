@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from twilio.http import HttpClient
 
-from hotline import health, services, stand_in
+from hotline import health, runtime
 from hotline.catalogue import load_catalogue
 from hotline.db import Database
 from hotline.settings import Settings
-from hotline.speech import routes as speech_routes
-from hotline.twilio_sim import FakeTwilioApi
+from hotline.voice.speech import routes as speech_routes
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +30,12 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     # Twilio's HTTP client logs every request's URL and headers at INFO: call sids, of no use here.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 
-    services.init_app(app, services.Services(
+    runtime.init_app(app, runtime.Runtime(
         settings=settings,
         catalogue=load_catalogue(settings.config_path),
         db=Database(settings.database_url),
-        redis=services.connect_redis(settings),
-        twilio_http=_twilio_stand_in(settings),
+        redis=runtime.connect_redis(settings),
+        twilio_http=_twilio_stand_in(app, settings),
     ))
 
     # Imported here so that importing an area (say, a job module in a worker) never builds an app.
@@ -45,7 +45,6 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
 
     health.init_app(app)
     speech_routes.init_app(app)
-    stand_in.init_app(app)
     app.register_blueprint(ivr_views.blueprint)
     callbacks.init_app(app)
     api.init_app(app)
@@ -53,12 +52,19 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
     return app
 
 
-def _twilio_stand_in(settings: Settings) -> FakeTwilioApi | None:
+def _twilio_stand_in(app: Flask, settings: Settings) -> HttpClient | None:
     """The built-in stand-in for Twilio's REST API when settings.twilio_stand_in (no credentials),
-    announced in the log, else None (Twilio's API at TWILIO_API_BASE_URL). Decided here, so the web
-    process, a separate worker and the CLI all agree."""
+    announced in the log, with its page of requests made (hotline.dev.stand_in_views) on `app`;
+    else None (Twilio's API at TWILIO_API_BASE_URL). Decided here, so the web process, a separate
+    worker and the CLI all agree."""
     if not settings.twilio_stand_in:
         return None
+    # The development tools are loaded only here: a production process, with credentials, never
+    # imports hotline.dev.
+    from hotline.dev import stand_in_views
+    from hotline.dev.twilio_stand_in import FakeTwilioApi
+
+    stand_in_views.init_app(app)
     log.warning("no TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN: Twilio's REST API is the built-in "
                 "stand-in; calls and SMS are recorded in memory, none is placed or sent")
     return FakeTwilioApi()

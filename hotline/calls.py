@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.base import ExecutableOption
 
-from hotline import db, services
+from hotline import db, runtime
 from hotline.catalogue import Catalogue
 from hotline.models import Call, CallEvent, ConsultationRecord, UTCDateTime, utcnow
 from hotline.phone_numbers import caller_key, mask, normalise
@@ -98,7 +98,7 @@ def open_call(session: Session, catalogue: Catalogue, form: dict[str, str],
     call = _persistent_call(session, call_id, values)
     journal(session, call, "incoming", call.office_code)
     log.info("call %s from %s to office %s", call.call_sid,
-             mask(call.caller_number, services.settings().secret_key), call.office_code)
+             mask(call.caller_number, runtime.settings().secret_key), call.office_code)
     return call
 
 
@@ -112,7 +112,7 @@ def _new_call_values(catalogue: Catalogue, form: dict[str, str]) -> dict:
         "call_sid": form["CallSid"],
         "direction": _fit(form.get("Direction"), Call.direction) or "inbound",
         "caller_number": caller,
-        "caller_key": caller_key(caller, services.settings().secret_key),
+        "caller_key": caller_key(caller, runtime.settings().secret_key),
         "called_number": called,
         "office_code": catalogue.office_for_number(called).code,
         "stage": "language_menu",

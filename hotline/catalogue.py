@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_calendars
 
-from hotline import answers, spoken
-from hotline.prompt_samples import PIECES, sample_problems
+from hotline.voice import answers, spoken
+from hotline.voice.prompt_samples import PIECES, sample_problems
 from hotline.wrap_up import WrapUpConfigError, WrapUpLists, parse_wrap_up
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -26,8 +26,8 @@ WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # what they name ("spoken_in": a language as it follows "if you can speak").
 TERM_TABLES = {"languages": "languages", "topics": "topics", "spoken_in": "languages"}
 # Prompt sub-tables a language may leave out: other words callers use ([<lang>.answers],
-# hotline/answers.py), and the text a speech engine reads where it differs from the display text
-# ([<lang>.engine], hotline.speech.prompts).
+# hotline/voice/answers.py), and the text a speech engine reads where it differs from the display text
+# ([<lang>.engine], hotline.voice.speech.prompts).
 OPTIONAL_TABLES = ("answers", "engine")
 # Words only a language that uses them needs (the sample values show whether it does).
 OPTIONAL_KEYS = {"hour_words", "day_periods", "digits"}
@@ -209,7 +209,7 @@ def mismatched_fields(raw: dict) -> list[str]:
 
 def check_prompts(raw: dict) -> None:
     """Raise CatalogueError naming every missing or inconsistent prompt, and every prompt that
-    cannot be filled with the sample values of hotline.prompt_samples."""
+    cannot be filled with the sample values of hotline.voice.prompt_samples."""
     missing = missing_prompts(raw)
     problems = ([f"missing prompts: {', '.join(missing)}"] if missing else []) + mismatched_fields(raw)
     malformed = answers.table_problems(_prompt_tables(raw)[1])
@@ -317,11 +317,11 @@ class Catalogue:
         return spoken.localise_digits(table, text)
 
     def minutes(self, lang: str, count: int) -> str:
-        """`count` minutes in `lang`, in its CLDR plural form ("5 минут"): see hotline.spoken."""
+        """`count` minutes in `lang`, in its CLDR plural form ("5 минут"): see hotline.voice.spoken."""
         return spoken.minutes(lang, self.raw["prompts"][lang], count)
 
     def clock_time(self, lang: str, at: time) -> str:
-        """A time of day as said in `lang` ("9 часа", "الساعة التاسعة صباحاً"): see hotline.spoken."""
+        """A time of day as said in `lang` ("9 часа", "الساعة التاسعة صباحاً"): see hotline.voice.spoken."""
         return spoken.clock_time(lang, self.raw["prompts"][lang], at)
 
     def weekday(self, lang: str, day: date) -> str:

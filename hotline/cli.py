@@ -43,7 +43,7 @@ def db_upgrade() -> None:
     click.echo(f"database at {url} is up to date")
 
 
-DEMO_CONFIG = str(Path(__file__).with_name("demo_config.toml"))
+DEMO_CONFIG = str(Path(__file__).parent / "dev" / "demo_config.toml")
 # Hosts that mean "every interface": URLs cannot name them, so they name this machine's loopback.
 EVERY_INTERFACE = {"", "0.0.0.0", "::"}
 
@@ -89,7 +89,7 @@ def run(host: str, port: int, with_demo: bool, weeks: int) -> None:
                f"redis: {settings.redis_url or 'embedded (fakeredis)'}; worker: in-process; "
                f"Twilio REST API: {twilio}")
     with app.app_context():
-        from hotline.speech.audio import engine_status
+        from hotline.voice.speech.audio import engine_status
 
         for lang, engine in engine_status(hotline.catalogue).items():
             click.echo(f"{lang} prompts: " + (engine if engine != "missing" else
@@ -148,7 +148,7 @@ def prompts_render(langs: tuple[str, ...]) -> None:
     """Render every fixed prompt (no fields, or a menu option's) of each voiceless language with the
     speech engine, into <audio_dir>/rendered/<lang>/ with a manifest.json; prompts whose text,
     engine and voice are unchanged are kept. Prompts with fields are rendered on first use."""
-    from hotline.speech import audio
+    from hotline.voice.speech import audio
 
     app = create_app()
     with app.app_context():
@@ -168,9 +168,9 @@ def prompts_render(langs: tuple[str, ...]) -> None:
 
 
 def _demo_lines(app, weeks: int) -> list[str]:
-    """Add the demo data (hotline.demo.fill) with `weeks` weeks of history; returns what to print,
+    """Add the demo data (hotline.dev.demo.fill) with `weeks` weeks of history; returns what to print,
     the supervisor's new API token last."""
-    from hotline import demo as demo_data
+    from hotline.dev import demo as demo_data
 
     hotline = _services(app)
     try:
@@ -208,7 +208,7 @@ def _from_env(setting: str, fallback: str | None = None):
     """An option default read from the environment the way the service reads its settings."""
 
     def default() -> str | None:
-        from hotline.terminal_phone import env_defaults
+        from hotline.dev.terminal_phone import env_defaults
 
         return getattr(env_defaults(), setting) or fallback
 
@@ -225,7 +225,7 @@ def _from_env(setting: str, fallback: str | None = None):
               show_default="TWILIO_AUTH_TOKEN, else the development default", help="signs requests as Twilio")
 def phone(url: str, caller: str, called: str, auth_token: str) -> None:
     """A terminal telephone: call the running service as Twilio would (no Twilio account needed)."""
-    from hotline.terminal_phone import PhoneError, call_service
+    from hotline.dev.terminal_phone import PhoneError, call_service
 
     try:
         call_service(url, caller, called, auth_token)

@@ -8,8 +8,8 @@ from flask import Blueprint, Flask, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from hotline import services
-from hotline.speech.audio import engine_status
+from hotline import runtime
+from hotline.voice.speech.audio import engine_status
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ blueprint = Blueprint("health", __name__)
 def database_answers() -> bool:
     """True if the database runs `SELECT 1` (a connection from the pool, or a new one)."""
     try:
-        with services.current().db.engine.connect() as connection:
+        with runtime.current().db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
         log.warning("health check: database unreachable: %s", type(error).__name__)
@@ -30,7 +30,7 @@ def database_answers() -> bool:
 def redis_answers() -> bool:
     """True if Redis answers PING."""
     try:
-        services.current().redis.ping()
+        runtime.current().redis.ping()
     except redis.RedisError as error:
         log.warning("health check: Redis unreachable: %s", type(error).__name__)
         return False
@@ -47,7 +47,7 @@ def healthz():
     healthy = all(checks.values())
     body = {"status": "ok" if healthy else "unavailable"}
     body.update({name: "ok" if ok else "unreachable" for name, ok in checks.items()})
-    body["speech"] = engine_status(services.catalogue())
+    body["speech"] = engine_status(runtime.catalogue())
     return jsonify(body), 200 if healthy else 503
 
 

@@ -77,6 +77,6 @@ def run_periodic(name: str) -> None:
         try:
             getattr(importlib.import_module(module), function)()
         finally:
-            from hotline import services
+            from hotline import runtime
 
-            arm(services.current().queue(), every=intervals(services.settings()))
+            arm(runtime.current().queue(), every=intervals(runtime.settings()))

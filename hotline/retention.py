@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from hotline import services
+from hotline import runtime
 from hotline.models import OPEN_STATES, Call, Callback, ConsultationRecord, utcnow
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,6 @@ def purge_personal_data(session: Session, retention_days: int, now: datetime | N
 
 def purge_job() -> None:
     """Periodic job (hotline.periodic): erase what has outlived the retention period."""
-    purged = purge_personal_data(services.session(), int(services.catalogue().retention_days))
+    purged = purge_personal_data(runtime.session(), int(runtime.catalogue().retention_days))
     log.info("retention: erased %d caller numbers, %d notes and %d callback numbers", purged.caller_numbers,
              purged.notes, purged.callback_numbers)

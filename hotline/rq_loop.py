@@ -14,7 +14,7 @@ from rq.exceptions import StopRequested
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from hotline.outages import DATABASE, REDIS, Probe
-from hotline.services import QUEUE_NAME
+from hotline.runtime import QUEUE_NAME
 
 
 class DependencyAway(StopRequested):

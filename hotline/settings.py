@@ -20,7 +20,7 @@ class Settings:
     twilio_api_base_url: str
     config_path: str | None
     instance_path: str
-    # True: Twilio's REST API is the built-in stand-in (hotline.twilio_sim.FakeTwilioApi), so no
+    # True: Twilio's REST API is the built-in stand-in (hotline.dev.twilio_stand_in.FakeTwilioApi), so no
     # call or SMS leaves the machine. See from_env for when.
     twilio_stand_in: bool = False
     extra: dict = field(default_factory=dict)
@@ -31,7 +31,7 @@ class Settings:
     staff_idle_minutes: int = 30
     # LOGIN_RATE_LIMIT: failed logins allowed per name and per address (Flask-Limiter's notation).
     login_rate_limit: str = "5 per minute;20 per hour"
-    # HOTLINE_SPEECH_ENGINE: what speaks the languages Twilio has no voice for (hotline.speech.engines):
+    # HOTLINE_SPEECH_ENGINE: what speaks the languages Twilio has no voice for (hotline.voice.speech.engines):
     # "auto" (the best found), "espeak-ng" (the program), "library" (espeakng-loader) or "none".
     speech_engine: str = "auto"
 

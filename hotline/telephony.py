@@ -17,7 +17,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict, MultiDict
 from werkzeug.exceptions import HTTPException
 
-from hotline import services
+from hotline import runtime
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ MAX_PARAMETER_LENGTH = 4096
 
 def external_url(endpoint: str, **values) -> str:
     """The absolute URL of `endpoint` as Twilio must call it: always built from PUBLIC_BASE_URL."""
-    base = services.settings().public_base_url
+    base = runtime.settings().public_base_url
     if not has_request_context():
         # A job (ringing a consultant) has no request to take a host from: the public base URL,
         # or localhost for a service run on this machine only.
@@ -46,7 +46,7 @@ def external_url(endpoint: str, **values) -> str:
 def requested_url() -> str:
     """The URL Twilio requested and signed. Behind a TLS-terminating proxy request.url says
     http://internal-host/..., so the public base URL is put back in front of the path."""
-    base = services.settings().public_base_url
+    base = runtime.settings().public_base_url
     if base is None:
         return request.url
     query = request.query_string.decode()
@@ -64,7 +64,7 @@ def signature_is_valid() -> bool:
     if not signature:
         return False
     params = request.form if request.method == "POST" else {}
-    validator = RequestValidator(services.settings().twilio_auth_token)
+    validator = RequestValidator(runtime.settings().twilio_auth_token)
     url = requested_url()
     # Twilio signs the URL as configured, which is the one requested: one HMAC settles nearly every
     # request. validate() computes two every time (the URL with and without its port, since Twilio
@@ -123,7 +123,7 @@ def answer_faults_with_twiml(blueprint: Blueprint, answer: Callable[[], VoiceRes
         if isinstance(error, HTTPException) and error.code == 403:
             return error
         log.exception("webhook %s failed", request.path)
-        services.session().rollback()
+        runtime.session().rollback()
         return twiml(answer())
 
 
@@ -140,9 +140,9 @@ TWILIO_ERRORS = (TwilioException, RequestException)
 def rest_client() -> Client:
     """Twilio's REST client, pointed at TWILIO_API_BASE_URL (a mock in tests). Its HTTP client is
     the process's own, so requests reuse open connections (no TLS handshake per call)."""
-    settings = services.settings()
+    settings = runtime.settings()
     client = Client(settings.twilio_account_sid, settings.twilio_auth_token,
-                    http_client=services.current().twilio_http or _http_client())
+                    http_client=runtime.current().twilio_http or _http_client())
     client.api.base_url = settings.twilio_api_base_url
     return client
 

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import ExecutableOption
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline import calls, services
+from hotline import calls, runtime
 from hotline.models import Call
 from hotline.telephony import twilio_webhook, twiml
-from hotline.voice import speak_to_unknown_language
+from hotline.voice.speaking import speak_to_unknown_language
 
 # The largest value of a 32-bit INTEGER column: any id, duration or Unix time (seconds) we send
 # or are sent fits; a larger number is garbage.
@@ -94,8 +94,8 @@ def caller_webhook(view: CallerView | None = None, *, loads: Sequence[Executable
         values = params()
         if not values.get("CallSid"):
             return twiml(apology())
-        session = services.session()
-        call = calls.open_call(session, services.catalogue(), values, loads, new=opens, lock=locks)
+        session = runtime.session()
+        call = calls.open_call(session, runtime.catalogue(), values, loads, new=opens, lock=locks)
         if call.ended_at is not None:
             return twiml(ended())
         resp = view(session, call, values)

@@ -1,6 +1,6 @@
 """Turning what a caller pressed or said into a menu choice.
 
-Every answer and every word it is matched against goes through hotline.answers.normalise first
+Every answer and every word it is matched against goes through hotline.voice.answers.normalise first
 (Unicode case folding with Turkish İ/ı, Arabic-Indic and Persian digits, Arabic letter variants,
 typographic apostrophes), so "İki.", "٢", "اتنين" and "п’ять" are understood.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hotline import answers
 from hotline.catalogue import Catalogue
+from hotline.voice import answers
 
 # A name shorter than this must be said as a word of its own: "دري" (Dari) is not the end of
 # "ادري" (I know).

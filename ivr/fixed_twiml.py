@@ -6,7 +6,7 @@ the catalogue object (a catalogue loaded again is a new object, hence new entrie
 the actions are built on, what is being built, and the recordings that could replace spoken
 prompts (the modification time of each voiceless language's audio folder: a recording added there
 is used from the next request on). Audio rendered by this machine's speech engine has URLs that
-follow from the prompt's text (hotline.speech), so it needs no key of its own. Building the
+follow from the prompt's text (hotline.voice.speech), so it needs no key of its own. Building the
 greeting and its seven-language menu took about as long as the rest of the voice webhook's Python
 (issue 11).
 """
@@ -19,9 +19,9 @@ from collections.abc import Callable, Hashable
 from flask import request
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline import services
+from hotline import runtime
 from hotline.catalogue import Catalogue
-from hotline.speech.store import audio_dir
+from hotline.voice.speech.store import audio_dir
 
 _built: weakref.WeakKeyDictionary[Catalogue, dict[Hashable, str]] = weakref.WeakKeyDictionary()
 
@@ -30,8 +30,8 @@ def fixed(key: Hashable, build: Callable[[VoiceResponse], None]) -> str:
     """The TwiML text of `build(resp)` on a new VoiceResponse, built the first time this process
     asks for `key` with this catalogue, URL base and recordings; `key` must name everything else
     the TwiML depends on (its menu, its language)."""
-    catalogue = services.catalogue()
-    base = services.settings().public_base_url or request.host_url
+    catalogue = runtime.catalogue()
+    base = runtime.settings().public_base_url or request.host_url
     full_key = (key, base, _recordings_stamp(catalogue))
     built = _built.setdefault(catalogue, {})
     text = built.get(full_key)

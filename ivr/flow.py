@@ -8,11 +8,12 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
-from hotline import calls, hours, services, spoken_fields
+from hotline import calls, hours, runtime
 from hotline.models import Call, utcnow
 from hotline.telephony import external_url
-from hotline.voice import speak, speak_to_unknown_language
-from ivr import call_again, choices, queue_exits, queue_flow
+from hotline.voice import spoken_fields
+from hotline.voice.speaking import speak, speak_to_unknown_language
+from ivr import choices, nobody_free, on_hold, way_out
 from ivr.fixed_twiml import fixed
 from ivr.menus import language_menu, topic_menu
 
@@ -37,14 +38,14 @@ def _retry_or_default(resp: VoiceResponse, had_input: bool, attempt: int, lang: 
         speak(resp, lang, key)
     else:
         speak_to_unknown_language(resp, key)
-    return attempt < services.catalogue().menu_retries
+    return attempt < runtime.catalogue().menu_retries
 
 
 def on_language(session: Session, call: Call, digits: str | None, speech: str | None,
                 attempt: int, heard: str | None = None) -> VoiceResponse | str:
     """The caller's answer to the language menu; `heard` is the language whose locale listened
     (the per-locale menu says it in its action URL), None for the default language's."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     options = {lang.digit: lang.code for lang in catalogue.languages}
     heard = heard if catalogue.language(heard) else catalogue.default_language
     chosen = choices.choose(digits, speech, options, choices.language_keywords(catalogue), catalogue, [heard])
@@ -63,18 +64,18 @@ def on_language(session: Session, call: Call, digits: str | None, speech: str | 
 
 def _after_language(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse | str:
     now = utcnow()
-    if not any(hours.is_open(office, now) for office in services.catalogue().offices):
+    if not any(hours.is_open(office, now) for office in runtime.catalogue().offices):
         return closed(session, call, resp, now)
     lang = call.language_code
     if not _on_duty(session, call, lang):
         # Said at once, not after the topic menu and a wait: the caller may choose another way.
         speak(resp, lang, "language_unstaffed",
-              language=lambda spoken: services.catalogue().term(spoken, "languages", lang))
-        duty = services.catalogue().duty_hours.get(lang)
-        if duty is not None and call_again.opening_phrase(lang, now, [duty]):
+              language=lambda spoken: runtime.catalogue().term(spoken, "languages", lang))
+        duty = runtime.catalogue().duty_hours.get(lang)
+        if duty is not None and nobody_free.opening_phrase(lang, now, [duty]):
             speak(resp, lang, "language_next_on_duty",
-                  when=lambda spoken: call_again.opening_phrase(spoken, now, [duty]))
-        key = services.catalogue().queue.keys.get("other_languages")
+                  when=lambda spoken: nobody_free.opening_phrase(spoken, now, [duty]))
+        key = runtime.catalogue().queue.keys.get("other_languages")
         callback_key = _callback_key()
         if (key and _other_languages(lang)) or callback_key:
             gather = Gather(num_digits=1, timeout=5, action_on_empty_result=True, method="POST",
@@ -100,17 +101,17 @@ def _on_duty(session: Session, call: Call, lang: str) -> bool:
 
 
 def _other_languages(lang: str) -> list[str]:
-    return [code for code in services.catalogue().queue.other_languages if code != lang]
+    return [code for code in runtime.catalogue().queue.other_languages if code != lang]
 
 
 def on_alternatives(session: Session, call: Call, digits: str | None) -> VoiceResponse:
     """The caller pressed the key to be served in English or Bulgarian too, or let it pass."""
     resp = VoiceResponse()
-    lang = call.language_code or services.catalogue().default_language
+    lang = call.language_code or runtime.catalogue().default_language
     others = _other_languages(lang)
     if _callback_key() and (digits or "").strip() == _callback_key():
         return _topic_for_callback(session, call, resp, lang)
-    if (digits or "").strip() == services.catalogue().queue.keys.get("other_languages") and others:
+    if (digits or "").strip() == runtime.catalogue().queue.keys.get("other_languages") and others:
         call.accepts_languages = ",".join(others)
         calls.record_event(session, call, "languages_accepted", call.accepts_languages)
     topic_menu(resp, lang, attempt=0)
@@ -119,7 +120,7 @@ def on_alternatives(session: Session, call: Call, digits: str | None) -> VoiceRe
 
 def on_topic(session: Session, call: Call, digits: str | None, speech: str | None,
              attempt: int) -> VoiceResponse:
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     lang = call.language_code or catalogue.default_language
     options = {topic.digit: topic.code for topic in catalogue.topics}
     chosen = choices.choose(digits, speech, options, choices.topic_keywords(catalogue, lang), catalogue,
@@ -133,7 +134,7 @@ def on_topic(session: Session, call: Call, digits: str | None, speech: str | Non
         speak(resp, lang, "default_topic")
     calls.change(session, call, language_code=lang, topic_code=chosen)
     calls.journal(session, call, "topic", chosen)
-    way = queue_exits.by_name("callback") if call.stage == CALLBACK_TOPIC else None
+    way = way_out.by_name("callback") if call.stage == CALLBACK_TOPIC else None
     if way is not None:  # asked for a callback before the topic (after hours, language not staffed)
         return way.handler(session, call, resp)
     calls.change(session, call, stage="routing")
@@ -149,27 +150,27 @@ def connect(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     a language or topic yet, ask for it). The caller holds the call's row lock (read with it, or
     hotline.calls.lock_call): a twin of the webhook reserves after this one's commit, and so finds
     the consultant ringing for the call rather than a second one."""
-    asked = queue_flow.ask_for_missing_choice(call, resp)
+    asked = on_hold.ask_for_missing_choice(call, resp)
     if asked is not None:
         return asked
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     tried = _offered_consultants(session, call)
     staff, reserved = None, False
     if len(tried) < catalogue.max_consultant_attempts:
         # The caller's own language and topic first, then any language they agreed to when theirs
         # was not staffed (any topic); their own office only, if so configured (the queue widens
         # to the other office later): the queue's tiers, for a caller who has waited nothing yet.
-        for language, topic, own_office in queue_flow.tiers_at_once(call, utcnow()):
+        for language, topic, own_office in on_hold.tiers_at_once(call, utcnow()):
             if staff is None:
                 staff, reserved = routing.reserve_for_call(
                     session, call.call_sid, language, topic, call.office_code, exclude=tried,
                     only_office=own_office, commit=False)
     if staff is None:
-        return queue_flow.enter(session, call, resp)
+        return on_hold.enter(session, call, resp)
     if reserved:  # a retried webhook (or its twin) re-dials the consultant already ringing
         calls.journal(session, call, "offered", consultant_id=staff.id)
     dial = resp.dial(action=external_url("ivr.dial_result"), method="POST", timeout=catalogue.dial_timeout,
-                     caller_id=call.called_number or services.settings().twilio_phone_number)
+                     caller_id=call.called_number or runtime.settings().twilio_phone_number)
     dial.number(staff.phone, url=external_url("ivr.whisper", call=call.call_sid, staff=staff.id),
                 method="POST")
     return resp
@@ -185,7 +186,7 @@ def _offered_consultants(session: Session, call: Call) -> list[int]:
 def on_dial_result(session: Session, call: Call, dial_status: str | None) -> VoiceResponse:
     """The consultant's leg ended: after a conversation say goodbye, otherwise try the next one."""
     resp = VoiceResponse()
-    lang = call.language_code or services.catalogue().default_language
+    lang = call.language_code or runtime.catalogue().default_language
     if call.answered_at is not None:
         routing.call_ended(session, call.call_sid)
         speak(resp, lang, "goodbye")
@@ -194,10 +195,10 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
     # Whoever let it ring out or declined goes on break (if so configured): the caller should not
     # be rung through to an empty desk again.
     missed = routing.holders(session, call.call_sid)
-    routing.release(session, call.call_sid, to_status=services.catalogue().queue.missed_offer_status)
+    routing.release(session, call.call_sid, to_status=runtime.catalogue().queue.missed_offer_status)
     calls.record_event(session, call, "not_accepted", dial_status,
                        consultant_id=missed[0] if missed else None)
-    asked = queue_flow.ask_for_missing_choice(call, resp)
+    asked = on_hold.ask_for_missing_choice(call, resp)
     if asked is not None:  # never dialled by us: nobody to try next
         return asked
     speak(resp, lang, "trying_next")
@@ -208,7 +209,7 @@ def on_dial_result(session: Session, call: Call, dial_status: str | None) -> Voi
 def closed(session: Session, call: Call, resp: VoiceResponse, now: datetime) -> VoiceResponse:
     """After hours: when the centre opens, and, where callbacks are offered, a key to book one."""
     lang = call.language_code
-    speak(resp, lang, "closed", when=lambda spoken: call_again.opening_phrase(spoken, now))
+    speak(resp, lang, "closed", when=lambda spoken: nobody_free.opening_phrase(spoken, now))
     call.outcome = "closed"
     call.stage = "closed"
     calls.journal(session, call, "closed")
@@ -226,13 +227,13 @@ def closed(session: Session, call: Call, resp: VoiceResponse, now: datetime) -> 
 
 def _callback_key() -> str | None:
     """The key that books a callback, where callbacks are offered."""
-    return next((key for key, way in queue_exits.offered() if way.name == "callback"), None)
+    return next((key for key, way in way_out.offered() if way.name == "callback"), None)
 
 
 def on_closed_choice(session: Session, call: Call, digits: str | None) -> VoiceResponse:
     """After hours, the caller pressed the callback key (then chooses a topic), or let it pass."""
     resp = VoiceResponse()
-    lang = call.language_code or services.catalogue().default_language
+    lang = call.language_code or runtime.catalogue().default_language
     if _callback_key() and (digits or "").strip() == _callback_key():
         return _topic_for_callback(session, call, resp, lang)
     speak(resp, lang, "goodbye")

@@ -23,9 +23,9 @@ import unicodedata
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from hotline import services
+from hotline import runtime
 from hotline.telephony import external_url
-from hotline.voice import speak
+from hotline.voice.speaking import speak
 from ivr import choices
 
 # Seconds a per-locale option waits for a key or the start of speech before the next option.
@@ -56,7 +56,7 @@ def language_hints(listening_in: str) -> list[str]:
     """What a recognizer listening in language `listening_in` may hear in the language menu: every
     language's name as `listening_in` says it, every other name of a language (language_names)
     written in its script, and its number words for the menu's keys."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     script = _script(catalogue.term(listening_in, "languages", listening_in))
     hints = [catalogue.term(listening_in, "languages", lang.code) for lang in catalogue.languages]
     for lang in catalogue.languages:
@@ -67,7 +67,7 @@ def language_hints(listening_in: str) -> list[str]:
 
 def _gather(endpoint: str, attempt: int, speech_language: str, hints: list[str],
             timeout: int | None = None, report_silence: bool = True, **query: str) -> Gather:
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     return Gather(
         input="dtmf speech", num_digits=1, timeout=timeout or catalogue.menu_timeout, speech_timeout="auto",
         action=external_url(endpoint, attempt=attempt, **query), method="POST",
@@ -76,7 +76,7 @@ def _gather(endpoint: str, attempt: int, speech_language: str, hints: list[str],
 
 
 def _speak_option(gather: Gather, lang: str) -> None:
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     speak(gather, lang, "language_option", recording="language_option", digit=catalogue.language(lang).digit,
           language=lambda spoken: catalogue.term(spoken, "languages", lang))
 
@@ -85,7 +85,7 @@ def _locale_groups() -> list[tuple[str, str, list[str]]]:
     """The language menu's options in order, consecutive ones that listen in the same speech locale
     together: (locale, the language whose words and rules read what it hears, option codes). A
     language configured without a speech locale is listened for in the default language's."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     default = catalogue.language(catalogue.default_language)
     groups: list[tuple[str, str, list[str]]] = []
     for lang in catalogue.languages:
@@ -103,7 +103,7 @@ def language_menu(resp: VoiceResponse, attempt: int, each_locale: bool = False) 
     `each_locale` (after speech the menu could not place): each option listens in its own
     language's locale, and its <Gather> action says which (`heard=<language code>`).
     """
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     default = catalogue.language(catalogue.default_language)
     all_codes = [lang.code for lang in catalogue.languages]
     groups = _locale_groups() if each_locale else [(default.speech, default.code, all_codes)]
@@ -118,7 +118,7 @@ def language_menu(resp: VoiceResponse, attempt: int, each_locale: bool = False) 
 
 
 def topic_menu(resp: VoiceResponse, lang: str, attempt: int) -> None:
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     hints = [catalogue.term(lang, "topics", topic.code) for topic in catalogue.topics]
     gather = _gather("ivr.topic", attempt, catalogue.language(lang).speech, hints)
     resp.append(gather)

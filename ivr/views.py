@@ -10,11 +10,11 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
 import routing
-from hotline import calls, services
+from hotline import calls, runtime
 from hotline.models import Staff
 from hotline.telephony import answer_faults_with_twiml, twilio_webhook, twiml
 from hotline.webhooks import apology, caller_webhook, menu_attempt, params, query_number, whole_number
-from ivr import flow, queue_flow, whisper
+from ivr import flow, on_hold, whisper
 
 blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
 
@@ -63,47 +63,47 @@ def closed_choice(session, call, params):
 @caller_webhook
 def queue_wait(session, call, params):
     """The <Enqueue> wait URL: position, expected wait and choices, then hold."""
-    return queue_flow.wait(session, call)
+    return on_hold.wait(session, call)
 
 
 @blueprint.route("/queue/key", methods=["GET", "POST"])
 @caller_webhook
 def queue_key(session, call, params):
-    return queue_flow.on_key(session, call, params.get("Digits"))
+    return on_hold.on_key(session, call, params.get("Digits"))
 
 
 @blueprint.route("/queue/left", methods=["GET", "POST"])
 @caller_webhook
 def queue_left(session, call, params):
     """The <Enqueue> action: the caller is out of the queue (Twilio's QueueResult says how)."""
-    return queue_flow.on_left(session, call, params.get("QueueResult"))
+    return on_hold.on_left(session, call, params.get("QueueResult"))
 
 
 @blueprint.route("/queue/way-out", methods=["GET", "POST"])
 @caller_webhook
 def queue_way_out(session, call, params):
-    return queue_flow.on_way_out(session, call, params.get("Digits"))
+    return on_hold.on_way_out(session, call, params.get("Digits"))
 
 
 @blueprint.route("/queue/bridge", methods=["GET", "POST"])
 @caller_webhook
 def queue_bridge(session, call, params):
     """Where the REST API redirects a waiting caller whose consultant accepted."""
-    return queue_flow.bridge(session, call)
+    return on_hold.bridge(session, call)
 
 
 @blueprint.route("/queue/offer-status", methods=["GET", "POST"], endpoint="offer_status")
 @twilio_webhook
 def offer_status():
     """Status callback of a consultant's phone rung for a waiting caller."""
-    routing.on_offer_status(services.session(), query_number("entry"), query_number("staff"),
+    routing.on_offer_status(runtime.session(), query_number("entry"), query_number("staff"),
                             params().get("CallStatus", ""))
     return twiml(VoiceResponse())
 
 
 def _consultant_leg():
     """The caller's call and the consultant named in a whisper URL (None for garbage)."""
-    session = services.session()
+    session = runtime.session()
     values = params()
     call = calls.find_call(session, request.args.get("call") or values.get("ParentCallSid"))
     staff_id = query_number("staff")
@@ -122,7 +122,7 @@ def whisper_prompt():
 @twilio_webhook
 def whisper_answer():
     call, staff, values = _consultant_leg()
-    return twiml(whisper.on_whisper_answer(services.session(), call, staff, values.get("Digits")))
+    return twiml(whisper.on_whisper_answer(runtime.session(), call, staff, values.get("Digits")))
 
 
 @blueprint.route("/status", methods=["GET", "POST"])
@@ -131,9 +131,9 @@ def status():
     """Twilio's status callback: a final status closes the call and makes its record."""
     values = params()
     call_status = values.get("CallStatus", "")
-    call = calls.find_call(services.session(), values.get("CallSid"), routing.END_CALL_LOADS)
+    call = calls.find_call(runtime.session(), values.get("CallSid"), routing.END_CALL_LOADS)
     if call is not None and call_status in calls.FINAL_STATUSES:
-        routing.end_call(services.session(), call, call_status, whole_number(values.get("CallDuration")))
+        routing.end_call(runtime.session(), call, call_status, whole_number(values.get("CallDuration")))
     return twiml(VoiceResponse())
 
 

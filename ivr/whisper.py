@@ -5,11 +5,11 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
-from hotline import calls, services
+from hotline import calls, runtime
 from hotline.models import Call, Staff, utcnow
 from hotline.telephony import external_url
-from hotline.voice import speak, staff_language
-from ivr import queue_flow
+from hotline.voice.speaking import speak, staff_language
+from ivr import on_hold
 
 ACCEPT_KEY = "1"
 WHISPER_TIMEOUT = 8
@@ -21,7 +21,7 @@ def whisper(call: Call | None, staff: Staff | None) -> VoiceResponse:
     if call is None or staff is None or call.ended_at is not None:
         resp.hangup()
         return resp
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     lang = staff_language(staff)
     gather = Gather(num_digits=1, timeout=WHISPER_TIMEOUT, action_on_empty_result=True, method="POST",
                     action=external_url("ivr.whisper_answer", call=call.call_sid, staff=staff.id))
@@ -56,7 +56,7 @@ def _language_agreed_for(call: Call, staff: Staff) -> str | None:
     caller agreed to; None when the consultant has the caller's language."""
     spoken = {skill.language_code for skill in staff.skills}
     agreed = [code for code in (call.accepts_languages or "").split(",") if code]
-    entry = routing.entry_for_call(services.session(), call.call_sid)
+    entry = routing.entry_for_call(runtime.session(), call.call_sid)
     if entry is not None and entry.accepts_languages:
         agreed += entry.accepts_languages.split(",")
     if call.language_code in spoken:
@@ -77,17 +77,17 @@ def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None,
     entry = routing.entry_for_call(session, call.call_sid)
     queued = entry is not None and entry.offered_staff_id == staff.id
     if _accepted_already(call, staff):  # Twilio retried this webhook: the same answer again
-        return queue_flow.join_conference(resp, call) if queued else resp
+        return on_hold.join_conference(resp, call) if queued else resp
     if (digits or "").strip() != ACCEPT_KEY:
         return _declined(session, resp, call, staff, entry if queued else None)
     if not routing.accept(session, staff.id, call.call_sid):
         if _busy_on(session, staff, call):
             # A twin of this webhook (Twilio retried it; both copies arrived at once) won the accept
             # and is putting the caller through: the same answer it gives, never the opposite.
-            return queue_flow.join_conference(resp, call) if queued else resp
+            return on_hold.join_conference(resp, call) if queued else resp
         return _declined(session, resp, call, staff, entry if queued else None)
     if queued:
-        return queue_flow.consultant_accepted(session, call, staff, entry)
+        return on_hold.consultant_accepted(session, call, staff, entry)
     call.consultant_id = staff.id
     call.answered_at = utcnow()
     call.stage = "connected"

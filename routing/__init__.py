@@ -14,11 +14,12 @@ these functions and never import routing's modules.
   register_ringer; pair_consultants (many free consultants at once, their phones rung together);
   its RQ jobs are in routing.jobs.
 - Calls: end_call (what a final status callback does); the sweep also ends calls whose final
-  status was lost (routing.stale_calls), legs another area dialled by the closer it registered
+  status was lost (routing.call_end), legs another area dialled by the closer it registered
   (register_leg_closer).
 """
 from __future__ import annotations
 
+from routing.call_end import END_CALL_LOADS, ROUTING_LOADS, end_call, register_leg_closer
 from routing.candidates import LANGUAGES_ON_DUTY, anyone_free, candidates, free_consultants, language_on_duty
 from routing.offers import (
     CALLBACK,
@@ -36,7 +37,7 @@ from routing.offers import (
 )
 from routing.pair_many import pair_consultants
 from routing.pairing import caller_for, consultant_for, offer_call, reserve_for_call
-from routing.queue_pick import OfficeRule, next_caller_for
+from routing.pick_next import OfficeRule, next_caller_for
 from routing.queues import (
     accept_languages,
     claim,
@@ -66,7 +67,6 @@ from routing.reservation import (
     reserve,
     set_status,
 )
-from routing.stale_calls import END_CALL_LOADS, ROUTING_LOADS, end_call, register_leg_closer
 from routing.takers import PickRules, free_takers, tiers, waiting_takers
 
 __all__ = [

@@ -32,7 +32,7 @@ def candidates(session: Session, language: str, topic: str | None, office: str,
 def anyone_free(session: Session, language: str, topic: str | None, office: str,
                 only_office: bool = False) -> bool:
     """Whether candidates() would find anyone, read as one id (no consultant loaded): the look
-    after a caller is queued (ivr.queue_flow.enter), which asks for a pairing only if so."""
+    after a caller is queued (ivr.on_hold.enter), which asks for a pairing only if so."""
     params = _bound(language, topic, office, (), utcnow())
     return session.scalar(_anyone_statement(topic is None, only_office), params) is not None
 
@@ -66,7 +66,7 @@ def _candidates_statement(any_topic: bool, excluding: bool, limit: int, only_off
         # Routing needs ids, phones and offices; skills load on first use, not for every candidate.
         .options(lazyload(Staff.skills))
         .where(*where).order_by(*order)
-        # Written out, not bound, as in routing.queue_pick: a generic PostgreSQL plan guesses a bound LIMIT.
+        # Written out, not bound, as in routing.pick_next: a generic PostgreSQL plan guesses a bound LIMIT.
         .limit(literal_column(str(limit)))
     )
 

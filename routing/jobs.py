@@ -2,29 +2,29 @@
 one twice, or late, is harmless; the triggers that enqueue them are in routing.offers."""
 from __future__ import annotations
 
-from hotline import services
+from hotline import runtime
 from hotline.models import utcnow
 from hotline.worker import job_context
-from routing import offers, stale_calls
+from routing import call_end, offers
 
 
 def offer_next_caller_job(staff_id: int) -> None:
     """Pair consultant `staff_id` with the caller they should take next, if they are free."""
     with job_context():
-        services.hint_taken(offers.consultant_hint(staff_id))  # before reading: see enqueue_hint
-        offers.offer_next_caller(services.session(), staff_id)
+        runtime.hint_taken(offers.consultant_hint(staff_id))  # before reading: see enqueue_hint
+        offers.offer_next_caller(runtime.session(), staff_id)
 
 
 def find_consultant_job(entry_id: int) -> None:
     """Pair queue entry `entry_id` with the best free consultant, if it is still waiting."""
     with job_context():
-        services.hint_taken(offers.caller_hint(entry_id))  # before reading: see enqueue_hint
-        offers.find_consultant(services.session(), entry_id)
+        runtime.hint_taken(offers.caller_hint(entry_id))  # before reading: see enqueue_hint
+        offers.find_consultant(runtime.session(), entry_id)
 
 
 def sweep_job() -> None:
-    """Periodic (hotline.periodic): routing.offers.sweep, then routing.stale_calls.sweep (calls
+    """Periodic (hotline.periodic): routing.offers.sweep, then routing.call_end.sweep (calls
     whose final status was lost), at the current time."""
     now = utcnow()
-    offers.sweep(services.session(), now)
-    stale_calls.sweep(services.session(), now)
+    offers.sweep(runtime.session(), now)
+    call_end.sweep(runtime.session(), now)

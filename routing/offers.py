@@ -4,7 +4,7 @@ not taken, or its caller is gone.
 
 A pairing is tried whenever one side may have become possible: a consultant becomes free (a status
 they set, the end of a wrap-up, a released offer), a caller is widened, an offer is not taken, a
-caller enters the queue while someone who could take them is free (ivr.queue_flow looks once after
+caller enters the queue while someone who could take them is free (ivr.on_hold looks once after
 the entry's commit: a consultant freed later has a job of their own that reads the entry). Each
 trigger enqueues an RQ job (routing.jobs) after the change that allows it was committed, best
 effort: a periodic sweep catches any trigger that was lost. Jobs re-read the database, so running
@@ -23,11 +23,11 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from hotline import calls, hours, services
+from hotline import calls, hours, runtime
 from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from routing.pairing import caller_for, consultant_for
-from routing.queue_pick import OfficeRule
+from routing.pick_next import OfficeRule
 from routing.queues import abandon, unclaim, unclaim_stale
 from routing.reservation import effective_status, finish, free_holders, release
 from routing.takers import PickRules, waiting_takers
@@ -44,7 +44,7 @@ UNANSWERED = {"no-answer", "busy", "failed", "canceled"}
 def office_rule(now: datetime) -> OfficeRule | None:
     """Callers stay with their own office's consultants for other_office_after (unless their
     office is closed now); None when both offices serve every caller from the start."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     after = catalogue.queue.other_office_after
     if not after:
         return None
@@ -54,16 +54,16 @@ def office_rule(now: datetime) -> OfficeRule | None:
 def pick_rules(now: datetime) -> PickRules:
     """When waiting callers widen at `now` (aware, UTC), by the catalogue's [queue]: widen_after
     and office_rule(now). Needs an app context."""
-    return PickRules(services.catalogue().queue.widen_after, office_rule(now))
+    return PickRules(runtime.catalogue().queue.widen_after, office_rule(now))
 
 
 # -- triggers: enqueue a job; called after the change that allows a pairing is committed ---------
 
 def consultant_may_be_free(staff_id: int, at: datetime | None = None) -> None:
     """Look for a waiting caller for this consultant now, or at `at` (UTC: the end of a wrap-up).
-    Best effort (services.enqueue_hint): with Redis down, the sweep pairs them. Asked again before
+    Best effort (runtime.enqueue_hint): with Redis down, the sweep pairs them. Asked again before
     the job queued for them started, nothing more is queued (that job reads after this commit)."""
-    services.enqueue_hint("routing.jobs.offer_next_caller_job", staff_id, at=at,
+    runtime.enqueue_hint("routing.jobs.offer_next_caller_job", staff_id, at=at,
                           coalesce=consultant_hint(staff_id))
 
 
@@ -71,16 +71,16 @@ def caller_may_be_served(entry_id: int) -> None:
     """Look for a free consultant for this waiting caller. Best effort, and coalesced, like
     consultant_may_be_free: a caller entering the queue and widened before the worker took the
     job gets one job."""
-    services.enqueue_hint("routing.jobs.find_consultant_job", entry_id, coalesce=caller_hint(entry_id))
+    runtime.enqueue_hint("routing.jobs.find_consultant_job", entry_id, coalesce=caller_hint(entry_id))
 
 
 def consultant_hint(staff_id: int) -> str:
-    """The coalescing key of offer_next_caller_job(staff_id) (services.enqueue_hint)."""
+    """The coalescing key of offer_next_caller_job(staff_id) (runtime.enqueue_hint)."""
     return f"offer_next_caller:{staff_id}"
 
 
 def caller_hint(entry_id: int) -> str:
-    """The coalescing key of find_consultant_job(entry_id) (services.enqueue_hint)."""
+    """The coalescing key of find_consultant_job(entry_id) (runtime.enqueue_hint)."""
     return f"find_consultant:{entry_id}"
 
 
@@ -106,7 +106,7 @@ def release_call(session: Session, call_sid: str, queued: bool, held: bool = Tru
         held = held or offered_to is not None
     if not held:
         return []
-    return free_holders(session, call_sid, services.catalogue().wrap_up_seconds)
+    return free_holders(session, call_sid, runtime.catalogue().wrap_up_seconds)
 
 
 def after_release(offer_leg_sid: str | None, freed: list[tuple[int, datetime | None]]) -> None:
@@ -205,12 +205,12 @@ def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
     """Ring the consultant reserved for this caller, with the whisper, through the REST API.
     If Twilio refuses, the pairing is undone and the caller goes to the next consultant."""
     if entry.callback_id is not None:
-        return services.current().ringers[CALLBACK](session, entry, staff)
+        return runtime.current().ringers[CALLBACK](session, entry, staff)
     call = session.get(Call, entry.call_id)
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     try:
         leg = rest_client().calls.create(
-            to=staff.phone, from_=call.called_number or services.settings().twilio_phone_number,
+            to=staff.phone, from_=call.called_number or runtime.settings().twilio_phone_number,
             url=external_url("ivr.whisper", call=entry.call_sid, staff=staff.id), method="POST",
             status_callback=external_url("ivr.offer_status", entry=entry.id, staff=staff.id),
             status_callback_method="POST", timeout=catalogue.dial_timeout,
@@ -249,7 +249,7 @@ def offer_not_taken(session: Session, entry_id: int, staff_id: int, why: str) ->
     if entry is None or not unclaim(session, entry_id, staff_id):
         return False
     failed = why == OFFER_FAILED
-    missed_status = None if failed else services.catalogue().queue.missed_offer_status
+    missed_status = None if failed else runtime.catalogue().queue.missed_offer_status
     release(session, entry.call_sid, staff_id, to_status=missed_status)
     call = session.get(Call, entry.call_id) if entry.call_id is not None else None
     if call is not None:  # a callback's entry has no call yet: its attempt row says it
@@ -272,8 +272,8 @@ def on_offer_status(session: Session, entry_id: int | None, staff_id: int | None
     entry = session.get(QueueEntry, entry_id)
     if entry is not None and entry.state == QueueState.bridged.value and entry.offered_staff_id == staff_id:
         # The consultant hung up after accepting: their part is over (a caller still being put
-        # through then goes back to waiting, see queue_flow.bridge), and wrap-up starts now.
-        finish(session, entry.call_sid, services.catalogue().wrap_up_seconds)
+        # through then goes back to waiting, see on_hold.bridge), and wrap-up starts now.
+        finish(session, entry.call_sid, runtime.catalogue().wrap_up_seconds)
         staff = session.get(Staff, staff_id)
         session.refresh(staff)
         consultant_may_be_free(staff_id, staff.wrap_up_until)

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from hotline import services
+from hotline import runtime
 from hotline.models import QueueEntry, Staff
 from routing.offers import pair_next_caller, ring
 
@@ -48,6 +48,6 @@ def pair_consultants(session: Session, staff_ids: Iterable[int]) -> int:
 
 
 def _ring_in_context(app, entry_id: int, staff_id: int) -> bool:
-    with app.app_context():  # its own session, closed at the end (hotline.services)
-        session = services.session()
+    with app.app_context():  # its own session, closed at the end (hotline.runtime)
+        session = runtime.session()
         return ring(session, session.get(QueueEntry, entry_id), session.get(Staff, staff_id))

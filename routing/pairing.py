@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from hotline.models import QueueEntry, QueueState, Staff
 from routing.candidates import Reserved, candidates, reserve_best
-from routing.queue_pick import OfficeRule, next_caller_for
+from routing.pick_next import OfficeRule, next_caller_for
 from routing.queues import claim
 from routing.reservation import reserve
 from routing.takers import tiers

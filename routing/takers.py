@@ -2,7 +2,7 @@
 
 A waiting caller is served tier by tier (tiers()): their language and topic; after widen_after,
 any topic in their language; then each language they agreed to, on any topic at once (their topic
-first), as routing.queue_pick takes them; only their own office's consultants while the office
+first), as routing.pick_next takes them; only their own office's consultants while the office
 rule keeps them there. A tier's consultants are those routing.candidates.suitable() finds free to
 ring. routing.pairing.consultant_for rings the first
 consultant of the first tier that has one; this module reads, for many callers at once, every
@@ -24,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from hotline.models import QueueEntry, QueueState, Staff
 from routing.candidates import REACHABLE_FREE, free_params, suitable
-from routing.queue_pick import OfficeRule
+from routing.pick_next import OfficeRule
 
 WAITING = QueueState.waiting.value
 # (language, topic or None for any topic, own office only): one tier of a waiting caller.
@@ -49,7 +49,7 @@ def tiers(entry: QueueEntry, now: datetime, widen_after: timedelta,
     language on any topic; a language the caller agreed to (accepts_languages: in the queue, or in
     the menu when theirs has nobody on duty) is served on any topic at once, their topic first,
     after their own language: README "Queues" ("the first free consultant will take your call"),
-    the same rule as routing.queue_pick.next_caller_for (tests/routing/test_agreed_language_takers.py
+    the same rule as routing.pick_next.next_caller_for (tests/routing/test_agreed_language_takers.py
     pins both to one answer). The office rule keeps the caller to their office's consultants for a
     while."""
     waited = now - entry.entered_at
@@ -59,7 +59,7 @@ def tiers(entry: QueueEntry, now: datetime, widen_after: timedelta,
     if widened:
         found.append((entry.language_code, None, own_office))
     for language in entry.accepts_languages.split(",") if entry.accepts_languages else []:
-        # Agreed: any topic at once, as routing.queue_pick's accepting heads take it; the topic first.
+        # Agreed: any topic at once, as routing.pick_next's accepting heads take it; the topic first.
         found += [(language, entry.topic_code, own_office), (language, None, own_office)]
     return found
 

@@ -16,11 +16,11 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from hotline import services
+from hotline import runtime
 from hotline.app import create_app
+from hotline.dev.twilio_stand_in import FakeTwilioApi, Twilio
 from hotline.migrate import upgrade
 from hotline.models import Base, sync_reference
-from hotline.twilio_sim import FakeTwilioApi, Twilio
 
 PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/13")
@@ -92,7 +92,7 @@ def _truncate_all(app) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-def services_of(app) -> services.Services:
+def services_of(app) -> runtime.Runtime:
     return app.extensions["hotline"]
 
 
@@ -184,5 +184,5 @@ def config_with(tmp_path, extra: str, base: str | None = ALWAYS_OPEN) -> str:
 
 @pytest.fixture
 def twilio_api(app):
-    """The stand-in for Twilio's REST API the app uses (hotline.twilio_sim.FakeTwilioApi)."""
+    """The stand-in for Twilio's REST API the app uses (hotline.dev.twilio_stand_in.FakeTwilioApi)."""
     return services_of(app).twilio_http

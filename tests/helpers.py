@@ -6,8 +6,8 @@ from datetime import timedelta
 from itertools import count
 
 from hotline import accounts
+from hotline.dev.twilio_stand_in import CallerLeg, Twilio
 from hotline.models import Staff, utcnow
-from hotline.twilio_sim import CallerLeg, Twilio
 from tests.conftest import PUBLIC_BASE_URL, services_of
 
 VOICE_URL = PUBLIC_BASE_URL + "/ivr/voice"

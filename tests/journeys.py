@@ -8,10 +8,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
+from hotline.dev.twilio_stand_in import CallerLeg, ConsultantLeg, Twilio, spoken
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff
-from hotline.speech import audio
-from hotline.speech import prompts as engine_prompts
-from hotline.twilio_sim import CallerLeg, ConsultantLeg, Twilio, spoken
+from hotline.voice.speech import audio
+from hotline.voice.speech import prompts as engine_prompts
 from tests.clock import set_clock  # noqa: F401 (the journeys' clock)
 from tests.conftest import services_of
 from tests.helpers import STATUS_URL, new_call
@@ -61,7 +61,7 @@ def hears(app, lang: str, key: str, **fields) -> str:
 
 def hears_parts(app, lang: str, key: str, **fields) -> list[str]:
     """Like `hears`, but the list of texts a voiceless language's prompt is cut into around a
-    caller's digits (hotline.speech.prompts.engine_fragments); [the display text] with a voice."""
+    caller's digits (hotline.voice.speech.prompts.engine_fragments); [the display text] with a voice."""
     catalogue = services_of(app).catalogue
     if catalogue.language(lang).voice:
         return [catalogue.prompt(lang, key, **fields)]

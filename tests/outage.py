@@ -1,6 +1,6 @@
 """Redis out of the picture for a moment, as a web process in production sees it: killed (nothing
 listens on its port: every command fails at once) or hung (it takes the connection and never
-answers). The app's client is swapped for one made as the app makes its own (services.connect_redis)."""
+answers). The app's client is swapped for one made as the app makes its own (runtime.connect_redis)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +8,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from hotline import services
+from hotline import runtime
 from tests.conftest import services_of
 
 # Port 1 (tcpmux): nothing listens there, so every command fails at once with ConnectionError.
@@ -21,7 +21,7 @@ def redis_at(app, url: str) -> Iterator[None]:
     holding whatever it held before."""
     hotline = services_of(app)
     alive = hotline.redis
-    hotline.redis = services.connect_redis(dataclasses.replace(hotline.settings, redis_url=url))
+    hotline.redis = runtime.connect_redis(dataclasses.replace(hotline.settings, redis_url=url))
     try:
         yield
     finally:

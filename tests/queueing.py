@@ -14,8 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 
 from hotline import rq_loop
+from hotline.dev.twilio_stand_in import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
 from hotline.models import QueueEntry, utcnow
-from hotline.twilio_sim import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
 from tests.clock import set_clock
 from tests.conftest import services_of
 

@@ -17,7 +17,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboards.web.access import EVERYONE, allow
-from hotline import accounts, clock, services
+from hotline import accounts, clock, runtime
 from hotline.models import AuditEvent, Staff
 
 csrf = CSRFProtect()
@@ -71,7 +71,7 @@ class SignedIn(UserMixin):
 def _load_staff(staff_id: str) -> SignedIn | None:
     """The session's staff member, re-read on every request: one deactivated since, or whose
     password was removed, is logged out."""
-    staff = services.session().get(Staff, int(staff_id)) if staff_id.isdecimal() else None
+    staff = runtime.session().get(Staff, int(staff_id)) if staff_id.isdecimal() else None
     return SignedIn(staff) if staff is not None and staff.active and staff.password_hash else None
 
 
@@ -88,7 +88,7 @@ def _end_idle_session() -> None:
     if not request.cookies or not current_user.is_authenticated:
         return
     now = clock.timestamp()
-    limit = services.settings().staff_idle_minutes * 60
+    limit = runtime.settings().staff_idle_minutes * 60
     last = session.get("seen", now)
     if now - last > limit:
         audit(current_user.id, "logout", "idle")
@@ -102,7 +102,7 @@ def _end_idle_session() -> None:
 
 def audit(staff_id: int | None, kind: str, detail: str | None = None, actor_id: int | None = None) -> None:
     """Append an audit entry (committed at once, whatever else the request does)."""
-    db = services.session()
+    db = runtime.session()
     db.add(AuditEvent(kind=kind, staff_id=staff_id, actor_id=actor_id, detail=detail))
     db.commit()
 
@@ -119,7 +119,7 @@ def login():
         return redirect(url_for("web.home"))
     form = LoginForm()
     if request.method == "POST" and form.validate_on_submit():
-        staff = accounts.check_login(services.session(), form.name.data, form.password.data)
+        staff = accounts.check_login(runtime.session(), form.name.data, form.password.data)
         if staff is not None:
             session.clear()
             session.permanent = True
@@ -127,7 +127,7 @@ def login():
             session["seen"] = clock.timestamp()
             audit(staff.id, "login", f"from #{_address_key()}")
             return redirect(url_for("web.home"))
-        known = services.session().scalar(select(Staff.id).where(Staff.name == form.name.data.strip()))
+        known = runtime.session().scalar(select(Staff.id).where(Staff.name == form.name.data.strip()))
         audit(known, "login_failed", f"from #{_address_key()}")
         flash(gettext("Wrong name or password."), "error")
         return render_template("login.html", form=form), 401

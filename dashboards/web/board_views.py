@@ -18,7 +18,7 @@ from dashboards import callback_actions, days, queries
 from dashboards.web.access import STAFF_LEADS, allow
 from dashboards.web.i18n import LANGUAGES, page_language, term
 from dashboards.web.pages import blueprint
-from hotline import clock, services
+from hotline import clock, runtime
 from hotline.models import Callback, utcnow
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,8 @@ def passive(view):
 
 def _context() -> dict:
     """What the board's templates need: the snapshot and a few formatting helpers."""
-    catalogue = services.catalogue()
-    return {"board": board_data.snapshot(services.session(), catalogue, utcnow()),
+    catalogue = runtime.catalogue()
+    return {"board": board_data.snapshot(runtime.session(), catalogue, utcnow()),
             "duration": duration, "language_name": lambda code: _term(catalogue, "languages", code)}
 
 
@@ -87,13 +87,13 @@ def _shared_rendering() -> str:
         return _render_live()
     language = page_language()
     fresh_key, last_key, lock_key = _keys(language)
-    store = services.current().redis
+    store = runtime.current().redis
     try:
         cached = store.get(fresh_key)
         if cached is not None:
             return cached.decode()
         if store.set(lock_key, b"1", nx=True, px=int(STALE_SECONDS * 1000)):
-            services.enqueue_hint("dashboards.jobs.render_board_job", language)
+            runtime.enqueue_hint("dashboards.jobs.render_board_job", language)
         last = store.get(last_key)
     except redis.RedisError as error:
         log.warning("board cache unavailable (%s): rendering for this request", type(error).__name__)
@@ -110,7 +110,7 @@ def store_rendering(html: str, language: str) -> str:
     (and as the last rendering, with when it was made, for a minute); returns `html`."""
     fresh_key, last_key, lock_key = _keys(language)
     try:
-        services.current().redis.pipeline().set(fresh_key, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
+        runtime.current().redis.pipeline().set(fresh_key, html, px=int(FRAGMENT_CACHE_SECONDS * 1000)) \
             .set(last_key, f"{clock.timestamp()}|{html}", ex=60).delete(lock_key).execute()
     except redis.RedisError as error:
         log.warning("board cache unavailable (%s): not stored", type(error).__name__)
@@ -127,7 +127,7 @@ def render_for_boards(language: str) -> None:
 def _changed() -> None:
     """After a board action: the next poll renders afresh, so the person who acted sees it."""
     try:
-        store = services.current().redis
+        store = runtime.current().redis
         store.delete(*(key for language in LANGUAGES for key in _keys(language)[:2]))
     except redis.RedisError:
         pass  # the cached copy expires within FRAGMENT_CACHE_SECONDS anyway
@@ -160,7 +160,7 @@ def _back():
 def mark_urgent(entry_id: int):
     """Form: urgent=1 moves a waiting caller to the front of their queue, urgent=0 back."""
     urgent = request.form.get("urgent") == "1"
-    if queries.set_urgent(services.session(), entry_id, urgent, current_user.id, utcnow()):
+    if queries.set_urgent(runtime.session(), entry_id, urgent, current_user.id, utcnow()):
         flash(gettext("Marked urgent.") if urgent else gettext("No longer urgent."), "info")
     else:
         flash(gettext("That caller is no longer in the queue."), "error")
@@ -186,7 +186,7 @@ def reassign_callback(callback_id: int):
 @allow(*STAFF_LEADS)
 def reschedule_callback(callback_id: int):
     """Form: due_at, a local date and time (datetime-local) in the callback's office's time zone."""
-    session = services.session()
+    session = runtime.session()
     callback = session.get(Callback, callback_id)
     try:
         local = datetime.fromisoformat(request.form.get("due_at", ""))
@@ -196,7 +196,7 @@ def reschedule_callback(callback_id: int):
         flash(gettext("Give the new date and time.") if callback else gettext("There is no such callback."),
               "error")
         return _back()
-    due_at = local.replace(tzinfo=days.zone_of(services.catalogue(), callback.office_code))
+    due_at = local.replace(tzinfo=days.zone_of(runtime.catalogue(), callback.office_code))
     return _act(lambda session, now: callback_actions.reschedule(session, callback_id, due_at,
                                                                  current_user.id, now),
                 gettext("Callback moved."))
@@ -213,7 +213,7 @@ def cancel_callback(callback_id: int):
 def _act(action, done: str):
     """Run a callback action; flash what happened (or why it was refused) and go back to the board."""
     try:
-        action(services.session(), utcnow())
+        action(runtime.session(), utcnow())
     except callback_actions.Refused as refused:
         # The reason comes from dashboards.callback_actions (shared with the API), in English.
         flash(gettext("Not changed: %(reason)s.", reason=refused), "error")

@@ -12,7 +12,7 @@ from dashboards import desk
 from dashboards.web.access import CONSULTANT, STAFF_LEADS, allow
 from dashboards.web.desk_forms import OtherChannelForm, WrapUpForm
 from dashboards.web.pages import blueprint
-from hotline import services
+from hotline import runtime
 from hotline.models import utcnow
 
 DESK_ROLES = (CONSULTANT, *STAFF_LEADS)
@@ -24,25 +24,25 @@ STATUS_LABELS = {"available": lazy_gettext("Available"), "offered": lazy_gettext
 def _live_context() -> dict:
     """What the live fragment shows: my status and since when, the wrap-up left, the call in hand,
     and the newest write-up I owe (the page reloads when it changes)."""
-    session, me, now = services.session(), current_user.staff, utcnow()
+    session, me, now = runtime.session(), current_user.staff, utcnow()
     owed = desk.write_ups_owed(session, me, limit=1)
     return {"me": me, "status": routing.effective_status(me, now), "now": now,
             "wrap_up_left": desk.wrap_up_left(me, now), "in_hand": desk.call_in_hand(session, me, now),
             "owed_id": owed[0].id if owed else None, "show_number": desk.is_privileged(me),
             "statuses": desk.DESK_STATUSES, "status_labels": STATUS_LABELS,
-            "lists": services.catalogue().wrap_up}
+            "lists": runtime.catalogue().wrap_up}
 
 
 @blueprint.get("/desk", endpoint="desk")
 @allow(*DESK_ROLES)
 def desk_page():
     """The consultant's desk: status, the call ringing or on, the write-up owed, my callbacks."""
-    session, me = services.session(), current_user.staff
+    session, me = runtime.session(), current_user.staff
     context = _live_context()
     owed = desk.write_ups_owed(session, me)
     form = None
     if owed:
-        form = WrapUpForm(services.catalogue(), formdata=None)
+        form = WrapUpForm(runtime.catalogue(), formdata=None)
         form.fill_from(owed[0])
     return render_template(
         "desk.html", **context, owed=owed, form=form, callbacks=desk.my_callbacks(session, me),
@@ -64,7 +64,7 @@ def desk_status():
     if status not in desk.DESK_STATUSES:
         abort(400)
     me = current_user.staff
-    if desk.set_my_status(services.session(), me, status):
+    if desk.set_my_status(runtime.session(), me, status):
         flash(gettext("You are now: %(status)s.", status=STATUS_LABELS[status]), "status")
     else:
         flash(gettext("Your status changed meanwhile: you are %(status)s. Choose again if you still want "
@@ -76,7 +76,7 @@ def _record_or_abort(record_id: int, edit: bool = False):
     """The record, or 404 if missing, 403 if I may not see it (or, with `edit`, write it up)."""
     me = current_user.staff
     try:
-        record = desk.record_for(services.session(), me, record_id)
+        record = desk.record_for(runtime.session(), me, record_id)
     except PermissionError:
         abort(403)
     if record is None:
@@ -93,11 +93,11 @@ def desk_record(record_id: int):
     record = _record_or_abort(record_id)
     form = None
     if desk.may_edit(current_user.staff, record):
-        form = WrapUpForm(services.catalogue(), formdata=None)
+        form = WrapUpForm(runtime.catalogue(), formdata=None)
         form.fill_from(record)
     return render_template("desk_record.html", record=record, form=form,
                            show_number=desk.is_privileged(current_user.staff),
-                           lists=services.catalogue().wrap_up)
+                           lists=runtime.catalogue().wrap_up)
 
 
 @blueprint.post("/desk/records/<int:record_id>/wrap-up")
@@ -105,12 +105,12 @@ def desk_record(record_id: int):
 def desk_wrap_up(record_id: int):
     """Save the wrap-up of a record I may write up; my own call's ends my wrap-up (I am available)."""
     record = _record_or_abort(record_id, edit=True)
-    form = WrapUpForm(services.catalogue())
+    form = WrapUpForm(runtime.catalogue())
     if not form.validate_on_submit():
         return render_template("desk_record.html", record=record, form=form,
                                show_number=desk.is_privileged(current_user.staff),
-                               lists=services.catalogue().wrap_up), 400
-    ended = desk.save_wrap_up(services.session(), current_user.staff, record, form.wrap_up())
+                               lists=runtime.catalogue().wrap_up), 400
+    ended = desk.save_wrap_up(runtime.session(), current_user.staff, record, form.wrap_up())
     flash(gettext("Write-up saved. Your wrap-up is over: you are available.") if ended
           else gettext("Write-up saved."), "status")
     return redirect(url_for("web.desk"))
@@ -121,12 +121,12 @@ def desk_wrap_up(record_id: int):
 def desk_new_record():
     """Record a consultation given in person or online (it counts like a call)."""
     me = current_user.staff
-    form = OtherChannelForm(services.catalogue())
+    form = OtherChannelForm(runtime.catalogue())
     if request.method == "GET":
         form.office.data = me.office_code
         form.language.data = me.languages[0] if me.languages else None
     elif form.validate_on_submit():
-        record = desk.record_other_channel(services.session(), me, form.channel.data, form.language.data,
+        record = desk.record_other_channel(runtime.session(), me, form.channel.data, form.language.data,
                                            form.office.data, form.wrap_up(), form.minutes.data)
         flash(gettext("Consultation recorded (record %(id)s).", id=record.id), "status")
         return redirect(url_for("web.desk"))

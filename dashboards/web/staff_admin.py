@@ -12,7 +12,7 @@ import routing
 from dashboards.web.access import ADMIN, allow
 from dashboards.web.pages import blueprint
 from dashboards.web.typed import with_typed
-from hotline import accounts, services
+from hotline import accounts, runtime
 from hotline.models import Role, Staff
 
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one is simply not there
@@ -21,7 +21,7 @@ ONE = f"/staff/<int(max={MAX_ID}):staff_id>"
 
 def _person(staff_id: int) -> Staff:
     """The staff member `staff_id`, or a 404."""
-    staff = services.session().get(Staff, staff_id)
+    staff = runtime.session().get(Staff, staff_id)
     if staff is None:
         abort(404)
     return staff
@@ -39,11 +39,11 @@ def _form_page(staff: Staff | None, values: dict, error: accounts.AccountError |
                status: int = 200, new_password: str | None = None):
     """The add form (`staff` None) or a person's page: profile form, activation, password, tokens.
     `error` is shown with the name it names isolated, as every typed value."""
-    tokens = accounts.tokens_of(services.session(), staff) if staff else []
+    tokens = accounts.tokens_of(runtime.session(), staff) if staff else []
     shown = None if error is None else with_typed(error.template, **(
         {} if error.name is None else {"name": error.name}))
     page = render_template("staff_form.html", staff=staff, values=values, error=shown,
-                           tokens=tokens, roles=[r.value for r in Role], catalogue=services.catalogue(),
+                           tokens=tokens, roles=[r.value for r in Role], catalogue=runtime.catalogue(),
                            new_password=new_password, min_password=accounts.MIN_PASSWORD_LENGTH)
     return page, status, ({"Cache-Control": "no-store"} if new_password else {})
 
@@ -52,7 +52,7 @@ def _form_page(staff: Staff | None, values: dict, error: accounts.AccountError |
 @allow(ADMIN)
 def staff():
     """Every staff member with their role, office, phone, skills, whisper language and status."""
-    people = accounts.list_staff(services.session())
+    people = accounts.list_staff(runtime.session())
     return render_template("staff.html", people=[(s, routing.effective_status(s)) for s in people])
 
 
@@ -64,7 +64,7 @@ def staff_new():
         return _form_page(None, {"role": Role.consultant.value, "languages": [], "topics": []})
     values = _posted_profile()
     try:
-        person = accounts.create_staff(services.session(), services.catalogue(), actor_id=current_user.id,
+        person = accounts.create_staff(runtime.session(), runtime.catalogue(), actor_id=current_user.id,
                                        **values)
     except accounts.AccountError as error:
         return _form_page(None, values, error, 400)
@@ -82,7 +82,7 @@ def staff_edit(staff_id: int):
         return _form_page(person, accounts.profile_of(person))
     values = _posted_profile()
     try:
-        changed = accounts.update_staff(services.session(), services.catalogue(), person,
+        changed = accounts.update_staff(runtime.session(), runtime.catalogue(), person,
                                         actor_id=current_user.id, **values)
     except accounts.AccountError as error:
         return _form_page(person, values, error, 400)
@@ -99,7 +99,7 @@ def staff_deactivate(staff_id: int):
     """Deactivate the person (history kept; they are logged out and no longer rung)."""
     person = _person(staff_id)
     try:
-        accounts.deactivate(services.session(), person, actor_id=current_user.id)
+        accounts.deactivate(runtime.session(), person, actor_id=current_user.id)
     except accounts.AccountError as error:
         return _form_page(person, accounts.profile_of(person), error, 400)
     flash(with_typed(gettext("%(name)s is deactivated."), name=person.name), "status")
@@ -111,7 +111,7 @@ def staff_deactivate(staff_id: int):
 def staff_reactivate(staff_id: int):
     """Let a deactivated person log in and take calls again."""
     person = _person(staff_id)
-    accounts.reactivate(services.session(), person, actor_id=current_user.id)
+    accounts.reactivate(runtime.session(), person, actor_id=current_user.id)
     flash(with_typed(gettext("%(name)s is active again."), name=person.name), "status")
     return redirect(url_for("web.staff_edit", staff_id=person.id))
 
@@ -127,7 +127,7 @@ def staff_password(staff_id: int):
     if not generated and password != request.form.get("password_again", ""):
         return _form_page(person, profile, accounts.AccountError(gettext("the two passwords differ")), 400)
     try:
-        accounts.set_password(services.session(), person, password, actor_id=current_user.id)
+        accounts.set_password(runtime.session(), person, password, actor_id=current_user.id)
     except accounts.AccountError as error:
         return _form_page(person, profile, error, 400)
     if generated:
@@ -142,7 +142,7 @@ def staff_revoke_token(staff_id: int, token_id: int):
     """Revoke one of the person's API tokens."""
     person = _person(staff_id)
     try:
-        accounts.revoke_token(services.session(), person, token_id, actor_id=current_user.id)
+        accounts.revoke_token(runtime.session(), person, token_id, actor_id=current_user.id)
     except accounts.AccountError as error:
         return _form_page(person, accounts.profile_of(person), error, 404)
     flash(gettext("API token #%(id)s revoked.", id=token_id), "status")

@@ -38,7 +38,7 @@ class Call(Base):
     original_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"))
 
     # Read with the call by a step that needs them (hotline.calls.find_call's `loads`, e.g.
-    # routing.stale_calls.END_CALL_LOADS), in the same SELECT; None when not read.
+    # routing.call_end.END_CALL_LOADS), in the same SELECT; None when not read.
     queue_state: Mapped[str | None] = query_expression()  # of the call's queue entry; "": no entry
     offer_leg_sid: Mapped[str | None] = query_expression()  # the consultant's leg ringing for it
     held: Mapped[bool | None] = query_expression()  # whether a consultant holds the call

@@ -8,8 +8,8 @@ import re
 
 from sqlalchemy import select
 
+from hotline.dev.twilio_stand_in import CallerLeg, Twilio, http_transport
 from hotline.models import Call, ConsultationRecord
-from hotline.twilio_sim import CallerLeg, Twilio, http_transport
 from tests.browser.site import add_person, log_in, path_of
 from tests.conftest import AUTH_TOKEN
 from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS

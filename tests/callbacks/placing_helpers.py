@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from hotline.dev.twilio_stand_in import ApiRequest, FakeTwilioApi, Twilio
 from hotline.models import Call, Callback, CallbackAttempt, utcnow
-from hotline.twilio_sim import ApiRequest, FakeTwilioApi, Twilio
 from tests.clock import set_clock  # noqa: F401 (the placing tests' clock)
 
 CALLER = "+359888765432"  # a Bulgarian mobile: SMS-capable

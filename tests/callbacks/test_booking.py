@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from callbacks import booking
 from hotline.models import Callback
-from hotline.speech import audio
+from hotline.voice.speech import audio
 from tests import journeys
 from tests.clock import set_clock
 from tests.conftest import PUBLIC_BASE_URL, config_with, services_of

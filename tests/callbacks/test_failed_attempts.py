@@ -56,7 +56,7 @@ def _attempt_journal(db, callback) -> list[str | None]:
 def _assert_failed_once(app, db, twilio, twilio_api, maria, callback, consultant, outcome: str) -> None:
     [telling] = _tellings(twilio_api, consultant)
     told = twilio.twiml(telling["Url"], consultant.params())  # Twilio moves her leg there
-    # Maria lists Russian only: she is told in Russian (hotline.voice.staff_language).
+    # Maria lists Russian only: she is told in Russian (hotline.voice.speaking.staff_language).
     assert texts(told) == [prompt(app, "ru", "callback_not_reached")] and told.find("Hangup") is not None
     assert status_of(db, maria) in (("wrap_up", None), ("available", None))
     assert attempts_of(db, callback) == [(1, maria.id, outcome)]

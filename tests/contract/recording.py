@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
-from hotline.twilio_sim import ApiRequest
+from hotline.dev.twilio_stand_in import ApiRequest
 
 
 @dataclass

@@ -267,7 +267,7 @@ def test_a_redirect_twilio_refuses_tells_the_consultant_and_frees_them(app, db, 
     heard = consultant.press("1")
     [refused] = twilio_rest.updates_of(call.call_sid)
     assert refused.status == 422
-    # Maria lists English only, so she is told in English (hotline.voice.staff_language).
+    # Maria lists English only, so she is told in English (hotline.voice.speaking.staff_language).
     assert texts(heard) == [prompt(app, "en", "caller_gone")] and heard.find("Hangup") is not None
     db.expire_all()
     assert db.get(Staff, maria.id).current_call_sid is None

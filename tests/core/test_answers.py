@@ -1,4 +1,4 @@
-"""hotline.answers: the normalisation every spoken or keyed answer goes through, one rule a test,
+"""hotline.voice.answers: the normalisation every spoken or keyed answer goes through, one rule a test,
 on strings as Twilio's speech recognition returns them (SpeechResult) or keys as it sends them."""
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from hotline import answers
 from hotline.catalogue import Catalogue, CatalogueError, load_raw
+from hotline.voice import answers
 
 PACKAGED = load_raw()
 PROMPTS = PACKAGED["prompts"]

@@ -21,7 +21,7 @@ from hotline.catalogue import (
     missing_prompts,
     prompt_fields,
 )
-from hotline.prompt_samples import PIECES
+from hotline.voice.prompt_samples import PIECES
 
 PACKAGED = load_raw()
 LANGUAGES = sorted(PACKAGED["languages"])

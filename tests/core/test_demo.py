@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from hotline import accounts, demo, hours
+from hotline import accounts, hours
 from hotline.catalogue import load_catalogue
 from hotline.cli import main
+from hotline.dev import demo
 from hotline.models import ApiToken, Call, ConsultationRecord, Staff
 from hotline.phone_numbers import normalise
 from tests.conftest import services_of

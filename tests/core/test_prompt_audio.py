@@ -19,8 +19,8 @@ from itsdangerous import URLSafeSerializer
 from hotline.app import create_app
 from hotline.catalogue import Catalogue, CatalogueError, load_raw
 from hotline.cli import main
-from hotline.speech import audio, engines, prompts, store
-from hotline.speech.telephone import MP3, WAV, output_format, telephone_audio
+from hotline.voice.speech import audio, engines, prompts, store
+from hotline.voice.speech.telephone import MP3, WAV, output_format, telephone_audio
 from tests.conftest import REQUIRE_REAL, config_with
 
 GOODBYE = "از تماس شما متشکریم. خدا نگهدار."
@@ -177,7 +177,7 @@ def test_healthz_names_the_engine_that_speaks_farsi(app, client):
 @pytest.mark.speech_engine("none")
 def test_without_an_engine_the_start_and_healthz_say_so(caplog, app_config, monkeypatch, tmp_path):
     monkeypatch.setenv("HOTLINE_INSTANCE_PATH", str(tmp_path / "instance"))
-    with caplog.at_level(logging.WARNING, logger="hotline.speech.routes"):
+    with caplog.at_level(logging.WARNING, logger="hotline.voice.speech.routes"):
         app = create_app(app_config)
     messages = [record.getMessage() for record in caplog.records]
     assert any("no speech engine speaks fa" in message and "in en" in message for message in messages)

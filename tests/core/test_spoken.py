@@ -1,5 +1,5 @@
-"""Numbers, times and days as a person says them in each language (hotline.spoken), and the
-catalogue check that fills every prompt with sample values (hotline.prompt_samples)."""
+"""Numbers, times and days as a person says them in each language (hotline.voice.spoken), and the
+catalogue check that fills every prompt with sample values (hotline.voice.prompt_samples)."""
 from __future__ import annotations
 
 import copy
@@ -9,9 +9,9 @@ from datetime import date, time, timedelta
 import pytest
 from babel.units import format_unit
 
-from hotline import spoken
 from hotline.catalogue import Catalogue, CatalogueError, load_catalogue, load_raw
-from hotline.prompt_samples import sample_problems
+from hotline.voice import spoken
+from hotline.voice.prompt_samples import sample_problems
 
 PACKAGED = load_raw()
 CATALOGUE = load_catalogue()

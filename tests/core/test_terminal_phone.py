@@ -11,8 +11,8 @@ from werkzeug.serving import make_server
 
 from hotline.app import create_app
 from hotline.cli import main
+from hotline.dev.terminal_phone import run_call
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff
-from hotline.terminal_phone import run_call
 from tests.conftest import AUTH_TOKEN, services_of
 from tests.helpers import STATUS_URL, VOICE_URL, add_consultant
 
@@ -96,7 +96,7 @@ def test_consultant_declines_and_nobody_else_is_free_so_the_caller_waits_then_ha
     # English, health, Maria declines with 7; in the queue the caller waits one turn, then hangs up.
     leg = run_call(twilio, VOICE_URL, STATUS_URL, ask=Script("2", "3", "7", "", "h"), show=lines.append)
 
-    # Maria lists English only, so she is told in English (hotline.voice.staff_language).
+    # Maria lists English only, so she is told in English (hotline.voice.speaking.staff_language).
     assert "consultant hears [en-GB] Call not accepted." in lines
     assert "connected — press Enter to hang up" not in lines
     assert "(waiting in the queue en-health)" in lines

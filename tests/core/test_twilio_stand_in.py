@@ -1,12 +1,12 @@
 """Without Twilio credentials the app reaches Twilio's REST API through the built-in stand-in
-(hotline.twilio_sim.FakeTwilioApi), whatever process builds it: nothing goes out to the network."""
+(hotline.dev.twilio_stand_in.FakeTwilioApi), whatever process builds it: nothing goes out to the network."""
 from __future__ import annotations
 
 import pytest
 
 from hotline.app import create_app
+from hotline.dev.twilio_stand_in import FakeTwilioApi
 from hotline.telephony import rest_client
-from hotline.twilio_sim import FakeTwilioApi
 from tests.conftest import services_of
 
 REAL_LOOKING = {"TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "a-real-looking-token"}

@@ -28,9 +28,9 @@ from rq.registry import FinishedJobRegistry
 
 from hotline import periodic
 from hotline.app import create_app
+from hotline.dev.twilio_stand_in import FakeTwilioApi, Twilio
 from hotline.models import sync_reference
-from hotline.services import QUEUE_NAME
-from hotline.twilio_sim import FakeTwilioApi, Twilio
+from hotline.runtime import QUEUE_NAME
 from hotline.worker import Upkeep
 from tests.conftest import (
     ALWAYS_OPEN,

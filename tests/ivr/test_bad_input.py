@@ -144,6 +144,6 @@ def test_a_fault_in_the_wait_loop_keeps_the_caller_waiting(app, twilio, monkeypa
     def broken(*_args):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr("ivr.queue_flow.wait", broken)
+    monkeypatch.setattr("ivr.on_hold.wait", broken)
     turn = call.follow(enqueue.attrib["waitUrl"], QueuePosition="1", QueueTime="5")
     assert [child.tag for child in turn] == ["Pause"]  # not an apology and a hangup

@@ -4,8 +4,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from hotline import accounts
+from hotline.dev.twilio_stand_in import ConsultantLeg
 from hotline.models import Call, ConsultationRecord, Staff
-from hotline.twilio_sim import ConsultantLeg
 from tests.helpers import STATUS_URL, add_consultant, new_call, says, to_topic_menu
 from tests.journeys import journal
 

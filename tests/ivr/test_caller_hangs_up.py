@@ -2,7 +2,7 @@
 the call is abandoned, and a whisper answered or accepted too late changes nothing."""
 from __future__ import annotations
 
-from hotline.twilio_sim import ConsultantLeg
+from hotline.dev.twilio_stand_in import ConsultantLeg
 from tests.helpers import add_consultant, new_call
 from tests.journeys import (
     dialled,

@@ -26,7 +26,7 @@ FARSI_LETTERS = set("ابپتثجچحخدذرزژسشصضطظعغفقکگلمن�
 @pytest.fixture(autouse=True)
 def _engine(app):
     """These tests need the speech engine: skipped without it, failed with HOTLINE_REQUIRE_REAL."""
-    from hotline.speech import audio
+    from hotline.voice.speech import audio
 
     with app.app_context():
         if audio.engine_for("fa") is None:

@@ -130,7 +130,7 @@ def test_a_topic_that_queues_the_caller_then_the_status_callback(app, db, twilio
     ended = step(app, lambda: hang_up(call))
     print("status, queued", ended)
     # The entry's INSERT checks the queue's size itself; after the commit one look for a consultant
-    # freed meanwhile (ivr.queue_flow.enter), a read ended by a rollback, in place of a pairing job.
+    # freed meanwhile (ivr.on_hold.enter), a read ended by a rollback, in place of a pairing job.
     within(topic, 4 + apart(app) + 1, rollbacks=1)
     within(ended, 3 + 2 * apart(app))  # the read, the queue entry abandoned, the close
 

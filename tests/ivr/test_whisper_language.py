@@ -4,7 +4,7 @@ list it, else the first language they list (issue 17: Bulgarian was whispered to
 do not speak it). Driven through the signed webhooks, rung by a <Dial> and from the queue."""
 from __future__ import annotations
 
-from hotline.twilio_sim import ConsultantLeg
+from hotline.dev.twilio_stand_in import ConsultantLeg
 from tests.conftest import services_of
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import answer_and_press, prompt, route, texts, verbs

@@ -11,6 +11,6 @@ def _languages_on_duty(languages_on_duty):
 def _callbacks_not_offered(app):
     """These tests are of the queue and the menus on their own, as with [callbacks] enabled =
     false: no callback is offered as a way out (tests/callbacks covers it being offered)."""
-    from ivr import queue_exits
+    from ivr import way_out
 
-    queue_exits.unregister(app, "callback")
+    way_out.unregister(app, "callback")

@@ -1,7 +1,7 @@
 """A caller who agreed to English or Bulgarian may be taken by a consultant of that language on any
 topic at once, whichever side makes the pick (README, "Queues": "the first free consultant will
 take your call"). Issue 17: routing.takers.tiers asked for the caller's own topic in an agreed
-language until widen_after, while routing.queue_pick (a consultant becoming free) took any topic,
+language until widen_after, while routing.pick_next (a consultant becoming free) took any topic,
 so a free consultant was left out of the board's count and the sweep yet rung at her next status
 change. Driven through the signed webhooks; the clock set with tests.clock.set_clock."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 import routing
 from hotline.models import Call, utcnow
-from routing.queue_pick import OfficeRule
+from routing.pick_next import OfficeRule
 from routing.takers import PickRules
 from tests.conftest import services_of
 from tests.helpers import add_consultant, new_call

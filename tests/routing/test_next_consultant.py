@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.twilio_sim import ConsultantLeg
+from hotline.dev.twilio_stand_in import ConsultantLeg
 from tests.conftest import config_with
 from tests.helpers import add_consultant
 from tests.journeys import (

@@ -60,9 +60,9 @@ def test_a_free_consultant_of_the_other_office_takes_a_caller_past_the_office_wa
     from routing import offers
 
     with app.app_context():
-        from hotline import services
+        from hotline import runtime
 
-        assert offers.offer_next_caller(services.session(), sofia.id).call_sid == call.call_sid
+        assert offers.offer_next_caller(runtime.session(), sofia.id).call_sid == call.call_sid
 
 
 @pytest.fixture

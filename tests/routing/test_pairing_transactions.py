@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline import services
+from hotline import runtime
 from routing import offers
 from tests.helpers import add_consultant
 from tests.journeys import route, status_of
@@ -27,9 +27,9 @@ def test_a_fault_between_reservation_and_claim_leaves_neither(app, db, twilio, m
 
     with app.app_context(), pytest.raises(RuntimeError):
         if side == "consultant_first":
-            offers.offer_next_caller(services.session(), maria.id)
+            offers.offer_next_caller(runtime.session(), maria.id)
         else:
-            offers.find_consultant(services.session(), entry_of(db, call).id)
+            offers.find_consultant(runtime.session(), entry_of(db, call).id)
 
     assert status_of(db, maria) == ("available", None)
     assert entry_of(db, call).state == "waiting"

@@ -181,10 +181,10 @@ def test_running_the_same_pairing_job_again_rings_nobody_twice(app, db, client, 
     from routing import offers
 
     with app.app_context():
-        from hotline import services
+        from hotline import runtime
 
-        assert offers.offer_next_caller(services.session(), maria.id) is None
-        assert offers.find_consultant(services.session(), entry_of(db, call).id) is None
+        assert offers.offer_next_caller(runtime.session(), maria.id) is None
+        assert offers.find_consultant(runtime.session(), entry_of(db, call).id) is None
     assert len(rung(twilio, twilio_api)) == 1
 
 
@@ -251,7 +251,7 @@ def test_a_crash_between_the_redirect_and_its_record_loses_no_answered_call(
     """Intent first: the bridge is committed before Twilio is asked to redirect the caller; a
     process that dies after the redirect, before recording it, leaves the caller's arrival at the
     bridge to record it. The call counts as answered, by its consultant, once."""
-    from ivr import queue_flow
+    from ivr import on_hold
 
     maria = add_consultant(app, db, "Maria", status="busy")
     call = route(twilio, "en", "health")
@@ -260,13 +260,13 @@ def test_a_crash_between_the_redirect_and_its_record_loses_no_answered_call(
     run_jobs(app)
     [leg] = rung(twilio, twilio_api)
     leg.answer()
-    real_put_through = queue_flow.put_through
+    real_put_through = on_hold.put_through
 
     def dies_once(*args):
-        monkeypatch.setattr(queue_flow, "put_through", real_put_through)
+        monkeypatch.setattr(on_hold, "put_through", real_put_through)
         raise RuntimeError("the web process died after the redirect")
 
-    monkeypatch.setattr(queue_flow, "put_through", dies_once)
+    monkeypatch.setattr(on_hold, "put_through", dies_once)
     leg.press("1")  # Twilio gets the fault's answer; the redirect went out
     assert redirect_of(twilio_api, call) is not None
 

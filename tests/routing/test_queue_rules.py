@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select, update
 
 import routing
+from hotline.dev.twilio_stand_in import new_sid
 from hotline.models import QueueEntry, utcnow
-from hotline.twilio_sim import new_sid
-from ivr import queue_exits
+from ivr import way_out
 from tests.clock import set_clock
 from tests.conftest import PUBLIC_BASE_URL, config_with
 from tests.helpers import add_consultant, add_staff_with_token
@@ -251,9 +251,9 @@ def callback_way_out(app):
         resp.hangup()
         return resp
 
-    queue_exits.register(app, "callback", "queue_exit_callback", handler)
+    way_out.register(app, "callback", "queue_exit_callback", handler)
     yield taken
-    queue_exits.unregister(app, "callback")
+    way_out.unregister(app, "callback")
 
 
 def test_without_a_registered_way_out_the_wait_offers_none_and_its_key_does_nothing(

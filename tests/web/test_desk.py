@@ -23,9 +23,9 @@ SHOWN_CALLER = "888123456"
 @pytest.fixture(autouse=True)
 def _callbacks_not_offered(app, languages_on_duty):
     """Calls reach the topic menu (every language staffed) and queue without a callback offer."""
-    from ivr import queue_exits
+    from ivr import way_out
 
-    queue_exits.unregister(app, "callback")
+    way_out.unregister(app, "callback")
 
 
 def _page(web, path: str = "/desk") -> str:

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 import routing
-from hotline import accounts, demo
+from hotline import accounts
+from hotline.dev import demo
 from hotline.models import AuditEvent, Staff
 from tests.conftest import services_of
 from tests.helpers import add_consultant

@@ -6,11 +6,11 @@ import subprocess
 
 from flask import Blueprint, Flask, abort, request, send_file
 
-from hotline import services
+from hotline import runtime
 from hotline.catalogue import CatalogueError
-from hotline.speech import audio, prompts, store
-from hotline.speech.engines import EngineError
-from hotline.speech.telephone import FORMATS, output_format
+from hotline.voice.speech import audio, prompts, store
+from hotline.voice.speech.engines import EngineError
+from hotline.voice.speech.telephone import FORMATS, output_format
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("audio", __name__, url_prefix="/audio")
@@ -34,7 +34,7 @@ def rendered(lang: str, name: str, ext: str):
     """A rendered prompt: from disk, or rendered now from the signed text of `say` (audio.rendered_urls).
     404 for a text we did not sign or a language no engine speaks here; 503 if the engine fails."""
     text = audio.text_of(request.args.get("say", ""))
-    voiceless = lang in audio.voiceless_languages(services.catalogue())
+    voiceless = lang in audio.voiceless_languages(runtime.catalogue())
     engine = audio.engine_for(lang) if text and voiceless else None
     if engine is None:
         abort(404)
@@ -53,7 +53,7 @@ def report_engines(app: Flask) -> None:
     """Log, at start, which engine speaks each voiceless language, or that none does (its callers
     then hear the fallback language)."""
     with app.app_context():
-        catalogue = services.catalogue()
+        catalogue = runtime.catalogue()
         for lang, status in audio.engine_status(catalogue).items():
             if status == "missing":
                 fallback = catalogue.language(lang).fallback or catalogue.default_language

@@ -11,9 +11,9 @@ from datetime import date, time, timedelta
 from functools import lru_cache
 from typing import Callable
 
-from hotline import spoken
+from hotline.voice import spoken
 
-# Templates for parts of a value (a time of day), filled by hotline.spoken, not by a call site:
+# Templates for parts of a value (a time of day), filled by hotline.voice.spoken, not by a call site:
 # their fields differ between languages by design.
 PIECES = ("time", "time_minutes")
 WORD_COUNTS = {"hour_words": 24}

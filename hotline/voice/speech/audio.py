@@ -16,15 +16,15 @@ from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from hotline import services
+from hotline import runtime
 from hotline.catalogue import Catalogue
-from hotline.speech import prompts, store
-from hotline.speech.engines import Engine, find_engine
-from hotline.speech.telephone import Format, output_format
 from hotline.telephony import external_url
+from hotline.voice.speech import prompts, store
+from hotline.voice.speech.engines import Engine, find_engine
+from hotline.voice.speech.telephone import Format, output_format
 
 log = logging.getLogger(__name__)
-SALT = "hotline.speech.text"
+SALT = "hotline.voice.speech.text"
 
 
 def voiceless_languages(catalogue: Catalogue) -> list[str]:
@@ -34,11 +34,11 @@ def voiceless_languages(catalogue: Catalogue) -> list[str]:
 
 def engine_for(lang: str) -> Engine | None:
     """The speech engine for `lang` on this machine (HOTLINE_SPEECH_ENGINE), or None."""
-    return find_engine(lang, services.settings().speech_engine)
+    return find_engine(lang, runtime.settings().speech_engine)
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(services.settings().secret_key, salt=SALT)
+    return URLSafeSerializer(runtime.settings().secret_key, salt=SALT)
 
 
 def rendered_urls(lang: str, key: str, values: dict[str, object]) -> list[str]:
@@ -51,7 +51,7 @@ def rendered_urls(lang: str, key: str, values: dict[str, object]) -> list[str]:
     fmt, serializer = output_format(), _serializer()
     return [external_url("audio.rendered", lang=lang, name=store.digest(engine, fmt, text), ext=fmt.ext,
                          say=serializer.dumps(text))
-            for text in prompts.engine_fragments(services.catalogue(), lang, key, values)]
+            for text in prompts.engine_fragments(runtime.catalogue(), lang, key, values)]
 
 
 def text_of(token: str) -> str | None:
@@ -80,7 +80,7 @@ def render_fixed(lang: str) -> list[Rendered]:
     engine = engine_for(lang)
     if engine is None:
         raise RuntimeError(f"no speech engine speaks {lang!r} on this machine")
-    catalogue, fmt = services.catalogue(), output_format()
+    catalogue, fmt = runtime.catalogue(), output_format()
     done = []
     for name, (key, values) in sorted(prompts.fixed_prompts(catalogue, lang).items()):
         text = prompts.engine_text(catalogue, lang, key, values)

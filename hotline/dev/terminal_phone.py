@@ -18,8 +18,8 @@ from typing import Callable
 
 import requests
 
+from hotline.dev.twilio_stand_in import CallerLeg, ConsultantLeg, Twilio, http_transport
 from hotline.settings import Settings
-from hotline.twilio_sim import CallerLeg, ConsultantLeg, Twilio, http_transport
 
 Ask = Callable[[str], str]
 Show = Callable[[str], None]
@@ -58,7 +58,7 @@ class TerminalPhone:
     ask: Ask
     show: Show
     clock: Callable[[], float] = time.monotonic
-    # The service's record of what it asked Twilio's REST API (hotline.stand_in), when the REST API
+    # The service's record of what it asked Twilio's REST API (hotline.dev.stand_in_views), when the REST API
     # is its built-in stand-in: consultants it rings for a waiting caller are played here too.
     rest_requests_url: str | None = None
     _rest_seen: int = 0  # the stand-in's requests already acted on
@@ -270,7 +270,7 @@ def run_call(twilio: Twilio, voice_url: str, status_url: str, ask: Ask = input, 
              caller: str = DEFAULT_CALLER, called: str = "+35924916000",
              clock: Callable[[], float] = time.monotonic, rest_requests_url: str | None = None) -> CallerLeg:
     """Place one call to `voice_url` and play it through with `ask` and `show`; returns the caller's
-    leg. With `rest_requests_url` (the service's hotline.stand_in), consultants rung for a waiting
+    leg. With `rest_requests_url` (the service's hotline.dev.stand_in_views), consultants rung for a waiting
     caller through the REST API are played too."""
     leg = CallerLeg(twilio, voice_url, caller=caller, called=called)
     TerminalPhone(twilio, leg, status_url, ask, show, clock, rest_requests_url).run()

@@ -216,7 +216,7 @@ class FakeTwilioApi(HttpClient):
     A call fetched is in progress unless ended() said otherwise."""
 
     def __init__(self) -> None:
-        super().__init__(logging.getLogger("twilio_sim.api"), is_async=False)
+        super().__init__(logging.getLogger("twilio_stand_in.api"), is_async=False)
         self.requests: list[ApiRequest] = []
         self.refuse = 0
         self.call_states: dict[str, tuple[str, int | None]] = {}  # sid -> (status, duration seconds)

@@ -19,17 +19,17 @@ import os
 import tempfile
 from pathlib import Path
 
-from hotline import services
-from hotline.speech.engines import Engine
-from hotline.speech.telephone import Format, telephone_audio
+from hotline import runtime
+from hotline.voice.speech.engines import Engine
+from hotline.voice.speech.telephone import Format, telephone_audio
 
 RECORDED_EXTENSIONS = ("mp3", "wav")
 
 
 def audio_dir() -> Path:
     """The configured audio directory (`audio_dir`), else <instance>/audio."""
-    configured = services.catalogue().audio_dir
-    return Path(configured) if configured else Path(services.settings().instance_path) / "audio"
+    configured = runtime.catalogue().audio_dir
+    return Path(configured) if configured else Path(runtime.settings().instance_path) / "audio"
 
 
 def recording_for(lang: str, name: str) -> Path | None:

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline import services
+from hotline import runtime
 from hotline.models import Call
 
 Handler = Callable[[Session, Call, VoiceResponse], VoiceResponse]
@@ -39,12 +39,12 @@ def unregister(app: Flask, name: str) -> None:
 
 
 def _registered() -> dict[str, WayOut]:
-    return services.current().ways_out
+    return runtime.current().ways_out
 
 
 def offered() -> list[tuple[str, WayOut]]:
     """(key, way out) for each registered way out that has a key, in key order."""
-    keys = services.catalogue().queue.keys
+    keys = runtime.catalogue().queue.keys
     return sorted((keys[name], way) for name, way in _registered().items() if name in keys)
 
 

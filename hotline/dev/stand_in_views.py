@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, jsonify, request
 
-from hotline import services
+from hotline import runtime
+from hotline.dev.twilio_stand_in import FakeTwilioApi
 from hotline.telephony import twilio_webhook
-from hotline.twilio_sim import FakeTwilioApi
 from hotline.webhooks import whole_number
 
 blueprint = Blueprint("stand_in", __name__, url_prefix="/twilio-stand-in")
@@ -22,7 +22,7 @@ blueprint = Blueprint("stand_in", __name__, url_prefix="/twilio-stand-in")
 def requests_made():
     """The stand-in's requests after index `after` (0 first): {"requests": [{"index", "method",
     "path", "data", "sid"}...]}, oldest first. 404 when the REST API is not the stand-in."""
-    api = services.current().twilio_http
+    api = runtime.current().twilio_http
     if not isinstance(api, FakeTwilioApi):
         abort(404)
     after = whole_number(request.values.get("after")) or 0

@@ -7,15 +7,16 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline import calls, hours, services, spoken_fields
+from hotline import calls, hours, runtime
 from hotline.catalogue import Office
 from hotline.models import Call, utcnow
-from hotline.voice import speak
+from hotline.voice import spoken_fields
+from hotline.voice.speaking import speak
 
 
 def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     now = utcnow()
-    offices = services.catalogue().offices
+    offices = runtime.catalogue().offices
     closing = max((end for end in (hours.closes_at(office, now) for office in offices) if end), default=None)
     lang = call.language_code
     if closing and closing.date() == now.astimezone(closing.tzinfo).date():
@@ -33,9 +34,9 @@ def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse
 
 def opening_phrase(lang: str, now: datetime, schedules: list[Office] | None = None) -> str:
     """When the first of `schedules` (default: the offices) next opens: 'today at 9 AM', 'tomorrow
-    at 9 AM' or 'on Monday at 1:30 PM', in `lang` (see hotline.spoken); "" if none opens within
+    at 9 AM' or 'on Monday at 1:30 PM', in `lang` (see hotline.voice.spoken); "" if none opens within
     a month."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     schedules = catalogue.offices if schedules is None else schedules
     openings = [o for o in (hours.next_opening(schedule, now) for schedule in schedules) if o]
     if not openings:

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Services:
+class Runtime:
     settings: Settings
     catalogue: Catalogue
     db: Database
@@ -47,9 +47,9 @@ class Services:
     # the function that rings a consultant for a queue entry of that kind (routing.offers).
     ringers: dict[str, Callable] = field(default_factory=dict)
     # Call direction -> the function that closes a call of that direction which ended without its
-    # status callback reaching us (routing.stale_calls; inbound calls are routing's own).
+    # status callback reaching us (routing.call_end; inbound calls are routing's own).
     leg_closers: dict[str, Callable] = field(default_factory=dict)
-    # Ways out of the queue other areas offer (ivr.queue_exits): name -> WayOut.
+    # Ways out of the queue other areas offer (ivr.way_out): name -> WayOut.
     ways_out: dict[str, object] = field(default_factory=dict)
 
     def queue(self) -> Queue:
@@ -68,7 +68,7 @@ def connect_redis(settings: Settings) -> redis.Redis:
     return fakeredis.FakeRedis(server=fakeredis.FakeServer())
 
 
-def init_app(app: Flask, services: Services) -> None:
+def init_app(app: Flask, services: Runtime) -> None:
     app.extensions["hotline"] = services
 
     @app.teardown_appcontext
@@ -78,7 +78,7 @@ def init_app(app: Flask, services: Services) -> None:
             session.close()
 
 
-def current() -> Services:
+def current() -> Runtime:
     return current_app.extensions["hotline"]
 
 

@@ -1,11 +1,11 @@
 """Speaking prompts from the catalogue: <Say> with the language's voice, or <Play> of audio.
 
 A language without a Twilio voice (Farsi) plays, in this order of preference:
-1. a recording a person made, `<audio_dir>/<lang>/<name>.mp3` (hotline.speech.store), where `name`
+1. a recording a person made, `<audio_dir>/<lang>/<name>.mp3` (hotline.voice.speech.store), where `name`
    is the prompt's key, or the key and the option for menu options (topic_option-health,
    language_option). Prompts with other fields (the time in closed, a queue position) have none;
 2. the prompt rendered by this machine's speech engine, with its fields filled in the caller's
-   language (hotline.speech.audio: rendered on first use and cached);
+   language (hotline.voice.speech.audio: rendered on first use and cached);
 3. with no engine installed, the prompt spoken in the language's fallback (the start-up log and
    /healthz say so).
 """
@@ -15,9 +15,9 @@ from typing import Callable
 
 from twilio.twiml import TwiML
 
-from hotline import services
-from hotline.speech import audio, store
+from hotline import runtime
 from hotline.telephony import external_url
+from hotline.voice.speech import audio, store
 
 # A field is a value, or a function of the language the prompt ends up spoken in (a term such as
 # a topic's name must follow the fallback, not the caller's choice).
@@ -25,7 +25,7 @@ Field = str | int | Callable[[str], str]
 
 
 def say_text(verb: TwiML, lang: str, text: str) -> None:
-    language = services.catalogue().language(lang)
+    language = runtime.catalogue().language(lang)
     verb.say(text, voice=language.voice, language=language.tts)
 
 
@@ -35,14 +35,14 @@ def field_values(lang: str, fields: dict[str, Field]) -> dict[str, str | int]:
 
 
 def render(lang: str, key: str, fields: dict[str, Field]) -> str:
-    return services.catalogue().prompt(lang, key, **field_values(lang, fields))
+    return runtime.catalogue().prompt(lang, key, **field_values(lang, fields))
 
 
 def speak(verb: TwiML, lang: str, key: str, recording: str | None = None, **fields: Field) -> None:
     """Append prompt `key` in `lang` to a VoiceResponse or Gather: <Say>, or <Play> for a language
     without a voice (see the module's docstring); `recording` names the recording of a prompt with
     fields that are fixed (a menu option)."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     language = catalogue.language(lang)
     if language.voice:
         say_text(verb, lang, render(lang, key, fields))
@@ -68,7 +68,7 @@ def staff_language(staff) -> str:
     the catalogue offers (their skills in the order they were given); staff_language only for one
     who lists none. Never a language they do not list unless they chose it (issue 17: Bulgarian
     was whispered to consultants who do not speak it)."""
-    catalogue = services.catalogue()
+    catalogue = runtime.catalogue()
     if catalogue.language(staff.whisper_language):
         return staff.whisper_language
     # Skills are rows, added in the order the languages were listed; without an ORDER BY they may
@@ -83,5 +83,5 @@ def staff_language(staff) -> str:
 def speak_to_unknown_language(resp: TwiML, key: str) -> None:
     """Speak prompt `key` (no fields) before the caller has chosen a language: in each of the
     catalogue's greeting languages, in their order."""
-    for lang in services.catalogue().greeting_languages:
+    for lang in runtime.catalogue().greeting_languages:
         speak(resp, lang, key)

@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
-from hotline import calls, services, spoken_fields
+from hotline import calls, runtime
 from hotline.models import Call, CallEvent, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
-from hotline.voice import speak, staff_language
+from hotline.voice import spoken_fields
+from hotline.voice.speaking import speak, staff_language
 from hotline.webhooks import join_conference as conference
-from ivr import call_again, queue_exits
+from ivr import nobody_free, way_out
 from ivr.menus import language_menu, topic_menu
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     asked = ask_for_missing_choice(call, resp)
     if asked is not None:
         return asked
-    rules = services.catalogue().queue
+    rules = runtime.catalogue().queue
     lang = call.language_code
     # Read with the call (routing.ROUTING_LOADS) when the topic menu routes it: "" for no entry.
     existing = None if call.queue_state == "" else routing.entry_for_call(session, call.call_sid)
@@ -146,7 +147,7 @@ def wait(session: Session, call: Call) -> VoiceResponse:
     if entry.state not in IN_QUEUE:
         resp.leave()  # left already (a retried request): on to the Enqueue action
         return resp
-    rules = services.catalogue().queue
+    rules = runtime.catalogue().queue
     now = utcnow()
     waited = now - entry.entered_at
     if waited >= rules.max_wait and routing.leave(session, entry.id, "max_wait", now):
@@ -161,7 +162,7 @@ def wait(session: Session, call: Call) -> VoiceResponse:
     if _may_offer_languages(entry, waited, rules):
         speak(gather, lang, "queue_offer_languages", digit=rules.keys["other_languages"],
               languages=spoken_fields.other_languages(entry.language_code))
-    for key, way in queue_exits.offered():
+    for key, way in way_out.offered():
         speak(gather, lang, way.prompt, digit=key)
     until_next = _until_next_step(entry, waited, pick_rules.office_rule, rules)
     if rules.hold_music_url and until_next >= rules.announce_seconds:
@@ -252,10 +253,10 @@ def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
     agreeing to other languages keeps the caller's place. Anything else: back to waiting."""
     resp = VoiceResponse()
     entry = routing.entry_for_call(session, call.call_sid)
-    rules = services.catalogue().queue
+    rules = runtime.catalogue().queue
     key = (digits or "").strip()
     if entry is not None and entry.state in IN_QUEUE:
-        way = queue_exits.by_key(key)
+        way = way_out.by_key(key)
         if way is not None and routing.leave(session, entry.id, way.name, utcnow()):
             calls.record_event(session, call, "left_queue", way.name)
             resp.leave()
@@ -290,7 +291,7 @@ def on_left(session: Session, call: Call, queue_result: str | None) -> VoiceResp
     reason = (entry.leave_reason if result == "leave" else None) or result
     if routing.mark_left(session, call.call_sid, reason, utcnow()):  # not journalled yet
         calls.record_event(session, call, "left_queue", reason)
-    way = queue_exits.by_name(reason)
+    way = way_out.by_name(reason)
     if way is not None:
         return way.handler(session, call, resp)
     lang = call.language_code
@@ -303,9 +304,9 @@ def on_left(session: Session, call: Call, queue_result: str | None) -> VoiceResp
 
 def ways_out(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     """Offer the ways out there are (callback, voicemail); without any, say when to call again."""
-    offered = queue_exits.offered()
+    offered = way_out.offered()
     if not offered:
-        return call_again.all_busy(session, call, resp)
+        return nobody_free.all_busy(session, call, resp)
     gather = Gather(num_digits=1, timeout=8, action_on_empty_result=True, method="POST",
                     action=external_url("ivr.queue_way_out"))
     for key, way in offered:
@@ -320,11 +321,11 @@ def on_way_out(session: Session, call: Call, digits: str | None) -> VoiceRespons
     asked = ask_for_missing_choice(call, resp)
     if asked is not None:
         return asked
-    way = queue_exits.by_key(digits)
+    way = way_out.by_key(digits)
     if way is not None:
         calls.record_event(session, call, "way_out", way.name)
         return way.handler(session, call, resp)
-    return call_again.all_busy(session, call, resp)
+    return nobody_free.all_busy(session, call, resp)
 
 
 # -- the bridge ------------------------------------------------------------------------------------

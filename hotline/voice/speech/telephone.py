@@ -16,7 +16,7 @@ import subprocess
 import wave
 from dataclasses import dataclass
 
-from hotline.speech.engines import pcm_to_wav
+from hotline.voice.speech.engines import pcm_to_wav
 
 FFMPEG_FILTER = "highpass=f=300,lowpass=f=3400,loudnorm=I=-19:TP=-3"
 FFMPEG_TIMEOUT_SECONDS = 30

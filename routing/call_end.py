@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import String, cast, exists, func, select
 from sqlalchemy.orm import Session, with_expression
 
-from hotline import calls, services
+from hotline import calls, runtime
 from hotline.catalogue import CatalogueError
 from hotline.models import Call, CallEvent, QueueEntry, QueueState, Staff
 from hotline.telephony import TWILIO_ERRORS, rest_client
@@ -44,7 +44,7 @@ def silence_allowed() -> timedelta:
     """How long a live call may go without a webhook or journal entry before Twilio is asked about
     it: the catalogue's stale_call_minutes (a whole number of minutes, at least 1). Raises
     CatalogueError for any other value."""
-    minutes = services.catalogue().raw.get("stale_call_minutes", 15)
+    minutes = runtime.catalogue().raw.get("stale_call_minutes", 15)
     if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
         raise CatalogueError("stale_call_minutes must be a whole number of minutes, at least 1")
     return timedelta(minutes=minutes)
@@ -95,7 +95,7 @@ def silent_calls(session: Session, now: datetime) -> list[Call]:
     whose last sign of life (their latest journal entry, or their start) is older than
     silence_allowed() before `now` (UTC); the longest silent first, at most BATCH."""
     cutoff = now - silence_allowed()
-    directions = (INBOUND, *services.current().leg_closers)
+    directions = (INBOUND, *runtime.current().leg_closers)
     last_heard = func.coalesce(
         select(func.max(CallEvent.at)).where(CallEvent.call_id == Call.id).scalar_subquery(), Call.started_at)
     return list(session.scalars(
@@ -109,7 +109,7 @@ def sweep(session: Session, now: datetime) -> int:
     call by end_call, another by its direction's closer. A call Twilio does not answer for is left
     as it is, to be asked again after another silence. Returns how many calls were ended."""
     ended = 0
-    closers = services.current().leg_closers
+    closers = runtime.current().leg_closers
     for call in silent_calls(session, now):
         try:
             found = rest_client().calls(call.call_sid).fetch()
