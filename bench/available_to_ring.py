@@ -38,11 +38,11 @@ import redis  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 
-import routing  # noqa: E402
 from bench.seeding import bench_env, fresh_app  # noqa: E402
 from bench.stand_ins import TwilioStandIn  # noqa: E402
 from hotline import accounts  # noqa: E402
 from hotline.models import Call, QueueEntry, Staff, utcnow  # noqa: E402
+from routing import queues  # noqa: E402
 
 BIN = Path(sys.executable).parent
 WORKERS = {
@@ -74,7 +74,7 @@ def caller_waits(app, number: int) -> str:
                     topic_code="health", stage="queued", started_at=utcnow())
         session.add(call)
         session.commit()
-        routing.enqueue(session, call)
+        queues.enqueue(session, call)
         session.commit()
         return call.call_sid
 

@@ -1,8 +1,8 @@
 """Routing benchmark: how long picking takes with 1,000 consultants and up to 10,000 waiting callers.
 
 Three picks are timed; the first two read only, the third reserves and is rolled back:
-  next caller for a consultant   routing.next_caller_for(session, staff, now, widen_after)
-  consultant for a caller        routing.candidates(session, language, topic, office)
+  next caller for a consultant   pick_next.next_caller_for(session, staff, now, widen_after)
+  consultant for a caller        routing.candidates.candidates(session, language, topic, office)
   a caller's consultant reserved routing.reserve_for_call(..., commit=False), rolled back (the topic
                                  webhook's pick and compare-and-set in one statement; the time
                                  includes the rollback's round trip)
@@ -34,6 +34,7 @@ from hotline.catalogue import Catalogue, load_catalogue
 from hotline.db import Database
 from hotline.migrate import upgrade
 from hotline.models import Call, QueueEntry, Staff, StaffSkill, sync_reference, utcnow
+from routing import candidates, pick_next
 
 WIDEN_AFTER = timedelta(minutes=3)
 WARM_UP = 500
@@ -110,10 +111,10 @@ def measure(session: Session, rng: random.Random, samples: int, consultants: lis
     languages, topics, offices = codes(catalogue)
 
     def next_caller() -> None:
-        routing.next_caller_for(session, rng.choice(consultants), now, WIDEN_AFTER)
+        pick_next.next_caller_for(session, rng.choice(consultants), now, WIDEN_AFTER)
 
     def consultant() -> None:
-        routing.candidates(session, rng.choice(languages), rng.choice(topics), rng.choice(offices))
+        candidates.candidates(session, rng.choice(languages), rng.choice(topics), rng.choice(offices))
 
     def reserved() -> None:
         routing.reserve_for_call(session, "CA" + "b" * 32, rng.choice(languages), rng.choice(topics),

@@ -61,7 +61,7 @@ def _office_number(callback: Callback) -> str:
 
 
 def _entry(session: Session, entry_sid: str | None) -> QueueEntry | None:
-    return session.scalar(select(QueueEntry).where(QueueEntry.call_sid == entry_sid)) if entry_sid else None
+    return routing.entry_for_call(session, entry_sid) if entry_sid else None
 
 
 # -- ringing the consultant ------------------------------------------------------------------------
@@ -92,12 +92,7 @@ def ring_consultant(session: Session, entry: QueueEntry, staff: Staff) -> bool:
         return False
     # Compare-and-set, as for a live caller: a cancel (or the consultant going offline) that landed
     # while Twilio placed the call finds no leg to stop, so the leg is stopped here.
-    kept = session.execute(
-        update(QueueEntry)
-        .where(QueueEntry.id == entry.id, QueueEntry.offered_staff_id == staff.id,
-               QueueEntry.state == QueueState.offered.value)
-        .values(offer_leg_sid=leg.sid).execution_options(synchronize_session=False)
-    ).rowcount
+    kept = routing.record_offer_leg(session, entry.id, staff.id, leg.sid)
     session.execute(update(CallbackAttempt).where(CallbackAttempt.id == attempt.id)
                     .values(consultant_leg_sid=leg.sid).execution_options(synchronize_session=False))
     if not kept:

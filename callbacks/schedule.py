@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import routing
 from callbacks import sms
 from callbacks.rules import rules
-from hotline import db, hours, runtime
+from hotline import hours, runtime
 from hotline.models import Call, Callback, CallbackState, CallEvent, QueueEntry, QueueState, utcnow
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
         return None
     if callback.state == DUE:
         queued = routing.entry_for_call(session, entry_sid(callback))
-        if queued is not None and queued.state in (QueueState.waiting.value, QueueState.offered.value):
+        if queued is not None and queued.state in routing.IN_QUEUE:
             return queued  # woken already (wake_due, or this job run before): it waits to be paired
     allowed = next_allowed(callback.office_code, now)
     if allowed > now:  # the office has closed since: the next opening
@@ -143,7 +143,7 @@ def wake(session: Session, callback_id: int, now: datetime) -> QueueEntry | None
         topic=callback.topic_code, office=callback.office_code, first_rang_at=callback.first_rang_at, now=now,
         callback_id=callback.id, assigned_staff_id=callback.assigned_staff_id,
     )
-    if entry.state not in (QueueState.waiting.value, QueueState.offered.value):
+    if entry.state not in routing.IN_QUEUE:
         session.rollback()  # queued before and out of the queue since: the callback stays as it was
         return entry
     session.commit()  # the entry was there already (woken twice): the move to due alone
@@ -173,7 +173,7 @@ def wake_due(session: Session, now: datetime, limit: int = WAKE_BATCH) -> int:
             .values(state=DUE).returning(Callback.id).execution_options(synchronize_session=False)))
         # Rows are locked since the SELECT, so all change; should one not, its entry goes too.
         if unchanged := [queued[callback_id] for callback_id in queued if callback_id not in changed]:
-            session.execute(delete(QueueEntry).where(QueueEntry.call_sid.in_(unchanged)))
+            routing.discard_entries(session, unchanged)
         queued = {callback_id: sid for callback_id, sid in queued.items() if callback_id in changed}
     session.commit()
     if closed:
@@ -192,8 +192,7 @@ def wake_due(session: Session, now: datetime, limit: int = WAKE_BATCH) -> int:
 def _due(now: datetime, closed: tuple[str, ...], open_offices: bool = True):
     """The SELECT of callbacks due by `now` with no entry in the queue, oldest due first: of the
     offices not in `closed` (or, open_offices=False, of those in it)."""
-    queued = exists().where(QueueEntry.callback_id == Callback.id,
-                            QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value)))
+    queued = exists().where(QueueEntry.callback_id == Callback.id, QueueEntry.state.in_(routing.IN_QUEUE))
     if open_offices:
         office = (Callback.office_code.not_in(closed),) if closed else ()
     else:
@@ -206,21 +205,16 @@ def _due(now: datetime, closed: tuple[str, ...], open_offices: bool = True):
 
 
 def _queue_entries(session: Session, due: list, now: datetime) -> dict[int, str]:
-    """Insert a waiting entry for each of the `due` callback rows (not committed), in one INSERT
-    ... ON CONFLICT DO NOTHING: an entry of the same attempt that exists already (queued by a
+    """Queue a waiting entry for each of the `due` callback rows (not committed), in one INSERT
+    (routing.enqueue_callbacks): an entry of the same attempt that exists already (queued by a
     twin, or out of the queue since) is left as it is. Returns {callback id: entry sid} of those
     inserted."""
-    insert = db.dialect_insert(session.get_bind().dialect.name)
     sids = {row.id: entry_sid(row) for row in due}
-    inserted = session.scalars(
-        insert(QueueEntry.__table__).on_conflict_do_nothing().returning(QueueEntry.__table__.c.callback_id),
-        [{"call_id": None, "callback_id": row.id, "assigned_staff_id": row.assigned_staff_id,
-          "call_sid": sids[row.id], "language_code": row.language_code, "topic_code": row.topic_code,
-          "office_code": row.office_code, "urgent": False, "entered_at": now,
-          # Never later than entering, as routing.enqueue_waiting keeps it.
-          "first_rang_at": min(row.first_rang_at, now), "widen_level": 0,
-          "state": QueueState.waiting.value} for row in due])
-    return {callback_id: sids[callback_id] for callback_id in inserted}
+    inserted = routing.enqueue_callbacks(session, [
+        routing.DueCallback(call_sid=sids[row.id], callback_id=row.id, language=row.language_code,
+                            topic=row.topic_code, office=row.office_code, first_rang_at=row.first_rang_at,
+                            assigned_staff_id=row.assigned_staff_id) for row in due], now)
+    return {callback_id: sid for callback_id, sid in sids.items() if sid in inserted}
 
 
 def reconcile(session: Session, now: datetime) -> int:
@@ -340,8 +334,7 @@ def _leave_queue(session: Session, callback_id: int, reason: str, now: datetime,
     for it (it is theirs now), unless `even_if_offered` (a cancelled callback): then their phone
     stops ringing and they are free again."""
     entry = session.scalar(select(QueueEntry).where(
-        QueueEntry.callback_id == callback_id,
-        QueueEntry.state.in_((QueueState.waiting.value, QueueState.offered.value))))
+        QueueEntry.callback_id == callback_id, QueueEntry.state.in_(routing.IN_QUEUE)))
     if entry is None:
         return True
     staff_id = entry.offered_staff_id

@@ -1,19 +1,18 @@
 """Queries for staff tools: consultants, calls, consultation records and the live queues; plus the
-one change supervisors make to a queue (marking a caller urgent)."""
+one change supervisors make to a queue (marking a caller urgent, through routing.mark_urgent)."""
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.sql.elements import ColumnElement
 
 import routing
 from dashboards.days import Period
 from hotline.models import Call, Callback, CallEvent, ConsultationRecord, QueueEntry, Role, Staff, Status
-from routing.queues import IN_QUEUE
 
 
 def consultants(session: Session, office: str | None = None) -> list[Staff]:
@@ -84,7 +83,7 @@ def callers_in_queues(session: Session, now: datetime) -> list[dict]:
     """Every caller in a queue, in the order they will be served within their queue (urgent first,
     then by when they first rang), with their place and how long they have waited. No numbers."""
     entries = session.scalars(
-        select(QueueEntry).where(QueueEntry.state.in_(IN_QUEUE))
+        select(QueueEntry).where(QueueEntry.state.in_(routing.IN_QUEUE))
         .order_by(QueueEntry.language_code, QueueEntry.topic_code, QueueEntry.urgent.desc(),
                   QueueEntry.first_rang_at, QueueEntry.id)
     )
@@ -124,14 +123,7 @@ def set_urgent(session: Session, entry_id: int, urgent: bool, staff_id: int, now
     Returns False if the caller has left the queue (bridged, abandoned, left). Setting the value the
     entry already has changes and journals nothing, so a repeated request is harmless.
     """
-    # Compare-and-set, as routing changes entries: a caller leaving meanwhile is never marked.
-    changed = session.execute(
-        update(QueueEntry)
-        .where(QueueEntry.id == entry_id, QueueEntry.state.in_(IN_QUEUE), QueueEntry.urgent != urgent)
-        .values(urgent=urgent)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount == 1:
+    if routing.mark_urgent(session, entry_id, urgent):  # a caller leaving meanwhile is never marked
         entry = session.get(QueueEntry, entry_id)
         # A callback's entry has no call of its own: its journal is the original call's.
         call_id = entry.call_id or session.scalar(
@@ -141,4 +133,4 @@ def set_urgent(session: Session, entry_id: int, urgent: bool, staff_id: int, now
                                   kind="marked_urgent" if urgent else "unmarked_urgent"))
         session.commit()
         return True
-    return session.scalar(select(QueueEntry.state).where(QueueEntry.id == entry_id)) in IN_QUEUE
+    return session.scalar(select(QueueEntry.state).where(QueueEntry.id == entry_id)) in routing.IN_QUEUE

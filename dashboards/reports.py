@@ -12,9 +12,9 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+import routing
 from dashboards.days import Period
 from hotline.models import Call, CallEvent, QueueEntry, QueueState
-from routing.queues import IN_QUEUE
 
 BRIDGED, ABANDONED, LEFT = QueueState.bridged.value, QueueState.abandoned.value, QueueState.left.value
 # Funnel steps: a call that has an event of this kind reached the step.
@@ -64,7 +64,7 @@ def _queue_aggregates(within: int) -> list:
         func.count().filter(e.state == BRIDGED).label("bridged"),
         func.count().filter(e.state == ABANDONED).label("abandoned"),
         func.count().filter(e.state == LEFT).label("left"),
-        func.count().filter(e.state.in_(IN_QUEUE)).label("in_queue"),
+        func.count().filter(e.state.in_(routing.IN_QUEUE)).label("in_queue"),
         func.count().filter(*served_in_time).label("bridged_within"),
         func.avg(wait).label("average_wait"),
         func.max(wait).label("longest_wait"),

@@ -7,22 +7,20 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import routing
 from hotline.catalogue import Catalogue
-from hotline.models import ApiToken, AuditEvent, Role, Staff, StaffSkill, Status, utcnow
+from hotline.models import ApiToken, AuditEvent, Role, Staff, StaffSkill, utcnow
 from hotline.phone_numbers import normalise
 
 MIN_PASSWORD_LENGTH = 10
 MAX_NAME_LENGTH = 120
 # What the staff web and `hotline staff edit` may change.
 EDITABLE = ("name", "role", "phone", "office", "languages", "topics", "whisper_language")
-# Statuses a deactivated person leaves for offline at once; offered and busy belong to a live call,
-# which routing ends as usual (it offers no further call to an inactive person).
-_IDLE_STATUSES = (Status.available.value, Status.break_.value, Status.wrap_up.value)
 # A hash to check a password against when the name is unknown: the answer then takes as long as
 # for a known name, so timing does not tell which names exist.
 _DECOY_HASH = generate_password_hash("decoy password never used")
@@ -183,9 +181,7 @@ def deactivate(session: Session, staff: Staff, actor_id: int | None = None) -> b
     _keep_an_admin(session, staff)
     staff.active = False
     session.flush()
-    session.execute(update(Staff).where(Staff.id == staff.id, Staff.status.in_(_IDLE_STATUSES))
-                    .values(status=Status.offline.value, status_since=utcnow(), wrap_up_until=None,
-                            current_call_sid=None).execution_options(synchronize_session=False))
+    routing.sign_off(session, staff.id, utcnow())
     session.add(AuditEvent(kind="staff_deactivated", staff_id=staff.id, actor_id=actor_id))
     session.commit()
     session.refresh(staff)

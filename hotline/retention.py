@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from callbacks import retention as callback_retention
 from hotline import runtime
-from hotline.models import OPEN_STATES, Call, Callback, ConsultationRecord, utcnow
+from hotline.models import Call, ConsultationRecord, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +34,7 @@ def purge_personal_data(session: Session, retention_days: int, now: datetime | N
         .where(ConsultationRecord.started_at < cutoff, ConsultationRecord.notes.is_not(None))
         .values(notes=None)
     ).rowcount
-    # A callback still open keeps the number it is to call, however old its booking.
-    callback_numbers = session.execute(
-        update(Callback)
-        .where(Callback.created_at < cutoff, Callback.number.is_not(None), Callback.state.not_in(OPEN_STATES))
-        .values(number=None)
-    ).rowcount
+    callback_numbers = callback_retention.forget_numbers(session, cutoff)  # the callbacks area's own
     session.commit()
     return Purged(numbers, notes, callback_numbers)
 

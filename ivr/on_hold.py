@@ -30,7 +30,6 @@ from ivr.menus import language_menu, topic_menu
 
 log = logging.getLogger(__name__)
 
-IN_QUEUE = (QueueState.waiting.value, QueueState.offered.value)
 # A caller still asking for the wait URL this long after being bridged was never redirected.
 BRIDGE_GRACE = timedelta(seconds=30)
 # Twilio's QueueResult values after which the call is driven elsewhere: nothing to say.
@@ -73,7 +72,7 @@ def enter(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     existing = None if call.queue_state == "" else routing.entry_for_call(session, call.call_sid)
     if existing is None and rules.max_size == 0:
         return ways_out(session, call, resp)  # this hotline does not queue callers
-    if existing is not None and existing.state not in IN_QUEUE:
+    if existing is not None and existing.state not in routing.IN_QUEUE:
         return ways_out(session, call, resp)  # left the queue already: it does not start again
     if existing is None:
         urgent = call.topic_code in rules.urgent_topics
@@ -144,7 +143,7 @@ def wait(session: Session, call: Call) -> VoiceResponse:
     if entry.state == QueueState.bridged.value and _bridge_still_coming(session, call, entry):
         resp.pause(length=5)  # being put through by the REST API any moment now
         return resp
-    if entry.state not in IN_QUEUE:
+    if entry.state not in routing.IN_QUEUE:
         resp.leave()  # left already (a retried request): on to the Enqueue action
         return resp
     rules = runtime.catalogue().queue
@@ -255,7 +254,7 @@ def on_key(session: Session, call: Call, digits: str | None) -> VoiceResponse:
     entry = routing.entry_for_call(session, call.call_sid)
     rules = runtime.catalogue().queue
     key = (digits or "").strip()
-    if entry is not None and entry.state in IN_QUEUE:
+    if entry is not None and entry.state in routing.IN_QUEUE:
         way = way_out.by_key(key)
         if way is not None and routing.leave(session, entry.id, way.name, utcnow()):
             calls.record_event(session, call, "left_queue", way.name)

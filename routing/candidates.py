@@ -6,12 +6,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-from sqlalchemy import ScalarSelect, Select, and_, bindparam, case, func, literal_column, or_, select, update
+from sqlalchemy import ScalarSelect, Select, and_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session, lazyload, with_expression
 from sqlalchemy.sql.elements import ColumnElement
 
-from hotline.models import Call, Staff, StaffSkill, Status, UTCDateTime, utcnow
-from routing.reservation import STALE_OFFER, free_at, free_now
+from hotline.models import Call, Staff, StaffSkill, Status, utcnow
+from routing.reservation import FREE_BOUND, RINGING_IT, STALE_OFFER, free_now, reserve_picked_statement
 
 
 def candidates(session: Session, language: str, topic: str | None, office: str,
@@ -135,13 +135,8 @@ def reserve_best(session: Session, call_sid: str, language: str, topic: str | No
 
 @lru_cache(maxsize=32)
 def _reserve_best_statement(dialect: str, any_topic: bool, excluding: bool, only_office: bool):
-    """reserve_best's statement, built once per shape. Its SET reads the row before the change (on
-    PostgreSQL, after waiting for a concurrent transaction that changed it, the row as that one
-    committed it): a consultant ringing for the call keeps their status_since (so reserved is
-    False), any other gets `now`. On PostgreSQL the pick is a CTE joined to the UPDATE's, so that a
-    pick whose UPDATE found the row no longer free (the concurrent transaction it waited for took
-    them) still returns its id, with NULLs for the update's columns: a lost race, told apart from
-    nobody free.
+    """reserve_best's statement, built once per shape: the pick here, the reservation (and how it
+    tells a lost race from nobody free) routing.reservation.reserve_picked_statement's.
 
     Two copies of one webhook can still pick different consultants if they run at once, each with
     its own snapshot (one freed meanwhile): callers serialize on the call's row lock for that
@@ -150,30 +145,14 @@ def _reserve_best_statement(dialect: str, any_topic: bool, excluding: bool, only
     # The consultant ringing for the call comes first, whatever else they are (excluded as offered
     # it already, from the other office, deactivated since): a retry or twin of the webhook dials
     # them again, as the first copy did (routing.accept refuses a deactivated one's key).
-    pick = (select(Staff.id).where(or_(and_(Staff.phone.is_not(None), _RINGING_IT), and_(*where)))
-            .order_by(case((_RINGING_IT, 0), else_=1), *order).limit(literal_column("1")))
-    still = (Staff.phone.is_not(None), or_(and_(Staff.active.is_(True), _FREE_NOW), _RINGING_IT))
-    values = dict(status=Status.offered.value, current_call_sid=bindparam("ringing_for"),
-                  status_since=case((_RINGING_IT, Staff.status_since), else_=_NOW),
-                  wrap_up_until=case((_RINGING_IT, Staff.wrap_up_until), else_=None))
-    if dialect == "postgresql":
-        picked = pick.cte("picked")
-        taken = (update(Staff).where(Staff.id == picked.c.id, *still).values(**values)
-                 .returning(Staff.id, Staff.phone, Staff.status_since).cte("taken"))
-        return (select(taken.c.id, taken.c.phone, taken.c.status_since)
-                .select_from(picked.outerjoin(taken, taken.c.id == picked.c.id)))
-    return (update(Staff).where(Staff.id == pick.scalar_subquery(), *still).values(**values)
-            .returning(Staff.id, Staff.phone, Staff.status_since)
-            .execution_options(synchronize_session=False))
+    pick = (select(Staff.id).where(or_(and_(Staff.phone.is_not(None), RINGING_IT), and_(*where)))
+            .order_by(case((RINGING_IT, 0), else_=1), *order).limit(literal_column("1")))
+    return reserve_picked_statement(dialect, pick)
 
 
-# "Free" as routing.reservation defines it, with its instants bound at run time.
-_NOW = bindparam("now", type_=UTCDateTime)
-_FREE_NOW = free_at(_NOW, bindparam("stale_before", type_=UTCDateTime))
-# A consultant routing may ring at all: active, with a phone, free now.
-REACHABLE_FREE = (Staff.active.is_(True), Staff.phone.is_not(None), _FREE_NOW)
-# The consultant already offered the call being routed (its CallSid bound as ringing_for).
-_RINGING_IT = and_(Staff.status == Status.offered.value, Staff.current_call_sid == bindparam("ringing_for"))
+# A consultant routing may ring at all: active, with a phone, free now ("free" as
+# routing.reservation defines it, with its instants bound at run time).
+REACHABLE_FREE = (Staff.active.is_(True), Staff.phone.is_not(None), FREE_BOUND)
 
 
 def free_consultants(session: Session, languages: Collection[str], now: datetime) -> list[Staff]:

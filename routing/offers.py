@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hotline import calls, hours, runtime
@@ -28,7 +28,7 @@ from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from routing.pairing import caller_for, consultant_for
 from routing.pick_next import OfficeRule
-from routing.queues import abandon, unclaim, unclaim_stale
+from routing.queues import abandon, record_offer_leg, unclaim, unclaim_stale
 from routing.reservation import effective_status, finish, free_holders, release
 from routing.takers import PickRules, waiting_takers
 
@@ -221,13 +221,7 @@ def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
                     getattr(error, "code", type(error).__name__))
         offer_not_taken(session, entry.id, staff.id, OFFER_FAILED)
         return False
-    kept = session.execute(
-        update(QueueEntry)
-        .where(QueueEntry.id == entry.id, QueueEntry.offered_staff_id == staff.id,
-               QueueEntry.state == OFFERED)
-        .values(offer_leg_sid=leg.sid)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    kept = record_offer_leg(session, entry.id, staff.id, leg.sid)
     session.commit()
     if not kept:  # the caller hung up, or the consultant went offline, while Twilio placed the call
         cancel_leg(leg.sid)

@@ -16,7 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from hotline.models import QueueEntry, QueueState, Staff
 from routing.candidates import Reserved, candidates, reserve_best
 from routing.pick_next import OfficeRule, next_caller_for
-from routing.queues import claim
+from routing.queues import claim, unassign
 from routing.reservation import reserve
 from routing.takers import tiers
 
@@ -56,8 +56,7 @@ def consultant_for(session: Session, entry: QueueEntry, now: datetime, widen_aft
         if assigned is not None and assigned.active and assigned.phone:
             return _pair(session, entry, assigned, now)
         # They can no longer take calls (left, no phone): anyone suitable, rather than nobody ever.
-        entry.assigned_staff_id = None
-        session.commit()
+        unassign(session, entry)
     for language, topic, own_office in tiers(entry, now, widen_after, office_rule):
         for staff in candidates(session, language, topic, entry.office_code, exclude, only_office=own_office):
             if not reserve(session, staff.id, entry.call_sid, commit=False):

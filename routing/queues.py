@@ -1,5 +1,7 @@
-"""Callers waiting for a consultant, one queue per language x topic: entering, position, estimated
-wait, widening, and the claim that gives a waiting caller to exactly one consultant.
+"""Callers waiting for a consultant, one queue per language x topic: entering (a live call, or
+callbacks whose time has come), widening, marking urgent, the claim that gives a waiting caller to
+exactly one consultant, and leaving. Queue entries are written here and nowhere else (what the
+queues tell, position and figures, is routing.figures).
 
 Every change of state is a single conditional UPDATE (compare-and-set on `state`), so web
 processes and workers racing for the same caller cannot both win. Functions that change rows
@@ -9,26 +11,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, and_, bindparam, func, literal, or_, select, true, update
+from sqlalchemy import Integer, bindparam, delete, func, literal, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hotline import db
 from hotline.models import Call, QueueEntry, QueueState, UTCDateTime, utcnow
-from routing.candidates import free_params
 from routing.reservation import STALE_OFFER
-from routing.takers import PickRules, free_takers, takers_count
 
 WAITING, OFFERED = QueueState.waiting.value, QueueState.offered.value
+# Still in the queue: waiting, or waiting while a consultant is rung for them. The one definition:
+# ivr, callbacks, dashboards and reports read it as routing.IN_QUEUE.
 IN_QUEUE = (WAITING, OFFERED)
 # Twilio's QueueResult values that mean the caller reached a consultant.
 BRIDGED_RESULTS = {"bridged", "bridging-in-process", "redirected-from-bridged"}
-# The estimated wait divides the position by the answers of the queue in this recent window.
-ANSWER_RATE_WINDOW = timedelta(minutes=30)
-# Answers in that window below which no wait is estimated: [queue] estimate_min_answers' default.
-MIN_ANSWERS = 3
 
 
 def enqueue(session: Session, call: Call, *, urgent: bool = False, now: datetime | None = None,
@@ -59,12 +58,9 @@ def enqueue_waiting(session: Session, *, call_sid: str, language: str, topic: st
     existing = session.scalar(select(QueueEntry).where(QueueEntry.call_sid == call_sid))
     if existing is not None:
         return existing
-    entry = QueueEntry(
-        call_id=call_id, callback_id=callback_id, assigned_staff_id=assigned_staff_id, call_sid=call_sid,
-        language_code=language, topic_code=topic, office_code=office, urgent=urgent, entered_at=now,
-        # Never later than entering: routing relies on it to end its index ranges early.
-        first_rang_at=min(first_rang_at, now), state=WAITING,
-    )
+    entry = QueueEntry(**_waiting_row(call_sid=call_sid, language=language, topic=topic, office=office,
+                                      first_rang_at=first_rang_at, now=now, urgent=urgent, call_id=call_id,
+                                      callback_id=callback_id, assigned_staff_id=assigned_staff_id))
     session.add(entry)
     try:
         session.commit()
@@ -75,6 +71,53 @@ def enqueue_waiting(session: Session, *, call_sid: str, language: str, topic: st
             raise
         return existing
     return entry
+
+
+def _waiting_row(*, call_sid: str, language: str, topic: str, office: str, first_rang_at: datetime,
+                 now: datetime, urgent: bool = False, call_id: int | None = None,
+                 callback_id: int | None = None, assigned_staff_id: int | None = None) -> dict:
+    """The columns of a new waiting entry: the one rule for every way into the queue."""
+    return {"call_id": call_id, "callback_id": callback_id, "assigned_staff_id": assigned_staff_id,
+            "call_sid": call_sid, "language_code": language, "topic_code": topic, "office_code": office,
+            "urgent": urgent, "entered_at": now, "widen_level": 0, "state": WAITING,
+            # Never later than entering: routing relies on it to end its index ranges early.
+            "first_rang_at": min(first_rang_at, now)}
+
+
+@dataclass(frozen=True)
+class DueCallback:
+    """A callback whose time has come, to be queued by enqueue_callbacks: its entry's `call_sid`
+    (unique per attempt and due time), the callback's id, language, topic and office, the caller's
+    first ring (aware, UTC; their place) and the consultant it is given to, if any."""
+
+    call_sid: str
+    callback_id: int
+    language: str
+    topic: str
+    office: str
+    first_rang_at: datetime
+    assigned_staff_id: int | None = None
+
+
+def enqueue_callbacks(session: Session, due: Iterable[DueCallback], now: datetime) -> set[str]:
+    """enqueue_waiting() for many callbacks at once, at `now` (aware, UTC), in the caller's
+    transaction (not committed): one INSERT ... ON CONFLICT DO NOTHING, so that an entry of the same
+    call_sid that exists already (queued by a twin, or out of the queue since) is left as it is.
+    Returns the call_sids of the entries this call inserted."""
+    insert = db.dialect_insert(session.get_bind().dialect.name)
+    rows = [_waiting_row(call_sid=one.call_sid, language=one.language, topic=one.topic, office=one.office,
+                         first_rang_at=one.first_rang_at, now=now, callback_id=one.callback_id,
+                         assigned_staff_id=one.assigned_staff_id) for one in due]
+    if not rows:
+        return set()
+    table = QueueEntry.__table__
+    return set(session.scalars(insert(table).on_conflict_do_nothing().returning(table.c.call_sid), rows))
+
+
+def discard_entries(session: Session, call_sids: Iterable[str]) -> None:
+    """Delete the entries of `call_sids`, in the caller's transaction (not committed): entries it
+    inserted and takes back (a callback that could not move to due must not wait twice)."""
+    session.execute(delete(QueueEntry).where(QueueEntry.call_sid.in_(list(call_sids))))
 
 
 def insert_entry(session: Session, call: Call, *, urgent: bool, accepts_languages: str | None,
@@ -135,71 +178,35 @@ def _entry_of(session: Session, call_id: int) -> QueueEntry | None:
     return session.scalar(select(QueueEntry).where(QueueEntry.call_id == call_id))
 
 
-def _ahead(entry: QueueEntry):
-    """The SELECT of how many callers are ahead of `entry` in its language x topic queue."""
-    e = QueueEntry
-    earlier = or_(e.first_rang_at < entry.first_rang_at,
-                  and_(e.first_rang_at == entry.first_rang_at, e.id < entry.id))
-    ahead = and_(e.urgent.is_(True), earlier) if entry.urgent else or_(e.urgent.is_(True), earlier)
-    return (select(func.count()).select_from(e)
-            .where(e.state.in_(IN_QUEUE), e.language_code == entry.language_code,
-                   e.topic_code == entry.topic_code, ahead))
-
-
-def _answered(entry: QueueEntry, now: datetime, window: timedelta):
-    """The SELECT of how many callers of the entry's queue were bridged in `window` before `now`."""
-    e = QueueEntry
-    return (select(func.count()).select_from(e)
-            .where(e.state == QueueState.bridged.value, e.language_code == entry.language_code,
-                   e.topic_code == entry.topic_code, e.ended_at > now - window, e.ended_at <= now))
-
-
-def position(session: Session, entry: QueueEntry) -> int:
-    """1-based place among the callers of the same language x topic still in the queue (waiting or
-    being offered): urgent callers first, then by first_rang_at, then by arrival."""
-    return session.scalar(_ahead(entry)) + 1
-
-
-def expected_wait(place: int, answered: int, free: int, window: timedelta, min_answers: int) -> int | None:
-    """Seconds until a caller at `place` is likely answered, or None: say nothing rather than
-    something wrong (issue 17). With `free` consultants who may take the caller now at least as
-    many as `place`, 0 (they are being rung). Otherwise the callers up to them that those leave,
-    over the queue's answer rate: `answered` callers in `window`, which must be at least
-    `min_answers` ([queue] estimate_min_answers) for a rate worth saying."""
-    if free >= place:
-        return 0
-    if answered < max(1, min_answers):
-        return None
-    return round((place - free) * window.total_seconds() / answered)
-
-
-def estimated_wait(session: Session, entry: QueueEntry, now: datetime, window: timedelta = ANSWER_RATE_WINDOW,
-                   *, rules: PickRules | None = None, min_answers: int = MIN_ANSWERS) -> int | None:
-    """wait_figures' expected wait alone (seconds, or None)."""
-    return wait_figures(session, entry, now, window, rules=rules, min_answers=min_answers)[1]
-
-
-def wait_figures(session: Session, entry: QueueEntry, now: datetime, window: timedelta = ANSWER_RATE_WINDOW,
-                 *, rules: PickRules | None = None, min_answers: int = MIN_ANSWERS) -> tuple[int, int | None]:
-    """(position, expected wait in seconds or None: expected_wait) of a waiting caller at `now`
-    (aware, UTC), from their place, the callers of their language x topic bridged in the last
-    `window`, and (with `rules`, routing.pick_rules) the consultants who may take them now
-    (routing.takers; without, none counted). Read in one statement (the counts as scalar
-    subqueries of one SELECT): what each turn of the wait URL tells the caller, in one round trip."""
-    counts = [_ahead(entry).scalar_subquery(), _answered(entry, now, window).scalar_subquery()]
-    if rules is not None:
-        counts.append(takers_count(entry, now, rules))
-    ahead, answered, *free = session.execute(select(*counts), free_params(now)).one()
-    place = ahead + 1
-    return place, expected_wait(place, answered, free[0] if free else 0, window, min_answers)
-
-
 def accept_languages(session: Session, entry_id: int, languages: Iterable[str]) -> None:
     """The caller agreed to be served in these languages too (e.g. English or Bulgarian)."""
     entry = session.get_one(QueueEntry, entry_id)
     known = set(entry.accepts_languages.split(",")) if entry.accepts_languages else set()
     known |= {code.strip() for code in languages if code.strip() and code.strip() != entry.language_code}
     entry.accepts_languages = ",".join(sorted(known)) or None
+    session.commit()
+
+
+def mark_urgent(session: Session, entry_id: int, urgent: bool) -> bool:
+    """Mark a caller still in the queue urgent (served before everyone else in their queue) or not,
+    in the caller's transaction (not committed): a compare-and-set, so a caller leaving meanwhile is
+    never marked. False if the entry has left the queue or has that value already."""
+    return _change(session, entry_id, IN_QUEUE, QueueEntry.urgent != urgent, urgent=urgent, _commit=False)
+
+
+def record_offer_leg(session: Session, entry_id: int, staff_id: int, leg_sid: str) -> bool:
+    """The consultant's phone is ringing on leg `leg_sid` for the entry offered to them, in the
+    caller's transaction (not committed): a compare-and-set on the offer, still theirs. False if
+    it is not (the caller hung up, a cancel, the consultant went offline while Twilio placed the
+    call): then nobody else will stop that leg, so the caller must."""
+    return _change(session, entry_id, (OFFERED,), QueueEntry.offered_staff_id == staff_id,
+                   offer_leg_sid=leg_sid, _commit=False)
+
+
+def unassign(session: Session, entry: QueueEntry) -> None:
+    """The consultant a callback's entry was given to can no longer take calls (left, no phone):
+    anyone suitable may take it now, rather than nobody ever. Committed."""
+    entry.assigned_staff_id = None
     session.commit()
 
 
@@ -320,29 +327,3 @@ def _change(session: Session, entry_id: int, from_states: tuple[str, ...], *cond
     if _commit:
         session.commit()
     return result.rowcount == 1
-
-
-def queue_figures(session: Session, now: datetime, rules: PickRules) -> list[dict]:
-    """Each language x topic queue with callers in it at `now` (aware, UTC): how many wait (and of
-    them are being offered), the longest time in the queue (seconds), and how many consultants are
-    free who may take one of its waiting callers now (routing.takers, by `rules`:
-    routing.pick_rules). Two statements, one with nobody in a queue."""
-    # As stored now, not as an earlier read of the session left them (compare-and-sets skip it).
-    entries = list(session.scalars(select(QueueEntry).where(QueueEntry.state.in_(IN_QUEUE))
-                                   .execution_options(populate_existing=True)))
-    takers = free_takers(session, entries, now, rules)
-    queues: dict[tuple[str, str], dict] = {}
-    for entry in entries:
-        queue = queues.setdefault((entry.language_code, entry.topic_code), {
-            "language": entry.language_code, "topic": entry.topic_code, "waiting": 0, "offered": 0,
-            "entered": entry.entered_at, "free": set()})
-        queue["waiting"] += 1
-        queue["offered"] += entry.state == OFFERED
-        queue["entered"] = min(queue["entered"], entry.entered_at)
-        queue["free"] |= takers[entry.id]
-    return [
-        {"language": q["language"], "topic": q["topic"], "waiting": q["waiting"], "offered": q["offered"],
-         "longest_wait_seconds": max(0, int((now - q["entered"]).total_seconds())),
-         "available_consultants": len(q["free"])}
-        for _, q in sorted(queues.items())
-    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy import Select, and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,6 +32,14 @@ def free_at(now, stale_before) -> ColumnElement[bool]:
         and_(Staff.status == Status.wrap_up.value, Staff.wrap_up_until <= now),
         and_(Staff.status == Status.offered.value, Staff.status_since <= stale_before),
     )
+
+
+# free_at() with its instants bound at run time (as `now` and `stale_before`), for statements built
+# once: routing.candidates' pick and reserve_picked_statement.
+NOW_BOUND = bindparam("now", type_=UTCDateTime)
+FREE_BOUND = free_at(NOW_BOUND, bindparam("stale_before", type_=UTCDateTime))
+# The consultant already offered the call being routed (its CallSid bound as ringing_for).
+RINGING_IT = and_(Staff.status == Status.offered.value, Staff.current_call_sid == bindparam("ringing_for"))
 
 
 def effective_status(staff: Staff, now: datetime | None = None) -> str:
@@ -64,6 +72,33 @@ _RESERVE = (
             wrap_up_until=None)
     .execution_options(synchronize_session=False)
 )
+
+
+def reserve_picked_statement(dialect: str, pick: Select):
+    """The reservation of routing.candidates.reserve_best, for `dialect` ("postgresql" or
+    "sqlite"): the consultant `pick` (a SELECT of one Staff.id) is reserved for the call bound as
+    `ringing_for` (status offered, their current call that one) if still reachable and free (the
+    instants bound as `now` and `stale_before`), or if ringing for that call already. Returns a
+    statement whose rows are (id, phone, status_since) of the consultant reserved.
+
+    Its SET reads the row before the change (on PostgreSQL, after waiting for a concurrent
+    transaction that changed it, the row as that one committed it): a consultant ringing for the
+    call keeps their status_since, any other gets `now`. On PostgreSQL the pick is a CTE joined to
+    the UPDATE's, so that a pick whose UPDATE found the row no longer free still returns its id,
+    with NULLs for the update's columns: a lost race, told apart from nobody free."""
+    still = (Staff.phone.is_not(None), or_(and_(Staff.active.is_(True), FREE_BOUND), RINGING_IT))
+    values = dict(status=Status.offered.value, current_call_sid=bindparam("ringing_for"),
+                  status_since=case((RINGING_IT, Staff.status_since), else_=NOW_BOUND),
+                  wrap_up_until=case((RINGING_IT, Staff.wrap_up_until), else_=None))
+    if dialect == "postgresql":
+        picked = pick.cte("picked")
+        taken = (update(Staff).where(Staff.id == picked.c.id, *still).values(**values)
+                 .returning(Staff.id, Staff.phone, Staff.status_since).cte("taken"))
+        return (select(taken.c.id, taken.c.phone, taken.c.status_since)
+                .select_from(picked.outerjoin(taken, taken.c.id == picked.c.id)))
+    return (update(Staff).where(Staff.id == pick.scalar_subquery(), *still).values(**values)
+            .returning(Staff.id, Staff.phone, Staff.status_since)
+            .execution_options(synchronize_session=False))
 
 
 def accept(session: Session, staff_id: int, call_sid: str) -> bool:
@@ -148,17 +183,20 @@ _FREE_HOLDERS = (
 )
 
 
-def set_status(session: Session, staff: Staff, status: str) -> bool:
+def set_status(session: Session, staff: Staff, status: str, *, idle_since: datetime | None = None) -> bool:
     """A status chosen by the consultant (or a supervisor), written only if the consultant still has
     the status and call read into `staff` (one compare-and-set, as every other change here): a
     reservation, an accept or the end of a call that landed since is kept, not wiped. Becoming
-    available starts idle time. Returns whether the status was set; either way `staff` is re-read
-    and holds what is stored now (the status that won, after a False)."""
+    available starts idle time; `idle_since` (aware, UTC) sets when it started instead (the demo's
+    consultants, idle for different times). Returns whether the status was set; either way `staff`
+    is re-read and holds what is stored now (the status that won, after a False); committed."""
     now = utcnow()
     seen_status, seen_call = staff.status, staff.current_call_sid
     values = {"status": status, "status_since": now, "wrap_up_until": None}
     if status == Status.available.value and effective_status(staff, now) != Status.available.value:
         values["idle_since"] = now
+    if idle_since is not None:
+        values["idle_since"] = idle_since
     if status in (Status.available.value, Status.break_.value, Status.offline.value):
         # Leaving a call's states ends any claim on the call; a ringing offer is then refused
         # by accept(), which requires "offered".
@@ -173,3 +211,19 @@ def set_status(session: Session, staff: Staff, status: str) -> bool:
     session.commit()
     session.refresh(staff)
     return changed == 1
+
+
+# Statuses in which a consultant holds no call: deactivating them takes them offline at once.
+_IDLE = (Status.available.value, Status.break_.value, Status.wrap_up.value)
+
+
+def sign_off(session: Session, staff_id: int, now: datetime) -> bool:
+    """A consultant who was deactivated (hotline.accounts.deactivate) goes offline at `now` (aware,
+    UTC) if they hold no call (available, on break or in wrap-up), in the caller's transaction (not
+    committed). One on a call or being rung keeps it: accept() refuses a deactivated consultant's
+    key, and the end of their call frees them. Returns whether they went offline."""
+    return session.execute(
+        update(Staff).where(Staff.id == staff_id, Staff.status.in_(_IDLE))
+        .values(status=Status.offline.value, status_since=now, wrap_up_until=None, current_call_sid=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1

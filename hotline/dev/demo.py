@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+import routing
 from hotline import accounts, hours
 from hotline.catalogue import WEEKDAY_KEYS, Catalogue, Office
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff, utcnow
@@ -97,10 +98,8 @@ def add_staff(session: Session, catalogue: Catalogue, now: datetime) -> tuple[li
             session, catalogue, name=name, role="consultant", phone=f"+359887{100001 + index:06d}",
             languages=_known(langs, languages), topics=_known(topic_codes, topics),
             office=office if catalogue.office(office) else catalogue.offices[0].code)
-        staff.status = status
         # Different idle times, so routing's "longest idle first" has an order to follow.
-        staff.idle_since = now - timedelta(minutes=5 + 7 * index)
-        session.commit()
+        routing.set_status(session, staff, status, idle_since=now - timedelta(minutes=5 + 7 * index))
         added += 1
     names = [entry[0] for entry in CONSULTANTS]
     return list(session.scalars(select(Staff).where(Staff.name.in_(names)).order_by(Staff.id))), added

@@ -418,11 +418,11 @@ def test_rescheduling_a_callback_in_the_queue_takes_it_out_until_then(app, clien
 
 
 def test_a_callback_whose_consultant_is_being_rung_cannot_be_moved(app, client, db, supervisor, maria):
-    import routing
+    from routing import queues
 
     callback = booked(db, due_in=-timedelta(minutes=3))
     entry = in_queue(app, db, callback)
-    assert routing.claim(db, entry.id, maria[0].id, utcnow())  # Maria's phone rings for it
+    assert queues.claim(db, entry.id, maria[0].id, utcnow())  # Maria's phone rings for it
     before = reread(db, callback).due_at
     error = assert_json_error(patch(client, supervisor[1], callback,
                                     {"due_at": (utcnow() + timedelta(hours=1)).isoformat()}), 409)

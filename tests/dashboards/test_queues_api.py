@@ -12,6 +12,7 @@ import routing
 from dashboards import queries
 from hotline import accounts
 from hotline.models import Call, CallEvent, QueueEntry, Staff, utcnow
+from routing import pick_next, queues
 from tests.conftest import services_of
 from tests.dashboards.test_api import assert_json_error, bearer
 from tests.helpers import add_consultant, add_staff_with_token
@@ -28,7 +29,7 @@ def queued(db, language: str = "en", topic: str = "health", *, minutes_ago: floa
                 started_at=now - timedelta(minutes=minutes_ago + 1))
     db.add(call)
     db.commit()
-    return routing.enqueue(db, call, urgent=urgent, now=now - timedelta(minutes=minutes_ago))
+    return queues.enqueue(db, call, urgent=urgent, now=now - timedelta(minutes=minutes_ago))
 
 
 def reread(db, entry: QueueEntry) -> QueueEntry:
@@ -72,7 +73,7 @@ def test_live_queues_per_language_and_topic_with_a_summary(app, db):
 
     oldest = queued(db, minutes_ago=5, now=now)
     queued(db, minutes_ago=1, now=now)
-    assert routing.claim(db, oldest.id, ana.id, now)  # Ana's phone rings for the oldest caller
+    assert queues.claim(db, oldest.id, ana.id, now)  # Ana's phone rings for the oldest caller
     queued(db, "ar", "residence", minutes_ago=10, now=now)
     gone = queued(db, "ru", "social", minutes_ago=20, now=now)
     assert routing.mark_left(db, gone.call_sid, "hangup", now)  # abandoned: no longer a queue
@@ -138,7 +139,7 @@ def test_supervisor_marks_a_caller_urgent_and_they_are_served_first(app, client,
     assert reread(db, last).urgent is True
     assert routing.position(db, reread(db, first)) == 2
     ana = add_consultant(app, db, "Ana", languages=["en"], topics=["health"])
-    assert routing.next_caller_for(db, ana, utcnow(), timedelta(minutes=3)).id == last.id
+    assert pick_next.next_caller_for(db, ana, utcnow(), timedelta(minutes=3)).id == last.id
     assert journal(db, last) == [("marked_urgent", supervisor[0].id)]
 
 
@@ -167,7 +168,7 @@ def test_repeating_the_same_mark_changes_and_journals_nothing_more(client, db, s
 def test_admin_may_mark_and_a_caller_being_offered_may_be_marked(app, client, db):
     admin, token = add_staff_with_token(app, db, "Admin", role="admin")
     entry = queued(db, minutes_ago=2)
-    assert routing.claim(db, entry.id, add_consultant(app, db, "Ana").id, utcnow())
+    assert queues.claim(db, entry.id, add_consultant(app, db, "Ana").id, utcnow())
     response = client.patch(f"/api/queue-entries/{entry.id}", json={"urgent": True}, headers=bearer(token))
     assert response.status_code == 200
     assert response.get_json()["state"] == "offered"

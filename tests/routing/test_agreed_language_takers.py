@@ -12,8 +12,9 @@ import pytest
 
 import routing
 from hotline.models import Call, utcnow
+from routing import pick_next, queues
 from routing.pick_next import OfficeRule
-from routing.takers import PickRules
+from routing.takers import PickRules, free_takers
 from tests.conftest import services_of
 from tests.helpers import add_consultant, new_call
 from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, dialled, journal, status_of
@@ -98,10 +99,10 @@ def test_both_sides_of_the_pick_give_the_same_answer(app, db, caller, consultant
                   stage="queue", started_at=now - timedelta(seconds=waited + 30))
     db.add(record)
     db.commit()
-    entry = routing.enqueue(db, record, now=now - timedelta(seconds=waited))
+    entry = queues.enqueue(db, record, now=now - timedelta(seconds=waited))
     if accepts:
         routing.accept_languages(db, entry.id, accepts.split(","))
         db.refresh(entry)
-    picked = routing.next_caller_for(db, staff, now, rules.widen_after, rules.office_rule)
-    takers = routing.free_takers(db, [entry], now, rules)[entry.id]
+    picked = pick_next.next_caller_for(db, staff, now, rules.widen_after, rules.office_rule)
+    takers = free_takers(db, [entry], now, rules)[entry.id]
     assert (picked is not None and picked.id == entry.id) == (staff.id in takers)

@@ -36,7 +36,7 @@ def _race(app, call_sids: list[str]) -> dict[str, int | None]:
     def offer(call_sid: str) -> int | None:
         with sessions() as session:
             start.wait()
-            staff = routing.offer_call(session, call_sid, "en", "health", "sofia")
+            staff = pairing.offer_call(session, call_sid, "en", "health", "sofia")
             return None if staff is None else staff.id
 
     with ThreadPoolExecutor(max_workers=len(call_sids)) as pool:
@@ -63,7 +63,7 @@ def test_the_losers_get_a_consultant_once_one_is_released(app, db):
     winner = next(sid for sid, staff_id in won.items() if staff_id is not None)
     assert routing.release(db, winner) == 1
     loser = next(sid for sid, staff_id in won.items() if staff_id is None)
-    assert routing.offer_call(db, loser, "en", "health", "sofia") is not None
+    assert pairing.offer_call(db, loser, "en", "health", "sofia") is not None
 
 
 def test_a_twin_that_read_the_call_before_its_twin_reserved_gets_the_consultant_ringing_for_it(app, db):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 import routing
 from hotline.models import Call, QueueEntry, StaffSkill, utcnow
+from routing import figures, pick_next, queues, takers
 from tests.conftest import services_of
 from tests.helpers import add_consultant
 
@@ -28,7 +29,7 @@ def _queued(db, language: str = "en", topic: str = "health", *, rang: float, ent
                 topic_code=topic, stage="queue", started_at=NOW - timedelta(minutes=rang))
     db.add(call)
     db.commit()
-    return routing.enqueue(db, call, urgent=urgent, now=NOW - timedelta(minutes=entered))
+    return queues.enqueue(db, call, urgent=urgent, now=NOW - timedelta(minutes=entered))
 
 
 def _bridged(db, language: str, topic: str, minutes_ago: float) -> QueueEntry:
@@ -38,7 +39,7 @@ def _bridged(db, language: str, topic: str, minutes_ago: float) -> QueueEntry:
 
 
 def _pick(db, staff, now=NOW) -> QueueEntry | None:
-    return routing.next_caller_for(db, staff, now, WIDEN_AFTER)
+    return pick_next.next_caller_for(db, staff, now, WIDEN_AFTER)
 
 
 def _reread(db, entry: QueueEntry) -> QueueEntry:
@@ -48,7 +49,7 @@ def _reread(db, entry: QueueEntry) -> QueueEntry:
 
 def test_enqueue_is_idempotent_per_call(app, db):
     entry = _queued(db, "ru", "social", rang=4)
-    again = routing.enqueue(db, db.get(Call, entry.call_id), now=NOW)
+    again = queues.enqueue(db, db.get(Call, entry.call_id), now=NOW)
     assert again.id == entry.id
     assert db.scalar(select(QueueEntry.state).where(QueueEntry.id == entry.id)) == "waiting"
     assert (entry.language_code, entry.topic_code, entry.office_code) == ("ru", "social", "sofia")
@@ -61,7 +62,7 @@ def test_a_callback_keeps_the_place_of_the_first_ring(app, db):
                 started_at=NOW)
     db.add(call)
     db.commit()
-    entry = routing.enqueue(db, call, now=NOW, first_rang_at=NOW - timedelta(hours=2))
+    entry = queues.enqueue(db, call, now=NOW, first_rang_at=NOW - timedelta(hours=2))
     assert entry.first_rang_at == NOW - timedelta(hours=2)
     assert routing.position(db, entry) == 1
 
@@ -76,7 +77,7 @@ def test_positions_urgent_first_then_first_rang(app, db):
     _queued(db, "bg", "health", rang=30)
     assert [routing.position(db, e) for e in (older_urgent, urgent, first, second, third)] == [1, 2, 3, 4, 5]
 
-    assert routing.claim(db, first.id, add_consultant(app, db, "Ana").id, NOW)
+    assert queues.claim(db, first.id, add_consultant(app, db, "Ana").id, NOW)
     assert routing.position(db, second) == 4  # a caller being offered is still ahead
     routing.mark_left(db, first.call_sid, "hangup", NOW)
     assert routing.position(db, second) == 3
@@ -86,7 +87,7 @@ def test_no_estimated_wait_without_recent_answers(app, db):
     _bridged(db, "en", "health", minutes_ago=45)  # too long ago
     _bridged(db, "en", "social", minutes_ago=5)  # another queue
     entry = _queued(db, rang=3)
-    assert routing.estimated_wait(db, entry, NOW) is None
+    assert figures.estimated_wait(db, entry, NOW) is None
 
 
 def test_estimated_wait_follows_the_recent_answer_rate(app, db):
@@ -96,9 +97,9 @@ def test_estimated_wait_follows_the_recent_answer_rate(app, db):
     _queued(db, rang=9)
     entry = _queued(db, rang=3)
     assert routing.position(db, entry) == 2
-    assert routing.estimated_wait(db, entry, NOW) == 2 * 5 * 60
+    assert figures.estimated_wait(db, entry, NOW) == 2 * 5 * 60
     # 17 minutes later only the answers of the last 13 minutes are still in the window: three.
-    assert routing.estimated_wait(db, entry, NOW + timedelta(minutes=17)) == 2 * 10 * 60
+    assert figures.estimated_wait(db, entry, NOW + timedelta(minutes=17)) == 2 * 10 * 60
 
 
 def test_the_longest_waiting_caller_across_the_consultants_queues(app, db):
@@ -138,7 +139,7 @@ def test_widening_counts_from_entering_the_queue_and_keeps_the_order(app, db):
     waited = _queued(db, "en", "education", rang=6)
     own = _queued(db, "en", "health", rang=4)
     assert _pick(db, maria).id == waited.id
-    assert routing.claim(db, waited.id, maria.id, NOW)
+    assert queues.claim(db, waited.id, maria.id, NOW)
     assert _pick(db, maria).id == own.id
 
 
@@ -159,7 +160,7 @@ def test_a_caller_who_accepts_a_language_keeps_their_place(app, db):
     farsi = _queued(db, "fa", "social", rang=7, urgent=False)
     routing.accept_languages(db, farsi.id, ["en"])
     assert _pick(db, maria).id == farsi.id
-    routing.claim(db, farsi.id, maria.id, NOW)
+    queues.claim(db, farsi.id, maria.id, NOW)
     assert _pick(db, maria).id == own.id
 
 
@@ -187,7 +188,7 @@ def test_claim_is_won_exactly_once_under_concurrency(app, db):
         try:
             start.wait()
             for entry_id in order:
-                if routing.claim(session, entry_id, staff_id, NOW):
+                if queues.claim(session, entry_id, staff_id, NOW):
                     wins.append((entry_id, staff_id))
         except BaseException as error:  # reported below, a thread cannot fail the test itself
             errors.append(error)
@@ -210,8 +211,8 @@ def test_claim_is_won_exactly_once_under_concurrency(app, db):
 def test_unclaim_puts_the_caller_back_in_their_place(app, db):
     ana, boris = add_consultant(app, db, "Ana"), add_consultant(app, db, "Boris")
     first, _second = _queued(db, rang=5), _queued(db, rang=4)
-    assert routing.claim(db, first.id, ana.id, NOW)
-    assert not routing.claim(db, first.id, boris.id, NOW)
+    assert queues.claim(db, first.id, ana.id, NOW)
+    assert not queues.claim(db, first.id, boris.id, NOW)
     assert _pick(db, boris).id == _second.id
     assert not routing.unclaim(db, first.id, staff_id=boris.id)  # not Boris's offer
     assert routing.unclaim(db, first.id, staff_id=ana.id)
@@ -224,19 +225,19 @@ def test_unclaim_puts_the_caller_back_in_their_place(app, db):
 def test_an_offer_never_answered_goes_back_to_waiting(app, db):
     ana = add_consultant(app, db, "Ana")
     entry = _queued(db, rang=5)
-    routing.claim(db, entry.id, ana.id, NOW)
-    assert routing.unclaim_stale(db, NOW + timedelta(seconds=30)) == 0
-    assert routing.unclaim_stale(db, NOW + timedelta(minutes=5)) == 1
+    queues.claim(db, entry.id, ana.id, NOW)
+    assert queues.unclaim_stale(db, NOW + timedelta(seconds=30)) == 0
+    assert queues.unclaim_stale(db, NOW + timedelta(minutes=5)) == 1
     assert _reread(db, entry).state == "waiting"
 
 
 def test_a_caller_is_bridged_once(app, db):
     ana = add_consultant(app, db, "Ana")
     entry = _queued(db, rang=5)
-    routing.claim(db, entry.id, ana.id, NOW)
+    queues.claim(db, entry.id, ana.id, NOW)
     assert routing.mark_bridged(db, entry.id, NOW + timedelta(seconds=20))
     assert not routing.mark_bridged(db, entry.id, NOW + timedelta(seconds=25))
-    assert not routing.claim(db, entry.id, ana.id, NOW)
+    assert not queues.claim(db, entry.id, ana.id, NOW)
     assert not routing.mark_left(db, entry.call_sid, "hangup", NOW + timedelta(minutes=9))
     stored = _reread(db, entry)
     assert (stored.state, stored.result) == ("bridged", "bridged")
@@ -245,7 +246,7 @@ def test_a_caller_is_bridged_once(app, db):
 
 def test_leaving_the_queue(app, db):
     hung_up, pressed, bridged, offered = (_queued(db, rang=5 - i) for i in range(4))
-    routing.claim(db, offered.id, add_consultant(app, db, "Ana").id, NOW)
+    queues.claim(db, offered.id, add_consultant(app, db, "Ana").id, NOW)
     assert routing.mark_left(db, hung_up.call_sid, "hangup", NOW)
     assert routing.mark_left(db, pressed.call_sid, "leave", NOW)
     assert routing.mark_left(db, bridged.call_sid, "bridged", NOW)
@@ -279,16 +280,16 @@ def test_queue_figures(app, db):
     claimed = _queued(db, "en", "health", rang=2)
     _queued(db, "ru", "health", rang=1, entered=0.5)
     gone = _queued(db, "ru", "health", rang=20)
-    routing.claim(db, claimed.id, wrapped.id, NOW)
+    queues.claim(db, claimed.id, wrapped.id, NOW)
     routing.mark_left(db, gone.call_sid, "hangup", NOW)
-    assert routing.queue_figures(db, NOW, routing.PickRules(WIDEN_AFTER, None)) == [
+    assert routing.queue_figures(db, NOW, takers.PickRules(WIDEN_AFTER, None)) == [
         {"language": "en", "topic": "health", "waiting": 2, "offered": 1, "longest_wait_seconds": 300,
          "available_consultants": 2},
         {"language": "ru", "topic": "health", "waiting": 1, "offered": 0, "longest_wait_seconds": 30,
          "available_consultants": 0},
     ]
     an_hour_before = NOW - timedelta(hours=1)
-    assert routing.queue_figures(db, an_hour_before, routing.PickRules(WIDEN_AFTER, None))[0][
+    assert routing.queue_figures(db, an_hour_before, takers.PickRules(WIDEN_AFTER, None))[0][
         "longest_wait_seconds"] == 0
 
 
@@ -301,9 +302,9 @@ def test_accepted_languages_are_matched_whole_and_urgent_first(app, db):
         routing.accept_languages(db, entry.id, values.split(","))
         accepting[(values, urgent)] = entry
     assert _pick(db, maria).id == accepting[("en", True)].id
-    routing.claim(db, accepting[("en", True)].id, maria.id, NOW)
+    queues.claim(db, accepting[("en", True)].id, maria.id, NOW)
     assert _pick(db, maria).id == accepting[("bg,en", False)].id
-    routing.claim(db, accepting[("bg,en", False)].id, maria.id, NOW)
+    queues.claim(db, accepting[("bg,en", False)].id, maria.id, NOW)
     assert _pick(db, maria).id == accepting[("en", False)].id
-    routing.claim(db, accepting[("en", False)].id, maria.id, NOW)
+    queues.claim(db, accepting[("en", False)].id, maria.id, NOW)
     assert _pick(db, maria) is None

@@ -8,10 +8,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-import routing
 from hotline import accounts
 from hotline.dev import demo
 from hotline.models import AuditEvent, Staff
+from routing.candidates import candidates
 from tests.conftest import services_of
 from tests.helpers import add_consultant
 from tests.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
@@ -149,7 +149,7 @@ def test_a_deactivated_person_is_logged_out_cannot_log_in_and_is_not_rung(app, d
     assert accounts.staff_for_token(db, token) is None
     maria = named(db, "Maria")
     assert not maria.active and maria.status == "offline"
-    assert routing.candidates(db, "en", "health", "sofia") == []
+    assert candidates(db, "en", "health", "sofia") == []
     assert "no (deactivated)" in web.get("/staff").get_data(as_text=True)
     assert audit_kinds(db, maria.id)[-1] == ("staff_deactivated", admin.id)
 
