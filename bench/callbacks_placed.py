@@ -9,7 +9,7 @@
 them, are free (always-open offices). One worker then does what placing them takes: each
 callback's wake-up job (callbacks.schedule.wake: into the queue, keeping the caller's place) and
 the pairing job it enqueues (routing.offers.find_consultant: routing picks and reserves a consultant,
-callbacks.placing.ring_consultant numbers an attempt and rings them through Twilio's REST API,
+callbacks.consultant_leg.ring_consultant numbers an attempt and rings them through Twilio's REST API,
 calls.create, here against Prism's mock of it: tests/contract/prism.py, npm ci first). Timed:
   worker    the jobs in Redis, run by an in-process rq SimpleWorker in one burst, as
             `rq worker` would run them (without its fork per job)
@@ -21,7 +21,7 @@ new TCP connection each time) is shown apart from the rest (database, routing, R
 own floor: the same POST sent N times from one keep-alive session, outside Hotline.
 Goal: >= 200 callbacks/s.
 
-(b) Reconciliation (callbacks.schedule.reconcile, every minute) over P open callbacks: 97% due
+(b) Reconciliation (callbacks.reconciliation.reconcile, every minute) over P open callbacks: 97% due
 later (within two weeks), 2% in progress (an attempt ringing the caller), 1% due. Median of R runs:
   steady    the due ones are already queued (their wake-up jobs ran): nothing to wake
   catch-up  Redis lost the wake-up jobs: the run wakes a batch (RECONCILE_BATCH); put back after
@@ -65,7 +65,7 @@ from sqlalchemy import delete, event, select, update  # noqa: E402
 from throwaway_db import postgres_database  # noqa: E402
 from twilio.http.http_client import TwilioHttpClient  # noqa: E402
 
-from callbacks import jobs, schedule  # noqa: E402
+from callbacks import jobs, reconciliation, schedule  # noqa: E402
 from hotline.models import (  # noqa: E402
     Callback,
     CallbackAttempt,
@@ -326,7 +326,7 @@ def bench_reconcile(database: Callable[[], object], folder: Path, count: int, ru
                 times, woken = [], []
                 if label == "steady":  # every due one queued first, as its wake-up job would have
                     with app.app_context(), hotline.db.session() as session:
-                        while schedule.reconcile(session, utcnow()):
+                        while reconciliation.reconcile(session, utcnow()):
                             pass
                         ids = session.scalars(select(Callback.id).where(Callback.state == "scheduled",
                                                                         Callback.due_at <= utcnow()))
@@ -337,15 +337,15 @@ def bench_reconcile(database: Callable[[], object], folder: Path, count: int, ru
                         _put_back(app)
                     with app.app_context(), hotline.db.session() as session:
                         start = time.perf_counter()
-                        woken.append(schedule.reconcile(session, utcnow()))
+                        woken.append(reconciliation.reconcile(session, utcnow()))
                         times.append((time.perf_counter() - start) * 1000)
                 results[label] = (statistics.median(times), times, woken)
                 print(f"  {label:<9} median {statistics.median(times):>8.1f} ms over {runs} runs "
                       f"({', '.join(f'{t:.0f}' for t in times)}); woke {woken}", flush=True)
             with app.app_context(), hotline.db.session() as session:
                 _put_back(app)
-                first = schedule.reconcile(session, utcnow())
-                second = schedule.reconcile(session, utcnow())
+                first = reconciliation.reconcile(session, utcnow())
+                second = reconciliation.reconcile(session, utcnow())
             print(f"  two runs in a row after Redis lost the jobs: woke {first}, then {second} "
                   f"(of {due:,} due)", flush=True)
         finally:

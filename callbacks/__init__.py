@@ -2,7 +2,7 @@
 right skills, within office hours, never forgotten and never twice.
 
 Public surface: init_app(app); schedule.draft / confirm / cancel / reschedule / reassign /
-wake_due / reconcile; booking.offer (the IVR's entry point to booking); rules().
+wake_due; reconciliation.reconcile; booking.offer (the IVR's entry point to booking); rules().
 """
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ def init_app(app: Flask) -> None:
     """Validate the [callbacks] configuration, serve the webhooks, and, when enabled, offer a
     callback as a way out of the queue."""
     import routing
-    from callbacks import booking, placing, rules, views
+    from callbacks import attempts, booking, caller_leg, consultant_leg, rules, views
     from ivr import way_out
 
     settings = rules.parse(app.extensions["hotline"].catalogue.raw.get("callbacks", {}))
     app.register_blueprint(views.blueprint)
     app.register_blueprint(booking.blueprint)
-    routing.register_ringer(app, routing.CALLBACK, placing.ring_consultant)
-    routing.register_leg_closer(app, placing.RETURNED_DIRECTION, placing.close_silent_leg)
+    routing.register_ringer(app, routing.CALLBACK, consultant_leg.ring_consultant)
+    routing.register_leg_closer(app, attempts.RETURNED_DIRECTION, caller_leg.close_silent_leg)
     if settings.enabled:
         way_out.register(app, "callback", "queue_exit_callback", booking.offer)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from callbacks import schedule, sms
+from callbacks import reconciliation, schedule, sms
 from hotline import runtime
 from hotline.models import utcnow
 from hotline.worker import job_context
@@ -36,7 +36,7 @@ def send_sms_job(callback_id: int, kind: str) -> None:
 
 
 def reconcile_job() -> None:
-    """Periodic (hotline.periodic): schedule.reconcile at the current time."""
-    woken = schedule.reconcile(runtime.session(), utcnow())
+    """Periodic (hotline.periodic): reconciliation.reconcile at the current time."""
+    woken = reconciliation.reconcile(runtime.session(), utcnow())
     if woken:
         log.info("reconciliation woke %d callbacks", woken)

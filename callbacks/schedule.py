@@ -24,8 +24,6 @@ from hotline.models import Call, Callback, CallbackState, CallEvent, QueueEntry,
 log = logging.getLogger(__name__)
 
 SCHEDULED, DUE = CallbackState.scheduled.value, CallbackState.due.value
-# How many due callbacks one reconciliation run wakes; the next run (a minute later) takes the rest.
-RECONCILE_BATCH = 500
 # How many due callbacks one transaction of wake_due queues (wake_due_job runs batches until done).
 WAKE_BATCH = 500
 # A callback's own wake-up job runs this long after its due time: the job that wakes every callback
@@ -215,17 +213,6 @@ def _queue_entries(session: Session, due: list, now: datetime) -> dict[int, str]
                             topic=row.topic_code, office=row.office_code, first_rang_at=row.first_rang_at,
                             assigned_staff_id=row.assigned_staff_id) for row in due], now)
     return {callback_id: sid for callback_id, sid in sids.items() if sid in inserted}
-
-
-def reconcile(session: Session, now: datetime) -> int:
-    """Wake every callback that is due and not in flight (its job was lost with Redis, or a
-    worker died), up to RECONCILE_BATCH a run, in one batch (wake_due); fail attempts Twilio never
-    told us the end of, and send the SMS whose job was lost. Returns how many were woken."""
-    from callbacks import placing  # placing imports this module
-
-    placing.fail_stuck_attempts(session, now)
-    sms.send_missing(session, now)
-    return wake_due(session, now, RECONCILE_BATCH)
 
 
 # -- after an attempt ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from callbacks import placing
+from callbacks import caller_leg, consultant_leg
 from hotline import runtime
 from hotline.models import CallbackAttempt
 from hotline.telephony import answer_faults_with_twiml, twilio_webhook, twiml
@@ -28,32 +28,32 @@ def _param(name: str) -> str | None:
 @blueprint.route("/whisper", methods=["GET", "POST"])
 @twilio_webhook
 def whisper():
-    return twiml(placing.whisper(runtime.session(), _attempt()))
+    return twiml(consultant_leg.whisper(runtime.session(), _attempt()))
 
 
 @blueprint.route("/whisper/answer", methods=["GET", "POST"])
 @twilio_webhook
 def whisper_answer():
-    return twiml(placing.on_whisper_answer(runtime.session(), _attempt(), _param("Digits")))
+    return twiml(consultant_leg.on_whisper_answer(runtime.session(), _attempt(), _param("Digits")))
 
 
 @blueprint.route("/answered", methods=["GET", "POST"])
 @twilio_webhook
 def answered():
     """The caller's phone was picked up (AnsweredBy from answering machine detection)."""
-    return twiml(placing.answered(runtime.session(), _attempt(), _param("AnsweredBy"), _param("CallSid")))
+    return twiml(caller_leg.answered(runtime.session(), _attempt(), _param("AnsweredBy"), _param("CallSid")))
 
 
 @blueprint.route("/not-reached", methods=["GET", "POST"])
 @twilio_webhook
 def not_reached():
-    return twiml(placing.not_reached(runtime.session(), _attempt()))
+    return twiml(consultant_leg.not_reached(runtime.session(), _attempt()))
 
 
 @blueprint.route("/caller-status", methods=["GET", "POST"])
 @twilio_webhook
 def caller_status():
-    placing.on_caller_status(runtime.session(), _attempt(), _param("CallStatus") or "",
+    caller_leg.on_caller_status(runtime.session(), _attempt(), _param("CallStatus") or "",
                              whole_number(_param("CallDuration")), _param("CallSid"))
     return twiml(VoiceResponse())
 
@@ -61,7 +61,7 @@ def caller_status():
 @blueprint.route("/consultant-status", methods=["GET", "POST"])
 @twilio_webhook
 def consultant_status():
-    placing.on_consultant_status(runtime.session(), _attempt(), _param("CallStatus") or "")
+    consultant_leg.on_consultant_status(runtime.session(), _attempt(), _param("CallStatus") or "")
     return twiml(VoiceResponse())
 
 

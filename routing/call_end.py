@@ -2,8 +2,8 @@
 status callback reaching us, leaving its consultant busy for ever. The sweep asks Twilio's REST API
 about each such call and closes those Twilio says ended, exactly as the status callback would have:
 an inbound call by end_call, a leg Hotline dialled by the closer its area registered for its
-direction (register_leg_closer: a callback's call to the caller, callbacks.placing). The callbacks
-area also fails attempts nobody hears of at all (callbacks.placing.fail_stuck_attempts).
+direction (register_leg_closer: a callback's call to the caller, callbacks.caller_leg). The callbacks
+area also fails attempts nobody hears of at all (callbacks.reconciliation.fail_stuck_attempts).
 
 Each question is journalled ("status_checked"), so a call Twilio says is still live (a long
 conversation, a long wait) is asked about again only after as long a silence again.

@@ -79,7 +79,7 @@ class CallbackAttempt(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When a person answered the caller's leg: set once, only on an attempt without an outcome,
-    # and an attempt the caller answered is never failed (callbacks.placing).
+    # and an attempt the caller answered is never failed (callbacks.attempts).
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consultant_leg_sid: Mapped[str | None] = mapped_column(String(64))
     caller_leg_sid: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from callbacks import schedule
+from callbacks import reconciliation, schedule
 from hotline.models import CallbackAttempt, CallEvent, ConsultationRecord, utcnow
 from tests.callbacks.placing_helpers import attempts_of, booked, placed, reread
 from tests.conftest import services_of
@@ -212,7 +212,7 @@ def test_the_reconciliation_frees_the_consultant_of_an_attempt_ended_before_this
                .values(outcome="machine", ended_at=utcnow()))
     db.commit()
     with app.app_context(), services_of(app).db.session() as session:
-        schedule.reconcile(session, utcnow())
+        reconciliation.reconcile(session, utcnow())
     assert reread(db, callback).state == "scheduled"
     assert status_of(db, maria)[1] is None
 
@@ -243,7 +243,7 @@ def test_a_consultant_whose_answer_never_came_does_not_fail_the_next_consultants
     caller = placed(twilio, twilio_api)[-1]
     caller.answer(AnsweredBy="human")
     with app.app_context(), services_of(app).db.session() as session:
-        schedule.reconcile(session, utcnow() + timedelta(minutes=16))
+        reconciliation.reconcile(session, utcnow() + timedelta(minutes=16))
     assert attempts_of(db, callback) == [(1, first.id, "consultant_no_answer"), (2, second.id, None)]
     assert reread(db, callback).state == "in_progress"
     assert status_of(db, second)[0] == "busy" and _tellings(twilio_api, consultant) == []

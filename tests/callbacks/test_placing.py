@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from callbacks import schedule
+from callbacks import reconciliation, schedule
 from hotline.models import Call, ConsultationRecord, utcnow
 from tests.callbacks.placing_helpers import CALLER, attempts_of, booked, placed, reread, set_clock, texts_sent
 from tests.conftest import services_of
@@ -172,7 +172,7 @@ def test_waking_twice_and_a_retried_accept_dial_the_caller_once(app, db, twilio,
     _wake(app, callback)
     _wake(app, callback)
     with app.app_context(), services_of(app).db.session() as session:
-        schedule.reconcile(session, utcnow())
+        reconciliation.reconcile(session, utcnow())
     run_jobs(app)
     [consultant] = placed(twilio, twilio_api)
     consultant.answer()
@@ -192,7 +192,7 @@ def test_redis_losing_its_data_loses_no_callback(app, db, twilio, twilio_api, mo
     hotline.redis.flushdb()  # the scheduled wake-up job is gone
     set_clock(monkeypatch, utcnow() + timedelta(minutes=11))
     with app.app_context(), hotline.db.session() as session:
-        assert schedule.reconcile(session, utcnow() + timedelta(minutes=11)) == 1
+        assert reconciliation.reconcile(session, utcnow() + timedelta(minutes=11)) == 1
     run_jobs(app)
     assert len(placed(twilio, twilio_api)) == 1
     assert reread(db, callback).state == "due"
@@ -247,8 +247,6 @@ def test_a_consultant_hanging_up_while_the_caller_rings_stops_the_ringing(app, d
 
 def test_an_attempt_twilio_never_reports_on_is_failed_and_retried_but_a_long_conversation_is_not(
         app, db, twilio, twilio_api):
-    from callbacks import placing
-
     add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
     add_consultant(app, db, "Ivan", languages=["ru"], topics=["health"])
     lost, talking = booked(db), booked(db, rang_minutes_ago=20)
@@ -263,7 +261,7 @@ def test_an_attempt_twilio_never_reports_on_is_failed_and_retried_but_a_long_con
                        if f"attempt={attempts_of_id(db, talking)}" in leg.request.data["Url"])
     talking_leg.answer(AnsweredBy="human")
     with app.app_context(), services_of(app).db.session() as session:
-        assert placing.fail_stuck_attempts(session, utcnow() + timedelta(minutes=20)) == 1
+        assert reconciliation.fail_stuck_attempts(session, utcnow() + timedelta(minutes=20)) == 1
     assert (reread(db, lost).state, attempts_of(db, lost)[0][2]) == ("scheduled", "failed")
     assert (reread(db, talking).state, attempts_of(db, talking)[0][2]) == ("in_progress", None)
 
@@ -322,12 +320,12 @@ def test_booking_texts_the_caller_once_in_their_language(app, db, twilio, twilio
 def test_each_reconciliation_run_wakes_callbacks_not_yet_queued(app, db, twilio, twilio_api, monkeypatch):
     """After Redis lost every wake-up job: a run takes a batch of callbacks still to wake, never the
     ones the previous run queued (nobody is free, so they stay queued)."""
-    monkeypatch.setattr(schedule, "RECONCILE_BATCH", 2)
+    monkeypatch.setattr(reconciliation, "RECONCILE_BATCH", 2)
     due = [booked(db, rang_minutes_ago=30 - n) for n in range(3)]
     with app.app_context(), services_of(app).db.session() as session:
-        assert schedule.reconcile(session, utcnow()) == 2
-        assert schedule.reconcile(session, utcnow()) == 1
-        assert schedule.reconcile(session, utcnow()) == 0
+        assert reconciliation.reconcile(session, utcnow()) == 2
+        assert reconciliation.reconcile(session, utcnow()) == 1
+        assert reconciliation.reconcile(session, utcnow()) == 0
     assert {reread(db, callback).state for callback in due} == {"due"}
 
 
@@ -385,8 +383,6 @@ def test_a_consultant_who_accepted_but_whose_caller_was_never_dialled_is_freed(a
                                                                                  monkeypatch):
     """The process died between accepting and dialling: the reconciliation frees the consultant
     and retries the callback."""
-    from callbacks import placing
-
     maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
     callback = booked(db)
     _wake(app, callback)
@@ -404,7 +400,7 @@ def test_a_consultant_who_accepted_but_whose_caller_was_never_dialled_is_freed(a
     monkeypatch.undo()
     assert reread(db, callback).state == "in_progress" and status_of(db, maria)[0] == "busy"
     with app.app_context(), services_of(app).db.session() as session:
-        assert placing.fail_stuck_attempts(session, utcnow() + timedelta(minutes=16)) == 1
+        assert reconciliation.fail_stuck_attempts(session, utcnow() + timedelta(minutes=16)) == 1
     assert reread(db, callback).state == "scheduled"
     assert status_of(db, maria)[1] is None
 

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from sqlalchemy import func, select
 
-from callbacks import placing, schedule
+from callbacks import caller_leg, consultant_leg, reconciliation, schedule
 from hotline.models import Callback, CallbackAttempt, ConsultationRecord, QueueEntry, utcnow
 from tests.callbacks.placing_helpers import attempts_of, booked, placed, reread
 from tests.conftest import services_of
@@ -125,7 +125,7 @@ def test_the_reconciliation_closes_in_progress_callbacks_whose_attempts_all_ende
                .values(outcome="caller_busy", ended_at=utcnow()))
     db.commit()
     with app.app_context(), services_of(app).db.session() as session:
-        schedule.reconcile(session, utcnow())
+        reconciliation.reconcile(session, utcnow())
     after = reread(db, callback)
     assert after.state == "scheduled" and after.due_at > utcnow()  # retried, on the schedule
 
@@ -175,7 +175,7 @@ def test_a_cancel_while_the_callback_ringer_places_the_leg_cancels_that_leg(app,
                                                                             monkeypatch):
     maria = add_consultant(app, db, "Maria", languages=["ru"], topics=["health"])
     callback = booked(db)
-    real_rest_client = placing.rest_client
+    real_rest_client = consultant_leg.rest_client
 
     class CancelledWhileRinging:
         """Twilio's client, with a supervisor's cancel landing while the call is being placed."""
@@ -198,7 +198,7 @@ def test_a_cancel_while_the_callback_ringer_places_the_leg_cancels_that_leg(app,
 
             return Calls()
 
-    monkeypatch.setattr("callbacks.placing.rest_client", CancelledWhileRinging)
+    monkeypatch.setattr("callbacks.consultant_leg.rest_client", CancelledWhileRinging)
     _wake(app, callback)
 
     [leg] = placed(twilio, twilio_api)
@@ -221,7 +221,7 @@ def test_a_crash_between_dialling_the_caller_and_recording_it_loses_no_conversat
     def dies(*_args):
         raise RuntimeError("the web process died after the dial")
 
-    monkeypatch.setattr(placing, "_record_dialled", dies)
+    monkeypatch.setattr(consultant_leg, "_record_dialled", dies)
     consultant.press("1")  # Twilio gets the fault's answer; the caller is being dialled
     monkeypatch.undo()
     [_, caller] = placed(twilio, twilio_api)
@@ -231,7 +231,7 @@ def test_a_crash_between_dialling_the_caller_and_recording_it_loses_no_conversat
     assert greeted.find("Dial/Conference") is not None
     caller.ends("completed", duration=240)
     with app.app_context(), services_of(app).db.session() as session:
-        schedule.reconcile(session, utcnow() + placing.LONGEST_CONVERSATION)
+        reconciliation.reconcile(session, utcnow() + reconciliation.LONGEST_CONVERSATION)
 
     done = reread(db, callback)
     assert (done.state, attempts_of(db, callback)) == ("completed", [(1, maria.id, "completed")])
@@ -271,7 +271,7 @@ def test_a_consultant_hanging_up_while_the_callers_answer_is_read_fails_the_atte
     answer: the attempt has failed, so the caller is not greeted into an empty conference, the
     callback is retried, and no conversation is recorded."""
     maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
-    real_record_dialled = placing._record_dialled
+    real_record_dialled = caller_leg._record_dialled
     hung_up = []
 
     def consultant_hangs_up_meanwhile(*args, **kwargs):
@@ -280,7 +280,7 @@ def test_a_consultant_hanging_up_while_the_callers_answer_is_read_fails_the_atte
             consultant.ends("completed", duration=15)
         return real_record_dialled(*args, **kwargs)
 
-    monkeypatch.setattr(placing, "_record_dialled", consultant_hangs_up_meanwhile)
+    monkeypatch.setattr(caller_leg, "_record_dialled", consultant_hangs_up_meanwhile)
     greeted = caller.answer(AnsweredBy="human")
     monkeypatch.undo()
     assert hung_up
@@ -303,7 +303,7 @@ def test_a_caller_answering_while_the_consultants_end_is_read_is_not_failed(
     conversation; the consultant has gone, so the caller's leg is ended, and the attempt ends once,
     as completed, with one record."""
     maria, callback, consultant, caller = _accepted(app, db, twilio, twilio_api)
-    real_fail_attempt = placing.fail_attempt
+    real_fail_attempt = consultant_leg.fail_attempt
     greetings: list[ET.Element] = []
 
     def caller_answers_meanwhile(*args, **kwargs):
@@ -311,7 +311,7 @@ def test_a_caller_answering_while_the_consultants_end_is_read_is_not_failed(
             greetings.append(caller.answer(AnsweredBy="human"))
         return real_fail_attempt(*args, **kwargs)
 
-    monkeypatch.setattr(placing, "fail_attempt", caller_answers_meanwhile)
+    monkeypatch.setattr(consultant_leg, "fail_attempt", caller_answers_meanwhile)
     consultant.ends("completed", duration=15)
     monkeypatch.undo()
 

@@ -102,7 +102,7 @@ def test_a_dead_redis_at_any_step_of_a_booking_changes_nothing_and_the_reconcili
 
 
 def test_the_reconciliation_sends_the_sms_a_lost_job_did_not_once_and_only_those(app, db, twilio_api):
-    from callbacks import schedule
+    from callbacks import reconciliation
     from hotline.models import utcnow
     from tests.callbacks.placing_helpers import booked
 
@@ -119,8 +119,8 @@ def test_the_reconciliation_sends_the_sms_a_lost_job_did_not_once_and_only_those
         callback.created_at, callback.closed_at = created, closed
     db.commit()
     with app.app_context(), services_of(app).db.session() as session:
-        schedule.reconcile(session, now)
-        schedule.reconcile(session, now)  # the next run: nothing twice
+        reconciliation.reconcile(session, now)
+        reconciliation.reconcile(session, now)  # the next run: nothing twice
     db.expire_all()
     assert [(sms["To"], sms["Body"][:12]) for sms in texts_sent(twilio_api)] == [
         (CALLER_MOBILE, prompt(app, "ru", "sms_callback_booked", window="x")[:12]),

@@ -10,7 +10,7 @@ from datetime import timedelta
 from rq.job import Job
 from sqlalchemy import select
 
-from callbacks import jobs, schedule
+from callbacks import jobs, reconciliation, schedule
 from hotline.models import CallbackAttempt, QueueEntry, utcnow
 from tests.callbacks.placing_helpers import booked, placed, reread
 from tests.clock import set_clock
@@ -78,7 +78,7 @@ def test_a_retried_batch_and_the_callbacks_own_jobs_after_it_change_nothing(app,
         for callback in due:  # each callback's own wake-up job, WAKE_FALLBACK later
             jobs.wake_job(callback.id)
         with services_of(app).db.session() as session:
-            assert schedule.reconcile(session, utcnow()) == 0
+            assert reconciliation.reconcile(session, utcnow()) == 0
     run_jobs(app)
     assert _entries(db) == entries
     assert len(placed(twilio, twilio_api)) == legs
