@@ -7,8 +7,8 @@ import logging
 
 from callbacks import schedule, sms
 from hotline import runtime
+from hotline.job_app import job_context
 from hotline.models import utcnow
-from hotline.worker import job_context
 
 log = logging.getLogger(__name__)
 

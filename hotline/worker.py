@@ -21,49 +21,23 @@ import socket
 import threading
 import time
 import uuid
-from contextlib import AbstractContextManager
-from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 from rq.scripts import acquire_or_refresh_lock, release_lock
 
+from hotline.job_app import serve_app
 from hotline.outages import DATABASE, REDIS, Backoff, Dependency, database_probe, redis_probe
+from hotline.periodic import arm, intervals
 from hotline.rq_loop import listening_connection, work_round
 
 log = logging.getLogger(__name__)
 
 # Every module that holds RQ jobs; `hotline worker` imports them before it takes any job.
 JOB_MODULES = ("routing.jobs", "callbacks.jobs", "dashboards.jobs", "hotline.periodic", "hotline.retention")
-
-# The app `hotline worker` built before taking jobs (None in any other process): a cache, not state.
-_served: Flask | None = None
-
-
-def serve_app(app: Flask | None) -> None:
-    """Make `app` the one jobs of this process run in (None: build one from the environment)."""
-    global _served
-    _served = app
-
-
-@lru_cache(maxsize=1)
-def _worker_app() -> Flask:
-    # A plain `rq worker` builds its app from the environment, once per process (per work horse).
-    from hotline.app import create_app
-
-    return create_app()
-
-
-def job_context() -> AbstractContextManager:
-    """A fresh app context for one job (its own database session, closed at the end): of the
-    current app in-process, else of the app `hotline worker` built, else of one built here."""
-    if has_app_context():
-        return current_app.app_context()
-    return (_served or _worker_app()).app_context()
-
 
 def preload() -> list[str]:
     """Import every job module (JOB_MODULES); returns their names. Raises ImportError if one is missing."""
@@ -84,8 +58,6 @@ def without_password(url: str) -> str:
 
 def describe(app: Flask, redis_url: str, name: str) -> list[str]:
     """The lines `hotline worker` prints at start: its name, queue, Redis, database, job modules."""
-    from hotline.periodic import intervals
-
     hotline = app.extensions["hotline"]
     every = ", ".join(f"{job} every {int(interval.total_seconds())} s"
                       for job, interval in intervals(hotline.settings).items())
@@ -137,8 +109,6 @@ class Upkeep(threading.Thread):
 
     def once(self, now: float) -> bool:
         """One tick at monotonic time `now` (seconds). Returns True if this process holds the lock."""
-        from hotline.periodic import arm, intervals
-
         try:
             outcome = acquire_or_refresh_lock(self.redis, self.lock_key, self.owner, self.lock_ttl)
             held = outcome != "taken"

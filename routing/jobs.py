@@ -3,8 +3,8 @@ one twice, or late, is harmless; the triggers that enqueue them are in routing.o
 from __future__ import annotations
 
 from hotline import runtime
+from hotline.job_app import job_context
 from hotline.models import utcnow
-from hotline.worker import job_context
 from routing import call_end, offers
 
 

@@ -5,30 +5,11 @@ import logging
 import threading
 
 import redis
-from flask import current_app
 from sqlalchemy.exc import OperationalError
 
 from hotline import worker
 from hotline.outages import DATABASE, Backoff, Dependency, database_probe, reason
 from tests.conftest import services_of
-
-
-def test_job_context_uses_the_app_the_worker_built(app):
-    worker.serve_app(app)
-    try:
-        with worker.job_context():
-            assert current_app._get_current_object() is app
-    finally:
-        worker.serve_app(None)
-
-
-def test_job_context_prefers_the_current_app(app):
-    worker.serve_app(object())  # never used while an app context is pushed
-    try:
-        with app.app_context(), worker.job_context():
-            assert current_app._get_current_object() is app
-    finally:
-        worker.serve_app(None)
 
 
 def test_the_banner_names_queue_redis_without_password_and_job_modules(app):

@@ -44,6 +44,8 @@ from tests.conftest import (
 from tests.helpers import add_consultant, add_staff_with_token, new_call
 from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, status_of
 
+pytestmark = pytest.mark.processes  # real `hotline worker` processes and redis-servers
+
 HOTLINE = Path(sys.executable).parent / "hotline"
 LOCK_KEY = f"rq:scheduler-lock:{QUEUE_NAME}"
 LOCK_TTL = 3
