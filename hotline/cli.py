@@ -11,11 +11,11 @@ import click
 from werkzeug.serving import make_server
 
 from hotline.app import create_app
+from hotline.jobs.worker import describe, process_name, run_in_process, serve
 from hotline.prepare import prepared_app as _prepared_app
 from hotline.staff_cli import staff
 from hotline.voice.speech import audio
 from hotline.voice.speech.audio import engine_status
-from hotline.worker import describe, process_name, run_in_process, serve
 
 
 def _services(app):

@@ -26,12 +26,12 @@ import redis
 from rq import Queue, Worker
 from rq.registry import FinishedJobRegistry
 
-from hotline import periodic
 from hotline.app import create_app
 from hotline.dev.twilio_stand_in import FakeTwilioApi, Twilio
+from hotline.jobs import periodic
+from hotline.jobs.worker import Upkeep
 from hotline.models import sync_reference
 from hotline.runtime import QUEUE_NAME
-from hotline.worker import Upkeep
 from tests.conftest import (
     ALWAYS_OPEN,
     AUTH_TOKEN,

@@ -18,7 +18,7 @@ from rq.exceptions import DuplicateJobError
 
 from hotline import runtime
 from hotline.clock import utcnow
-from hotline.job_app import job_context
+from hotline.jobs.context import job_context
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ moves due scheduled jobs to the queue, and re-arms the periodic jobs every few s
 that lost its data, or a worker killed or restarted, has them back within seconds.
 
 Neither `hotline worker` nor the in-process worker ends because Redis or the database is away:
-they wait for it with backoff, log each outage once and its end (hotline.outages), and go on with
-a new RQ worker (hotline.rq_loop), registered again in a Redis that came back empty.
+they wait for it with backoff, log each outage once and its end (hotline.jobs.outages), and go on with
+a new RQ worker (hotline.jobs.rq_loop), registered again in a Redis that came back empty.
 """
 from __future__ import annotations
 
@@ -29,15 +29,17 @@ from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 from rq.scripts import acquire_or_refresh_lock, release_lock
 
-from hotline.job_app import serve_app
-from hotline.outages import DATABASE, REDIS, Backoff, Dependency, database_probe, redis_probe
-from hotline.periodic import arm, intervals
-from hotline.rq_loop import listening_connection, work_round
+from hotline.jobs.context import serve_app
+from hotline.jobs.outages import DATABASE, REDIS, Backoff, Dependency, database_probe, redis_probe
+from hotline.jobs.periodic import arm, intervals
+from hotline.jobs.rq_loop import listening_connection, work_round
 
 log = logging.getLogger(__name__)
 
 # Every module that holds RQ jobs; `hotline worker` imports them before it takes any job.
-JOB_MODULES = ("routing.jobs", "callbacks.jobs", "dashboards.jobs", "hotline.periodic", "hotline.retention")
+JOB_MODULES = ("routing.jobs", "callbacks.jobs", "dashboards.jobs", "hotline.jobs.periodic",
+               "hotline.retention")
+
 
 def preload() -> list[str]:
     """Import every job module (JOB_MODULES); returns their names. Raises ImportError if one is missing."""
@@ -76,7 +78,7 @@ class Upkeep(threading.Thread):
     the queue; every `arm_every` seconds, and whenever it takes the lock, it arms the periodic
     jobs (harmless when armed already).
     A Redis error is reported to `redis_state` (logged once an outage) and the work tried again
-    after a backoff (hotline.outages); the first round that Redis answers arms the periodic jobs."""
+    after a backoff (hotline.jobs.outages); the first round that Redis answers arms the periodic jobs."""
 
     def __init__(self, app: Flask, name: str, stop: threading.Event, tick: float = 1.0,
                  arm_every: float = 5.0, lock_ttl: int = 15, redis_state: Dependency | None = None):
@@ -152,7 +154,7 @@ def serve(app: Flask, name: str, tick: float = 1.0, arm_every: float = 5.0, lock
     """Run the queue's jobs in this process, with the scheduler and periodic jobs (`Upkeep`),
     until SIGTERM or SIGINT (a warm shutdown: the job running ends first). Must run in the main
     thread. Redis or the database away never ends it: it waits for them with backoff, logs each
-    outage once and its end (hotline.outages), and goes on (a new RQ worker, registered again).
+    outage once and its end (hotline.jobs.outages), and goes on (a new RQ worker, registered again).
     Raises RuntimeError if the scheduler thread failed (the process should exit non-zero)."""
     serve_app(app)
     preload()
