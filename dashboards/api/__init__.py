@@ -22,4 +22,7 @@ def init_app(app: Flask) -> None:
     configure(app)
     api = HotlineApi(app)
     api.register_blueprint(blueprint)
+    # flask-smorest's own paging (page, page_size, an X-Pagination header) is not ours: limit/offset.
+    api.spec.components.schemas.pop("PaginationMetadata", None)
+    api.spec.components.headers.pop("PAGINATION", None)
     app.register_blueprint(docs.blueprint)
