@@ -22,7 +22,8 @@ from dashboards.web import access, auth, board_views, desk_views, i18n, pages, s
 
 def init_app(app: Flask) -> None:
     """Configure sessions, CSRF and rate limits for the staff web, and serve its pages. The webhooks
-    (signed by Twilio) and the JSON API (bearer tokens, no cookies) are exempt from CSRF."""
+    (signed by Twilio) are exempt from CSRF; so is the JSON API, which checks the CSRF token itself
+    when a session rather than a bearer token makes a change (dashboards.api.access)."""
     settings = app.extensions["hotline"].settings
     app.config.update(
         SESSION_COOKIE_SECURE=(settings.public_base_url or "").startswith("https://"),
