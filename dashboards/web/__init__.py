@@ -14,8 +14,6 @@ from datetime import timedelta
 
 from flask import Flask
 
-from dashboards import board
-
 # board_views, desk_views and staff_admin add their views to pages.blueprint when imported.
 from dashboards.web import access, auth, board_views, desk_views, i18n, pages, staff_admin, typed  # noqa: F401
 
@@ -34,7 +32,6 @@ def init_app(app: Flask) -> None:
         SESSION_REFRESH_EACH_REQUEST=True,
         WTF_CSRF_TIME_LIMIT=None,  # the session's own idle limit bounds a token's life
     )
-    board.rules_of(app.extensions["hotline"].catalogue)  # a bad [board] table fails at start
     i18n.init_app(app)
     typed.init_app(app)
     auth.init_app(app)
