@@ -10,13 +10,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Validate the [callbacks] configuration, serve the webhooks, and, when enabled, offer a
-    callback as a way out of the queue."""
+    """Serve the webhooks, and, when the [callbacks] configuration enables them, offer a callback
+    as a way out of the queue."""
     import routing
-    from callbacks import attempts, booking, caller_leg, consultant_leg, rules, views
+    from callbacks import attempts, booking, caller_leg, consultant_leg, views
     from ivr import way_out
 
-    settings = rules.parse(app.extensions["hotline"].catalogue.raw.get("callbacks", {}))
+    settings = app.extensions["hotline"].catalogue.callbacks
     app.register_blueprint(views.blueprint)
     app.register_blueprint(booking.blueprint)
     routing.register_ringer(app, routing.CALLBACK, consultant_leg.ring_consultant)

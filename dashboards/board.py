@@ -7,16 +7,15 @@ are (see tests/web/test_board.py); the board polls it every second from every op
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import routing
 from dashboards import callback_queries, days, queries, reports
-from hotline.catalogue import Catalogue, CatalogueError
+from hotline.catalogue import Catalogue
+from hotline.config.board import BoardRules
 from hotline.models import OPEN_STATES, Call, Callback, CallbackState, Staff, Status
 
 # Abandonment stages, in the order of the call (the `abandoned` event's detail); others follow.
@@ -25,34 +24,10 @@ BACKLOG_LIMIT = 50  # open callbacks listed with their actions, soonest due firs
 ON_A_CALL = (Status.offered.value, Status.busy.value, Status.wrap_up.value)
 
 
-@dataclass(frozen=True)
-class BoardRules:
-    """The [board] table: the service level's target and when a long wait is highlighted."""
-    service_level_seconds: int
-    longest_wait_alert_seconds: int
-
-
-def parse(spec: dict) -> BoardRules:
-    """BoardRules from the [board] table (a dict); CatalogueError names a bad value."""
-    values = {}
-    for name, default in (("service_level_seconds", 30), ("longest_wait_alert_seconds", 120)):
-        value = spec.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 86400:
-            raise CatalogueError(f"board.{name} must be a whole number of seconds from 1 to 86400")
-        values[name] = value
-    return BoardRules(**values)
-
-
-@lru_cache(maxsize=8)
-def rules_of(catalogue: Catalogue) -> BoardRules:
-    """The board's rules of a catalogue (parsed once per catalogue)."""
-    return parse(catalogue.raw.get("board", {}))
-
-
 def snapshot(session: Session, catalogue: Catalogue, now: datetime) -> dict:
     """Everything the board shows at `now` (aware): queues and their callers, consultants, language
     coverage, today's figures and the callback backlog, as plain values (no caller numbers)."""
-    rules = rules_of(catalogue)
+    rules = catalogue.board
     callers = queries.callers_in_queues(session, now)
     staff = queries.consultants(session)
     today = days.todays(catalogue, now)

@@ -31,7 +31,7 @@ def _keyword_match(spoken: str, keywords: dict[str, list[str]]) -> str | None:
 # every answer they cost a few milliseconds of the webhook's time.
 @lru_cache(maxsize=32)
 def _number_words(catalogue: Catalogue, lang: str) -> dict[str, str]:
-    return answers.number_words(catalogue.raw["prompts"], lang)
+    return answers.number_words(catalogue.prompts, lang)
 
 
 def _digit_from_speech(spoken: str, catalogue: Catalogue, langs: list[str]) -> str | None:
@@ -73,7 +73,7 @@ def language_names(catalogue: Catalogue, code: str) -> list[str]:
     """Every way the catalogue names language `code`: as each language says it ("Russian",
     "руски", "русский"...), then its `answers.names` ("по-русски", "russki"); not normalised."""
     names = [catalogue.term(speaker.code, "languages", code) for speaker in catalogue.languages]
-    return names + list(answers.answer_table(catalogue.raw["prompts"], code).get("names", []))
+    return names + list(answers.answer_table(catalogue.prompts, code).get("names", []))
 
 
 @lru_cache(maxsize=8)

@@ -19,7 +19,6 @@ from sqlalchemy import String, cast, exists, func, select
 from sqlalchemy.orm import Session, with_expression
 
 from hotline import calls, runtime
-from hotline.catalogue import CatalogueError
 from hotline.models import Call, CallEvent, QueueEntry, QueueState, Staff
 from hotline.telephony import TWILIO_ERRORS, rest_client
 from routing.offers import after_release, release_call
@@ -42,12 +41,8 @@ def register_leg_closer(app: Flask, direction: str, close: LegCloser) -> None:
 
 def silence_allowed() -> timedelta:
     """How long a live call may go without a webhook or journal entry before Twilio is asked about
-    it: the catalogue's stale_call_minutes (a whole number of minutes, at least 1). Raises
-    CatalogueError for any other value."""
-    minutes = runtime.catalogue().raw.get("stale_call_minutes", 15)
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
-        raise CatalogueError("stale_call_minutes must be a whole number of minutes, at least 1")
-    return timedelta(minutes=minutes)
+    it: the catalogue's stale_call_minutes (checked when the catalogue loads, at least 1)."""
+    return timedelta(minutes=runtime.catalogue().stale_call_minutes)
 
 
 # What end_call needs, read in the same SELECT as the call (hotline.calls.find_call's `loads`) by

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from hotline import config
 from hotline.models import QueueEntry, QueueState
 from routing.candidates import free_params
 from routing.queues import IN_QUEUE, OFFERED
@@ -15,8 +16,6 @@ from routing.takers import PickRules, free_takers, takers_count
 
 # The estimated wait divides the position by the answers of the queue in this recent window.
 ANSWER_RATE_WINDOW = timedelta(minutes=30)
-# Answers in that window below which no wait is estimated: [queue] estimate_min_answers' default.
-MIN_ANSWERS = 3
 
 
 def _ahead(entry: QueueEntry):
@@ -58,18 +57,23 @@ def expected_wait(place: int, answered: int, free: int, window: timedelta, min_a
 
 
 def estimated_wait(session: Session, entry: QueueEntry, now: datetime, window: timedelta = ANSWER_RATE_WINDOW,
-                   *, rules: PickRules | None = None, min_answers: int = MIN_ANSWERS) -> int | None:
+                   *, rules: PickRules | None = None, min_answers: int | None = None) -> int | None:
     """wait_figures' expected wait alone (seconds, or None)."""
     return wait_figures(session, entry, now, window, rules=rules, min_answers=min_answers)[1]
 
 
 def wait_figures(session: Session, entry: QueueEntry, now: datetime, window: timedelta = ANSWER_RATE_WINDOW,
-                 *, rules: PickRules | None = None, min_answers: int = MIN_ANSWERS) -> tuple[int, int | None]:
+                 *, rules: PickRules | None = None,
+                 min_answers: int | None = None) -> tuple[int, int | None]:
     """(position, expected wait in seconds or None: expected_wait) of a waiting caller at `now`
     (aware, UTC), from their place, the callers of their language x topic bridged in the last
     `window`, and (with `rules`, routing.pick_rules) the consultants who may take them now
-    (routing.takers; without, none counted). Read in one statement (the counts as scalar
-    subqueries of one SELECT): what each turn of the wait URL tells the caller, in one round trip."""
+    (routing.takers; without, none counted); `min_answers` (catalogue.queue.estimate_min_answers)
+    defaults to the packaged [queue] estimate_min_answers. Read in one statement (the counts as
+    scalar subqueries of one SELECT): what each turn of the wait URL tells the caller, in one
+    round trip."""
+    if min_answers is None:
+        min_answers = config.default("queue", "estimate_min_answers")
     counts = [_ahead(entry).scalar_subquery(), _answered(entry, now, window).scalar_subquery()]
     if rules is not None:
         counts.append(takers_count(entry, now, rules))

@@ -9,14 +9,12 @@ import pytest
 
 from hotline import hours
 from hotline.app import create_app
-from hotline.catalogue import (
+from hotline.catalogue import CatalogueError, load_catalogue, load_raw
+from hotline.config.prompts import (
     OPTIONAL_KEYS,
     OPTIONAL_TABLES,
     TERM_TABLES,
     WORD_LISTS,
-    CatalogueError,
-    load_catalogue,
-    load_raw,
     mismatched_fields,
     missing_prompts,
     prompt_fields,

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 import routing
-from dashboards import board
 from dashboards.web import board_views
 from hotline.catalogue import CatalogueError
+from hotline.config import board
 from hotline.models import CallEvent, QueueEntry, Staff, utcnow
 from tests.clock import set_clock
 from tests.conftest import services_of

@@ -9,7 +9,8 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from hotline.catalogue import TERM_TABLES, WORD_LISTS, Catalogue, prompt_fields
+from hotline.catalogue import Catalogue
+from hotline.config.prompts import TERM_TABLES, WORD_LISTS, prompt_fields
 
 ENGINE_TABLE = "engine"
 # Prompts never spoken whole: SMS texts, and fragments that fill another prompt's {when}/{window}.
@@ -21,7 +22,7 @@ PERSONAL_FIELDS = frozenset({"digits"})
 
 def engine_template(catalogue: Catalogue, lang: str, key: str) -> str:
     """The template the engine reads for `key` in `lang`: its [<lang>.engine] text, or the display text."""
-    table = catalogue.raw["prompts"][lang]
+    table = catalogue.prompts[lang]
     return table.get(ENGINE_TABLE, {}).get(key) or table[key]
 
 
@@ -52,11 +53,11 @@ def engine_fragments(catalogue: Catalogue, lang: str, key: str, values: dict[str
     return [text for text in fragments + [sentence.strip()] if any(char.isalnum() for char in text)]
 
 
-def engine_text_problems(raw: dict) -> list[str]:
-    """Engine texts ([<lang>.engine] of the prompts) that name no prompt of the language or whose
-    {fields} differ from their display text's; [] when all are sound."""
+def engine_text_problems(prompts: dict[str, dict[str, Any]]) -> list[str]:
+    """Engine texts ([<lang>.engine] of `prompts`, catalogue.prompts) that name no prompt of the
+    language or whose {fields} differ from their display text's; [] when all are sound."""
     problems = []
-    for lang, table in raw.get("prompts", {}).items():
+    for lang, table in prompts.items():
         for key, text in (table.get(ENGINE_TABLE) or {}).items():
             display = table.get(key)
             if not isinstance(display, str) or not isinstance(text, str):
@@ -70,7 +71,7 @@ def fixed_prompts(catalogue: Catalogue, lang: str) -> dict[str, tuple[str, dict[
     """Every prompt of `lang` whose spoken text is known before a call: recording name -> (key,
     field values). The field-free prompts, the language menu's option for `lang` and each topic
     option of the topic menu (the names their recordings have, see store)."""
-    table = catalogue.raw["prompts"][lang]
+    table = catalogue.prompts[lang]
     skipped = set(TERM_TABLES) | set(WORD_LISTS) | {ENGINE_TABLE}
     prompts = {key: (key, {}) for key, text in table.items()
                if key not in skipped and isinstance(text, str) and not prompt_fields(text)

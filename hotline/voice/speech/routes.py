@@ -65,7 +65,7 @@ def report_engines(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     """Register /audio and report the engines. CatalogueError if an engine text is unsound."""
-    problems = prompts.engine_text_problems(app.extensions["hotline"].catalogue.raw)
+    problems = prompts.engine_text_problems(app.extensions["hotline"].catalogue.prompts)
     if problems:
         raise CatalogueError("prompt catalogue: " + "; ".join(problems))
     app.register_blueprint(blueprint)
