@@ -28,7 +28,6 @@ from hotline.models import (
     Callback,
     CallbackAttempt,
     CallbackState,
-    CallEvent,
     QueueEntry,
     QueueState,
     Staff,
@@ -288,19 +287,14 @@ def _record_dialled(session: Session, attempt: CallbackAttempt, leg_sid: str | N
     if returned is not None:
         return returned
     callback = attempt.callback
-    returned = Call(call_sid=attempt.caller_leg_sid, direction=RETURNED_DIRECTION,
-                    caller_number=callback.number, called_number=_office_number(callback),
-                    office_code=callback.office_code, language_code=callback.language_code,
-                    topic_code=callback.topic_code, stage="callback", consultant_id=attempt.staff_id,
-                    original_call_id=callback.call_id)
-    session.add(returned)
-    session.add(CallEvent(call=returned, kind="callback_dialled", detail=str(attempt.number),
-                          consultant_id=attempt.staff_id))
-    try:
-        session.commit()
-    except IntegrityError:  # recorded concurrently by the other side
-        session.rollback()
-    return calls.find_call(session, attempt.caller_leg_sid)
+    returned = calls.open_placed_call(session, dict(
+        call_sid=attempt.caller_leg_sid, direction=RETURNED_DIRECTION, caller_number=callback.number,
+        called_number=_office_number(callback), office_code=callback.office_code,
+        language_code=callback.language_code, topic_code=callback.topic_code, stage="callback",
+        consultant_id=attempt.staff_id, original_call_id=callback.call_id),
+        "callback_dialled", str(attempt.number), consultant_id=attempt.staff_id)
+    session.commit()  # a leg recorded concurrently by the other side is found, not inserted again
+    return returned
 
 
 def _join(resp: VoiceResponse, attempt: CallbackAttempt) -> VoiceResponse:
@@ -342,8 +336,7 @@ def _caller_answered(session: Session, attempt: CallbackAttempt, returned: Call 
         .values(answered_at=now).execution_options(synchronize_session=False)
     ).rowcount == 1
     if won and returned is not None and returned.answered_at is None:
-        returned.answered_at = now
-        returned.stage = "connected"
+        calls.change(session, returned, answered_at=now, stage="connected")
     session.commit()
     session.refresh(attempt)
     if won and returned is not None:
@@ -379,8 +372,8 @@ def _complete(session: Session, attempt: CallbackAttempt, returned: Call) -> Non
     (a retried status callback), it changes nothing."""
     callback, now = attempt.callback, utcnow()
     if _end_attempt(session, attempt, AttemptOutcome.completed.value, commit=False):
-        session.add(CallEvent(call_id=callback.call_id, kind="callback_attempt",
-                              detail=AttemptOutcome.completed.value, consultant_id=attempt.staff_id))
+        calls.journal(session, callback.call_id, "callback_attempt", AttemptOutcome.completed.value,
+                      consultant_id=attempt.staff_id)
     session.execute(update(Callback).where(Callback.id == callback.id,
                                            Callback.state == CallbackState.in_progress.value)
                     .values(state=CallbackState.completed.value, closed_at=now, return_call_id=returned.id)
@@ -409,8 +402,8 @@ def fail_attempt(session: Session, attempt: CallbackAttempt, outcome: str, tell:
     if not _end_attempt(session, attempt, outcome, commit=False):
         session.commit()
         return False
-    session.add(CallEvent(call_id=attempt.callback.call_id, kind="callback_attempt", detail=outcome,
-                          consultant_id=attempt.staff_id))
+    calls.journal(session, attempt.callback.call_id, "callback_attempt", outcome,
+                  consultant_id=attempt.staff_id)
     if not _is_latest(session, attempt):
         session.commit()
         return True

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from hotline import runtime
-from hotline.models import OPEN_STATES, Call, Callback, ConsultationRecord, utcnow
+from hotline import calls, runtime
+from hotline.models import OPEN_STATES, Callback, ConsultationRecord, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +24,7 @@ class Purged:
 
 def purge_personal_data(session: Session, retention_days: int, now: datetime | None = None) -> Purged:
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
-    numbers = session.execute(
-        update(Call).where(Call.started_at < cutoff, Call.caller_number.is_not(None))
-        .values(caller_number=None)
-    ).rowcount
+    numbers = calls.forget_caller_numbers(session, cutoff)
     notes = session.execute(
         update(ConsultationRecord)
         .where(ConsultationRecord.started_at < cutoff, ConsultationRecord.notes.is_not(None))
