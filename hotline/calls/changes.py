@@ -106,9 +106,6 @@ def write_step(session: Session) -> None:
     changed: dict[Call, set[str]] = session.info.pop(_CHANGES, None) or {}
     if not pending and not changed:
         return
-    for call, _ in pending:  # a journalled call assigned the ORM's way: written with its events
-        if not isinstance(call, int) and call not in changed and inspect(call).modified:
-            changed[call] = set()
     columns = {call: _to_write(call, keys) for call, keys in changed.items()}
     if session.new or session.deleted or session.dirty:  # a flush with nothing to write still walks
         session.flush()

@@ -59,15 +59,20 @@ def open_placed_call(session: Session, values: dict[str, object], kind: str, det
 
 
 def _insert(session: Session, values: dict, first: tuple[str, str | None, int | None]) -> Call | None:
-    """Insert the call of `values` and journal its `first` event (kind, detail, consultant); None
-    if its CallSid was stored already. Compare-and-set on the unique CallSid: of two copies of the
+    """Insert the call of `values` and journal its `first` event (kind, detail, consultant), by the
+    INSERT itself where the database allows (statements.insert_call); None if its CallSid was
+    stored already. Compare-and-set on the unique CallSid: of two copies of the
     first webhook, one inserts; the other waits for its commit and inserts nothing."""
-    inserting = statements.insert_call(statements.dialect(session))
-    call_id = session.execute(inserting, values).scalar_one_or_none()
+    inserting, journals = statements.insert_call(statements.dialect(session), tuple(values))
+    kind, detail, consultant_id = first
+    params = {**values, "first_at": utcnow(), "first_kind": kind, "first_detail": detail,
+              "first_consultant_id": consultant_id} if journals else values
+    call_id = session.execute(inserting, params).scalar_one_or_none()
     if call_id is None:
         return None
     call = _persistent_call(session, call_id, values)
-    journal(session, call, *first)
+    if not journals:
+        journal(session, call, *first)
     return call
 
 

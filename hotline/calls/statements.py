@@ -32,19 +32,30 @@ EVENT_COLUMNS = ("at", "kind", "detail", "consultant_id")
 
 
 def dialect(session: Session) -> str:
-    """The name of the dialect of `session`'s database: "postgresql" or "sqlite"."""
-    return session.get_bind().dialect.name
+    """The name of the dialect of `session`'s database: "postgresql" or "sqlite" (the app's
+    sessions are bound to its engine: read without a call of get_bind)."""
+    return (session.bind or session.get_bind()).dialect.name
 
 
 # -- opening ----------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=2)
-def insert_call(name: str):
-    """INSERT of a call unless its CallSid is stored already, returning its id (no row if it was):
-    ON CONFLICT DO NOTHING, which both dialects have, each in its own construct (`name`: the
-    dialect's name)."""
-    return (db.dialect_insert(name)(_calls).on_conflict_do_nothing(index_elements=["call_sid"])
-            .returning(_calls.c.id))
+@functools.lru_cache(maxsize=8)
+def insert_call(name: str, columns: tuple[str, ...]) -> tuple[object, bool]:
+    """(INSERT of a call of `columns` unless its CallSid is stored already, returning its id, no
+    row if it was; whether it journals the call's first event too). ON CONFLICT DO NOTHING, which
+    both dialects have, each in its own construct (`name`: the dialect's name). PostgreSQL: with
+    the first event (bound: first_at, first_kind, first_detail, first_consultant_id), `WITH new AS
+    (INSERT INTO calls ... RETURNING id), first AS (INSERT INTO call_events ... SELECT ... FROM new)
+    SELECT id FROM new`: one round trip, nothing journalled when nothing was inserted. SQLite: the
+    INSERT alone (the event is journalled with the step's others)."""
+    inserting = db.dialect_insert(name)(_calls).on_conflict_do_nothing(index_elements=["call_sid"])
+    if name != POSTGRESQL:
+        return inserting.returning(_calls.c.id), False
+    new = (inserting.values({column: bindparam(column, type_=_calls.c[column].type) for column in columns})
+           .returning(_calls.c.id).cte("new"))
+    first = insert(_events).from_select(["call_id", *EVENT_COLUMNS], select(
+        new.c.id, *(bindparam(f"first_{column}", type_=_events.c[column].type) for column in EVENT_COLUMNS)))
+    return select(new.c.id).add_cte(first.cte("first")), True
 
 
 # -- locking ----------------------------------------------------------------------------------------
@@ -73,7 +84,7 @@ def step_writes(name: str, changed: dict[int, dict[str, object]],
     executemany, which SQLAlchemy sends to PostgreSQL as one multi-row INSERT)."""
     call_id = events[0]["call_id"] if events else None
     if (name == POSTGRESQL and events and changed.keys() <= {call_id}
-            and all(event["call_id"] == call_id for event in events)):
+            and {event["call_id"] for event in events} == {call_id}):
         columns = changed.get(call_id, {})
         params: dict[str, object] = {"journal_call": call_id}
         params.update({f"set_{column}": value for column, value in columns.items()})

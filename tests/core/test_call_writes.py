@@ -66,7 +66,7 @@ def _findings(tree: ast.AST) -> list[tuple[int, str]]:
                 found.append((node.lineno, f"{called}() of {ast.unparse(node.args[0])}"))
         elif isinstance(node, ast.Attribute) and node.attr == "__table__" and _name(node.value) in MODELS:
             found.append((node.lineno, f"uses {ast.unparse(node)}"))
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and WRITING_SQL.search(node.value):
+        elif isinstance(node, ast.Constant) and WRITING_SQL.search(str(node.value)):
             found.append((node.lineno, f"SQL writing a call table: {node.value[:40]!r}"))
         elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
