@@ -7,8 +7,8 @@ import logging
 
 from callbacks import schedule, sms
 from hotline import runtime
+from hotline.jobs.context import job_context
 from hotline.models import utcnow
-from hotline.worker import job_context
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def send_sms_job(callback_id: int, kind: str) -> None:
 
 
 def reconcile_job() -> None:
-    """Periodic (hotline.periodic): schedule.reconcile at the current time."""
+    """Periodic (hotline.jobs.periodic): schedule.reconcile at the current time."""
     woken = schedule.reconcile(runtime.session(), utcnow())
     if woken:
         log.info("reconciliation woke %d callbacks", woken)

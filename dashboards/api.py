@@ -3,7 +3,7 @@ live queues, queue reports and callbacks.
 
 Personal data (caller numbers, notes, staff phones) is shown only to supervisors and admins, and
 to the consultant who handled the call (a callback's number: to the consultant it is assigned to).
-The queue endpoints hold none.
+The queue endpoints hold none. Every rule is hotline.permissions'.
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from werkzeug.exceptions import BadRequest, Conflict, Forbidden, HTTPException, 
 
 import routing
 from callbacks import schedule
-from dashboards import callback_actions, callback_queries, days, desk, queries, reports
-from hotline import accounts, runtime
+from dashboards import callback_actions, callback_queries, days, queries, reports
+from hotline import accounts, permissions, runtime
 from hotline.models import (
     SETTABLE_STATUSES,
     Call,
@@ -25,7 +25,6 @@ from hotline.models import (
     CallbackState,
     ConsultationRecord,
     QueueEntry,
-    Role,
     Staff,
     Status,
     utcnow,
@@ -34,7 +33,6 @@ from hotline.models import (
 log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api")
 auth = HTTPTokenAuth(scheme="Bearer")
-PRIVILEGED = {Role.supervisor.value, Role.admin.value}
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one is simply not there
 OUTCOME_LENGTH = ConsultationRecord.__table__.c.outcome.type.length
 NOTES_LENGTH = 20000
@@ -88,14 +86,14 @@ def _me() -> Staff:
     return auth.current_user()
 
 
-def _require_privileged(action: str) -> None:
-    if _me().role not in PRIVILEGED:
+def _require(roles: frozenset[str], action: str) -> None:
+    """403 unless my role is among `roles` (a hotline.permissions rule, each of them leads only)."""
+    if not permissions.allowed(_me(), roles):
         raise Forbidden(f"only supervisors and admins may {action}")
 
 
 def _may_see_personal(consultant_id: int | None) -> bool:
-    me = _me()
-    return me.role in PRIVILEGED or (consultant_id is not None and consultant_id == me.id)
+    return permissions.may_see_personal_data(_me(), consultant_id)
 
 
 def _consultant_json(staff: Staff) -> dict:
@@ -197,7 +195,7 @@ def set_consultant_status(staff_id: int):
     staff = session.get(Staff, staff_id)
     if staff is None:
         raise NotFound(f"no consultant {staff_id}")
-    if _me().id != staff.id and _me().role not in PRIVILEGED:
+    if not permissions.may_set_status(_me(), staff):
         raise Forbidden("only supervisors may set another consultant's status")
     status = _json_object().get("status")
     if status not in SETTABLE_STATUSES:
@@ -260,7 +258,7 @@ def list_consultations():
     flt = queries.RecordFilter(
         call_sid=request.args.get("call_sid"), language=request.args.get("language"),
         topic=request.args.get("topic"), office=request.args.get("office"),
-        days=_days_arg(), visible=desk.visible_records(_me()),
+        days=_days_arg(), visible=permissions.visible_records(_me()),
         limit=_int_arg("limit", 100, 1000), offset=_int_arg("offset", 0, 10**9),
     )
     records = queries.consultation_records(runtime.session(), flt)
@@ -315,7 +313,7 @@ def _queue_entry_json(session, entry: QueueEntry) -> dict:
 @auth.login_required
 def list_queue_entries():
     """Supervisors: every caller waiting, in serving order per queue (to find whom to mark urgent)."""
-    _require_privileged("list waiting callers")
+    _require(permissions.WATCH_BOARD, "list waiting callers")
     return jsonify(entries=queries.callers_in_queues(runtime.session(), utcnow()))
 
 
@@ -323,7 +321,7 @@ def list_queue_entries():
 @auth.login_required
 def set_queue_entry_urgent(entry_id: int):
     """A supervisor moves a waiting caller to the front of their queue ({"urgent": true}) or back."""
-    _require_privileged("mark callers urgent")
+    _require(permissions.MARK_URGENT, "mark callers urgent")
     session = runtime.session()
     entry = session.get(QueueEntry, entry_id)
     if entry is None:
@@ -364,7 +362,7 @@ def _time_zones() -> dict[str, str]:
 @auth.login_required
 def queue_report():
     """Queue figures, the call funnel and abandonment by stage for a period; supervisors only."""
-    _require_privileged("read reports")
+    _require(permissions.READ_REPORTS, "read reports")
     first, last, period = _report_period()
     within = _whole_number("within", request.args.get("within", "60"))
     if not 0 < within <= MAX_SERVICE_SECONDS:
@@ -546,7 +544,7 @@ def change_callback(callback_id: int):
     suitable); {"due_at": "...+02:00"} moves it (to the office's next opening if closed then);
     both at once: moved, then given. {"state": "canceled"}, alone, cancels it. Everything is
     checked before anything changes; 409 if the callback is closed or being placed."""
-    _require_privileged("change callbacks")
+    _require(permissions.CHANGE_CALLBACKS, "change callbacks")
     session = runtime.session()
     callback = session.get(Callback, _known_id(callback_id))
     if callback is None:

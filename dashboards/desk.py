@@ -2,20 +2,20 @@
 records), the write-ups I owe, my callbacks, and records of consultations in person or online.
 
 Plain functions over a session; the views in dashboards/web/desk_views.py only parse and render.
-Who may see a record: supervisors and admins all; a consultant their own (handled or written by
-them) and those in their languages. Who may write one up: its consultant (or its writer), or a
-supervisor or admin, as the API's PATCH /api/consultations/<id>.
+Who may see a record and write it up: hotline.permissions (visible_records, may_see_record,
+may_write_up).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 import routing
 from dashboards import callback_queries
+from hotline import permissions
 from hotline.models import (
     OPEN_STATES,
     Call,
@@ -23,7 +23,6 @@ from hotline.models import (
     Channel,
     ConsultationRecord,
     QueueEntry,
-    Role,
     Staff,
     Status,
     utcnow,
@@ -32,7 +31,6 @@ from hotline.models import (
 # The statuses a consultant sets on the desk; busy and wrap-up come from calls.
 DESK_STATUSES = (Status.available.value, Status.break_.value, Status.offline.value)
 ON_CALL = (Status.offered.value, Status.busy.value)
-PRIVILEGED = (Role.supervisor.value, Role.admin.value)
 OTHER_CHANNELS = (Channel.in_person.value, Channel.online.value)
 EARLIER_RECORDS = 20
 
@@ -49,28 +47,6 @@ def set_my_status(session: Session, staff: Staff, status: str) -> bool:
         return False
     routing.consultant_status_changed(session, staff, was_offered)
     return True
-
-
-def is_privileged(staff: Staff) -> bool:
-    return staff.role in PRIVILEGED
-
-
-def visible_records(staff: Staff) -> ColumnElement[bool]:
-    """SQL condition: the consultation records `staff` may see."""
-    if is_privileged(staff):
-        return true()
-    return or_(ConsultationRecord.consultant_id == staff.id, ConsultationRecord.created_by_id == staff.id,
-               ConsultationRecord.language_code.in_(staff.languages))
-
-
-def may_see(staff: Staff, record: ConsultationRecord) -> bool:
-    """Whether `staff` may see `record` (the rule of visible_records, for one loaded record)."""
-    return may_edit(staff, record) or record.language_code in staff.languages
-
-
-def may_edit(staff: Staff, record: ConsultationRecord) -> bool:
-    """Whether `staff` may write `record` up: its consultant or writer, a supervisor or an admin."""
-    return is_privileged(staff) or staff.id in (record.consultant_id, record.created_by_id)
 
 
 @dataclass
@@ -113,7 +89,7 @@ def earlier_records(session: Session, staff: Staff, call: Call,
         return []
     return list(session.scalars(
         select(ConsultationRecord).join(Call, ConsultationRecord.call_id == Call.id)
-        .where(Call.caller_key == call.caller_key, Call.id != call.id, visible_records(staff))
+        .where(Call.caller_key == call.caller_key, Call.id != call.id, permissions.visible_records(staff))
         .order_by(ConsultationRecord.started_at.desc(), ConsultationRecord.id.desc()).limit(limit)
     ))
 
@@ -161,9 +137,9 @@ def _write(record: ConsultationRecord, wrap: WrapUp, now: datetime) -> None:
 
 
 def save_wrap_up(session: Session, staff: Staff, record: ConsultationRecord, wrap: WrapUp) -> bool:
-    """Complete `record` with `wrap` (the caller checked may_edit). If `staff` wrote up their own
-    call while in wrap-up, their wrap-up ends now: available through routing (compare-and-set), and
-    paired with a waiting caller. Returns whether the wrap-up was ended here."""
+    """Complete `record` with `wrap` (the caller checked permissions.may_write_up). If `staff` wrote
+    up their own call while in wrap-up, their wrap-up ends now: available through routing
+    (compare-and-set), and paired with a waiting caller. Returns whether the wrap-up was ended here."""
     _write(record, wrap, utcnow())
     session.commit()
     session.refresh(staff)
@@ -220,6 +196,6 @@ def urgent_followups(session: Session, limit: int = 50) -> list[ConsultationReco
 def record_for(session: Session, staff: Staff, record_id: int) -> ConsultationRecord | None:
     """The record `record_id` if it exists; PermissionError if `staff` may not see it."""
     record = session.get(ConsultationRecord, record_id)
-    if record is not None and not may_see(staff, record):
+    if record is not None and not permissions.may_see_record(staff, record):
         raise PermissionError(f"staff {staff.id} may not see record {record_id}")
     return record

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dashboards.web import board_views
-from hotline.worker import job_context
+from hotline.jobs.context import job_context
 
 
 def render_board_job(language: str) -> None:

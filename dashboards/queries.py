@@ -36,7 +36,7 @@ class RecordFilter:
     topic: str | None = None
     office: str | None = None
     days: Period | None = None  # started on these days, each office's in its own time zone
-    # Only the records this condition allows (dashboards.desk.visible_records: who may see them).
+    # Only the records this condition allows (hotline.permissions.visible_records: who may see them).
     visible: ColumnElement[bool] | None = None
     limit: int = 100
     offset: int = 0

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from hotline import permissions
 from hotline.catalogue import Catalogue
 from hotline.models import ApiToken, AuditEvent, Role, Staff, StaffSkill, Status, utcnow
 from hotline.phone_numbers import normalise
@@ -151,7 +152,7 @@ def update_staff(session: Session, catalogue: Catalogue, staff: Staff, *, actor_
     changed = [field for field in EDITABLE if new[field] != current[field]]
     if not changed:
         return []
-    if "role" in changed and staff.role == Role.admin.value:
+    if permissions.may_manage_staff(staff) and p.role not in permissions.MANAGE_STAFF:
         _keep_an_admin(session, staff)
     staff.name, staff.role, staff.phone, staff.office_code = p.name, p.role, p.phone, p.office
     staff.whisper_language = p.whisper_language
@@ -163,10 +164,11 @@ def update_staff(session: Session, catalogue: Catalogue, staff: Staff, *, actor_
 
 
 def _keep_an_admin(session: Session, staff: Staff) -> None:
-    """Raise AccountError if `staff` is the last active admin (nobody could manage staff then)."""
+    """Raise AccountError if `staff` is the last active admin (nobody could manage staff then: the
+    rule permissions.MANAGE_STAFF)."""
     others = session.scalar(select(func.count()).select_from(Staff).where(
-        Staff.role == Role.admin.value, Staff.active.is_(True), Staff.id != staff.id))
-    if staff.active and staff.role == Role.admin.value and not others:
+        Staff.role.in_(sorted(permissions.MANAGE_STAFF)), Staff.active.is_(True), Staff.id != staff.id))
+    if staff.active and permissions.may_manage_staff(staff) and not others:
         raise AccountError("%(name)s is the last active admin; make someone else an admin first", staff.name)
 
 

@@ -11,8 +11,11 @@ import click
 from werkzeug.serving import make_server
 
 from hotline.app import create_app
+from hotline.jobs.worker import describe, process_name, run_in_process, serve
 from hotline.prepare import prepared_app as _prepared_app
 from hotline.staff_cli import staff
+from hotline.voice.speech import audio
+from hotline.voice.speech.audio import engine_status
 
 
 def _services(app):
@@ -75,8 +78,6 @@ def run_settings(host: str, port: int, demo: bool, environ: Mapping[str, str]) -
               help="with --demo: weeks of past consultations to add")
 def run(host: str, port: int, with_demo: bool, weeks: int) -> None:
     """Run the service and an RQ worker in this process (embedded SQLite and Redis unless configured)."""
-    from hotline.worker import run_in_process
-
     app = _prepared_app(run_settings(host, port, with_demo, os.environ))
     hotline = _services(app)
     settings = hotline.settings
@@ -89,8 +90,6 @@ def run(host: str, port: int, with_demo: bool, weeks: int) -> None:
                f"redis: {settings.redis_url or 'embedded (fakeredis)'}; worker: in-process; "
                f"Twilio REST API: {twilio}")
     with app.app_context():
-        from hotline.voice.speech.audio import engine_status
-
         for lang, engine in engine_status(hotline.catalogue).items():
             click.echo(f"{lang} prompts: " + (engine if engine != "missing" else
                                               "no speech engine, spoken in the fallback language (README)"))
@@ -118,8 +117,6 @@ def worker(tick: float, arm_every: float, lock_ttl: int) -> None:
 
     Any number may run: one at a time holds the scheduler lock, and another takes it over within
     --lock-ttl seconds of that one's death."""
-    from hotline.worker import describe, process_name, serve
-
     app = create_app()
     settings = _services(app).settings
     if settings.embedded:
@@ -148,8 +145,6 @@ def prompts_render(langs: tuple[str, ...]) -> None:
     """Render every fixed prompt (no fields, or a menu option's) of each voiceless language with the
     speech engine, into <audio_dir>/rendered/<lang>/ with a manifest.json; prompts whose text,
     engine and voice are unchanged are kept. Prompts with fields are rendered on first use."""
-    from hotline.voice.speech import audio
-
     app = create_app()
     with app.app_context():
         for lang in langs or audio.voiceless_languages(_services(app).catalogue):

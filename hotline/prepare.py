@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from flask import Flask
 
 from hotline.app import create_app
+from hotline.jobs.periodic import arm, intervals
 from hotline.migrate import upgrade
 from hotline.models import sync_reference
-from hotline.periodic import arm, intervals
 
 
 def prepared_app(overrides: Mapping[str, str] | None = None) -> Flask:

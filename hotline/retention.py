@@ -41,7 +41,7 @@ def purge_personal_data(session: Session, retention_days: int, now: datetime | N
 
 
 def purge_job() -> None:
-    """Periodic job (hotline.periodic): erase what has outlived the retention period."""
+    """Periodic job (hotline.jobs.periodic): erase what has outlived the retention period."""
     purged = purge_personal_data(runtime.session(), int(runtime.catalogue().retention_days))
     log.info("retention: erased %d caller numbers, %d notes and %d callback numbers", purged.caller_numbers,
              purged.notes, purged.callback_numbers)

@@ -25,7 +25,7 @@ class Settings:
     twilio_stand_in: bool = False
     extra: dict = field(default_factory=dict)
     # HOTLINE_PERIODIC_SECONDS, e.g. "queue-sweep=1,callback-reconciliation=2": periodic jobs'
-    # intervals in seconds, over hotline.periodic's own (tests use short ones).
+    # intervals in seconds, over hotline.jobs.periodic's own (tests use short ones).
     periodic_seconds: dict[str, int] = field(default_factory=dict)
     # STAFF_IDLE_MINUTES: a staff web session ends after this long without a request.
     staff_idle_minutes: int = 30

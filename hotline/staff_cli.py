@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 
 from hotline import accounts
 from hotline.catalogue import Catalogue
+from hotline.models import Role
 from hotline.prepare import prepared_app
 
-ROLES = click.Choice(["consultant", "supervisor", "admin"])
+ROLES = click.Choice([role.value for role in Role])
 
 
 @contextmanager
@@ -41,7 +42,7 @@ def staff() -> None:
 
 @staff.command("add")
 @click.option("--name", required=True)
-@click.option("--role", type=ROLES, default="consultant", show_default=True)
+@click.option("--role", type=ROLES, default=Role.consultant.value, show_default=True)
 @click.option("--phone", help="the phone a routed call rings, e.g. +359888123456")
 @click.option("--languages", default="", help="comma-separated codes, e.g. bg,en")
 @click.option("--topics", default="", help="comma-separated codes, e.g. health,social")

@@ -3,8 +3,8 @@ one twice, or late, is harmless; the triggers that enqueue them are in routing.o
 from __future__ import annotations
 
 from hotline import runtime
+from hotline.jobs.context import job_context
 from hotline.models import utcnow
-from hotline.worker import job_context
 from routing import call_end, offers
 
 
@@ -23,7 +23,7 @@ def find_consultant_job(entry_id: int) -> None:
 
 
 def sweep_job() -> None:
-    """Periodic (hotline.periodic): routing.offers.sweep, then routing.call_end.sweep (calls
+    """Periodic (hotline.jobs.periodic): routing.offers.sweep, then routing.call_end.sweep (calls
     whose final status was lost), at the current time."""
     now = utcnow()
     offers.sweep(runtime.session(), now)

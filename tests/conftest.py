@@ -49,6 +49,19 @@ def pytest_report_header(config) -> str:
             + (f" (moved by {float(shift):+.0f} s)" if shift else ""))
 
 
+# Fixtures that build an app (and with it a database and Redis): a test that uses none of them
+# tests plain functions.
+APP_FIXTURES = frozenset({"app", "app_config", "backend", "client", "db", "twilio"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The fast tier, `pytest -m fast`: tests of plain functions, with no app fixture and no
+    process, server or browser started (those are marked `processes`)."""
+    for item in items:
+        if not (APP_FIXTURES & set(item.fixturenames)) and not item.get_closest_marker("processes"):
+            item.add_marker(pytest.mark.fast)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     """One migrated SQLite database, copied for each test (faster than migrating each time)."""

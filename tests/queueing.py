@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
-from hotline import rq_loop
 from hotline.dev.twilio_stand_in import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
+from hotline.jobs import rq_loop
 from hotline.models import QueueEntry, utcnow
 from tests.clock import set_clock
 from tests.conftest import services_of
@@ -34,7 +34,7 @@ def sweep_at(app, monkeypatch, minutes_on: float) -> None:
 
 def run_jobs(app) -> None:
     """Run every queued RQ job (the pairing jobs) as a worker would, until none is left: one burst
-    of the hotline's own worker loop (hotline.rq_loop), as `hotline run` runs them. RQ's plain
+    of the hotline's own worker loop (hotline.jobs.rq_loop), as `hotline run` runs them. RQ's plain
     SimpleWorker listens for commands on a thread that a stop waits for, up to 60 s on a real
     Redis: a test with a time limit (a maximum wait of 60 s) then failed by the hour it ran at."""
     hotline = services_of(app)

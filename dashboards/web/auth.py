@@ -16,8 +16,8 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboards.web.access import EVERYONE, allow
-from hotline import accounts, clock, runtime
+from dashboards.web.access import allow
+from hotline import accounts, clock, permissions, runtime
 from hotline.models import AuditEvent, Staff
 
 csrf = CSRFProtect()
@@ -135,7 +135,7 @@ def login():
     return render_template("login.html", form=form), status
 
 
-@allow(*EVERYONE)
+@allow(permissions.EVERYONE)
 @login_required
 def logout():
     """Log out (a POST, with the CSRF token): back to the login page."""

@@ -15,10 +15,10 @@ from flask_wtf.csrf import generate_csrf
 
 from dashboards import board as board_data
 from dashboards import callback_actions, days, queries
-from dashboards.web.access import STAFF_LEADS, allow
+from dashboards.web.access import allow
 from dashboards.web.i18n import LANGUAGES, page_language, term
 from dashboards.web.pages import blueprint
-from hotline import clock, runtime
+from hotline import clock, permissions, runtime
 from hotline.models import Callback, utcnow
 
 log = logging.getLogger(__name__)
@@ -134,14 +134,14 @@ def _changed() -> None:
 
 
 @blueprint.get("/board")
-@allow(*STAFF_LEADS)
+@allow(permissions.WATCH_BOARD)
 def board():
     """The supervisor's live board: queues, consultants, coverage, today, callbacks."""
     return render_template("board.html", live_part=live_part(), duration=duration)
 
 
 @blueprint.get("/board/live")
-@allow(*STAFF_LEADS)
+@allow(permissions.WATCH_BOARD)
 @passive
 def board_live():
     """The board's live part alone, for static/board.js to put in place (never cached by browsers)."""
@@ -156,7 +156,7 @@ def _back():
 
 
 @blueprint.post(f"/board/queue-entries/<int(max={MAX_ID}):entry_id>/urgent")
-@allow(*STAFF_LEADS)
+@allow(permissions.MARK_URGENT)
 def mark_urgent(entry_id: int):
     """Form: urgent=1 moves a waiting caller to the front of their queue, urgent=0 back."""
     urgent = request.form.get("urgent") == "1"
@@ -168,7 +168,7 @@ def mark_urgent(entry_id: int):
 
 
 @blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/reassign")
-@allow(*STAFF_LEADS)
+@allow(permissions.CHANGE_CALLBACKS)
 def reassign_callback(callback_id: int):
     """Form: staff_id (a consultant's id, or empty for anyone suitable)."""
     raw = request.form.get("staff_id", "")
@@ -183,7 +183,7 @@ def reassign_callback(callback_id: int):
 
 
 @blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/reschedule")
-@allow(*STAFF_LEADS)
+@allow(permissions.CHANGE_CALLBACKS)
 def reschedule_callback(callback_id: int):
     """Form: due_at, a local date and time (datetime-local) in the callback's office's time zone."""
     session = runtime.session()
@@ -203,7 +203,7 @@ def reschedule_callback(callback_id: int):
 
 
 @blueprint.post(f"/board/callbacks/<int(max={MAX_ID}):callback_id>/cancel")
-@allow(*STAFF_LEADS)
+@allow(permissions.CHANGE_CALLBACKS)
 def cancel_callback(callback_id: int):
     """Cancel a callback (the form carries only its CSRF token)."""
     return _act(lambda session, now: callback_actions.cancel(session, callback_id, current_user.id, now),

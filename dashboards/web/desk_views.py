@@ -9,13 +9,12 @@ from flask_login import current_user
 
 import routing
 from dashboards import desk
-from dashboards.web.access import CONSULTANT, STAFF_LEADS, allow
+from dashboards.web.access import allow
 from dashboards.web.desk_forms import OtherChannelForm, WrapUpForm
 from dashboards.web.pages import blueprint
-from hotline import runtime
+from hotline import permissions, runtime
 from hotline.models import utcnow
 
-DESK_ROLES = (CONSULTANT, *STAFF_LEADS)
 STATUS_LABELS = {"available": lazy_gettext("Available"), "offered": lazy_gettext("Being rung"),
                  "busy": lazy_gettext("On a call"), "wrap_up": lazy_gettext("Wrap-up"),
                  "break": lazy_gettext("On a break"), "offline": lazy_gettext("Offline")}
@@ -28,13 +27,13 @@ def _live_context() -> dict:
     owed = desk.write_ups_owed(session, me, limit=1)
     return {"me": me, "status": routing.effective_status(me, now), "now": now,
             "wrap_up_left": desk.wrap_up_left(me, now), "in_hand": desk.call_in_hand(session, me, now),
-            "owed_id": owed[0].id if owed else None, "show_number": desk.is_privileged(me),
+            "owed_id": owed[0].id if owed else None, "show_number": permissions.desk_shows_caller_numbers(me),
             "statuses": desk.DESK_STATUSES, "status_labels": STATUS_LABELS,
             "lists": runtime.catalogue().wrap_up}
 
 
 @blueprint.get("/desk", endpoint="desk")
-@allow(*DESK_ROLES)
+@allow(permissions.USE_DESK)
 def desk_page():
     """The consultant's desk: status, the call ringing or on, the write-up owed, my callbacks."""
     session, me = runtime.session(), current_user.staff
@@ -46,18 +45,18 @@ def desk_page():
         form.fill_from(owed[0])
     return render_template(
         "desk.html", **context, owed=owed, form=form, callbacks=desk.my_callbacks(session, me),
-        followups=desk.urgent_followups(session) if desk.is_privileged(me) else None)
+        followups=desk.urgent_followups(session) if permissions.desk_shows_urgent_followups(me) else None)
 
 
 @blueprint.get("/desk/live")
-@allow(*DESK_ROLES)
+@allow(permissions.USE_DESK)
 def desk_live():
     """The live part of the desk (status and the call in hand), an HTML fragment polled by the page."""
     return render_template("desk_live.html", **_live_context())
 
 
 @blueprint.post("/desk/status")
-@allow(*DESK_ROLES)
+@allow(permissions.USE_DESK)
 def desk_status():
     """Set my status (available, break, offline); if it changed meanwhile (a call came), say so."""
     status = request.form.get("status", "")
@@ -81,34 +80,34 @@ def _record_or_abort(record_id: int, edit: bool = False):
         abort(403)
     if record is None:
         abort(404)
-    if edit and not desk.may_edit(me, record):
+    if edit and not permissions.may_write_up(me, record):
         abort(403)
     return record
 
 
 @blueprint.get("/desk/records/<int:record_id>")
-@allow(*DESK_ROLES)
+@allow(permissions.USE_DESK)
 def desk_record(record_id: int):
     """One consultation record; with the wrap-up form if I may write it up."""
     record = _record_or_abort(record_id)
     form = None
-    if desk.may_edit(current_user.staff, record):
+    if permissions.may_write_up(current_user.staff, record):
         form = WrapUpForm(runtime.catalogue(), formdata=None)
         form.fill_from(record)
     return render_template("desk_record.html", record=record, form=form,
-                           show_number=desk.is_privileged(current_user.staff),
+                           show_number=permissions.desk_shows_caller_numbers(current_user.staff),
                            lists=runtime.catalogue().wrap_up)
 
 
 @blueprint.post("/desk/records/<int:record_id>/wrap-up")
-@allow(*DESK_ROLES)
+@allow(permissions.USE_DESK)
 def desk_wrap_up(record_id: int):
     """Save the wrap-up of a record I may write up; my own call's ends my wrap-up (I am available)."""
     record = _record_or_abort(record_id, edit=True)
     form = WrapUpForm(runtime.catalogue())
     if not form.validate_on_submit():
         return render_template("desk_record.html", record=record, form=form,
-                               show_number=desk.is_privileged(current_user.staff),
+                               show_number=permissions.desk_shows_caller_numbers(current_user.staff),
                                lists=runtime.catalogue().wrap_up), 400
     ended = desk.save_wrap_up(runtime.session(), current_user.staff, record, form.wrap_up())
     flash(gettext("Write-up saved. Your wrap-up is over: you are available.") if ended
@@ -117,7 +116,7 @@ def desk_wrap_up(record_id: int):
 
 
 @blueprint.route("/desk/records/new", methods=["GET", "POST"])
-@allow(*DESK_ROLES)
+@allow(permissions.USE_DESK)
 def desk_new_record():
     """Record a consultation given in person or online (it counts like a call)."""
     me = current_user.staff

@@ -9,13 +9,15 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import Babel, get_locale, lazy_gettext
 
+from hotline.models import Role
+
 LANGUAGES = ("bg", "en")
 DEFAULT_LANGUAGE = "en"
 COOKIE = "hotline_language"
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 # The roles as people read them (the stored values are English identifiers).
-ROLE_NAMES = {"consultant": lazy_gettext("consultant"), "supervisor": lazy_gettext("supervisor"),
-              "admin": lazy_gettext("admin")}
+ROLE_NAMES = {Role.consultant.value: lazy_gettext("consultant"),
+              Role.supervisor.value: lazy_gettext("supervisor"), Role.admin.value: lazy_gettext("admin")}
 # Stored values shown on the pages (English: the value with spaces for underscores), by kind.
 VALUE_NAMES = {
     "channel": {"phone": lazy_gettext("phone"), "in_person": lazy_gettext("in person"),

@@ -9,10 +9,10 @@ from flask_babel import gettext
 from flask_login import current_user
 
 import routing
-from dashboards.web.access import ADMIN, allow
+from dashboards.web.access import allow
 from dashboards.web.pages import blueprint
 from dashboards.web.typed import with_typed
-from hotline import accounts, runtime
+from hotline import accounts, permissions, runtime
 from hotline.models import Role, Staff
 
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one is simply not there
@@ -49,7 +49,7 @@ def _form_page(staff: Staff | None, values: dict, error: accounts.AccountError |
 
 
 @blueprint.get("/staff")
-@allow(ADMIN)
+@allow(permissions.MANAGE_STAFF)
 def staff():
     """Every staff member with their role, office, phone, skills, whisper language and status."""
     people = accounts.list_staff(runtime.session())
@@ -57,7 +57,7 @@ def staff():
 
 
 @blueprint.route("/staff/new", methods=["GET", "POST"])
-@allow(ADMIN)
+@allow(permissions.MANAGE_STAFF)
 def staff_new():
     """GET: the empty form. POST: add the person and go to their page; 400 with the message."""
     if request.method == "GET":
@@ -74,7 +74,7 @@ def staff_new():
 
 
 @blueprint.route(ONE, methods=["GET", "POST"])
-@allow(ADMIN)
+@allow(permissions.MANAGE_STAFF)
 def staff_edit(staff_id: int):
     """GET: the person's page. POST: save their profile and come back; 400 with the message."""
     person = _person(staff_id)
@@ -94,7 +94,7 @@ def staff_edit(staff_id: int):
 
 
 @blueprint.post(ONE + "/deactivate")
-@allow(ADMIN)
+@allow(permissions.MANAGE_STAFF)
 def staff_deactivate(staff_id: int):
     """Deactivate the person (history kept; they are logged out and no longer rung)."""
     person = _person(staff_id)
@@ -107,7 +107,7 @@ def staff_deactivate(staff_id: int):
 
 
 @blueprint.post(ONE + "/reactivate")
-@allow(ADMIN)
+@allow(permissions.MANAGE_STAFF)
 def staff_reactivate(staff_id: int):
     """Let a deactivated person log in and take calls again."""
     person = _person(staff_id)
@@ -117,7 +117,7 @@ def staff_reactivate(staff_id: int):
 
 
 @blueprint.post(ONE + "/password")
-@allow(ADMIN)
+@allow(permissions.MANAGE_STAFF)
 def staff_password(staff_id: int):
     """Set the password typed twice, or (action=generate) a random one shown on this page only."""
     person = _person(staff_id)
@@ -137,7 +137,7 @@ def staff_password(staff_id: int):
 
 
 @blueprint.post(ONE + f"/tokens/<int(max={MAX_ID}):token_id>/revoke")
-@allow(ADMIN)
+@allow(permissions.MANAGE_STAFF)
 def staff_revoke_token(staff_id: int, token_id: int):
     """Revoke one of the person's API tokens."""
     person = _person(staff_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from hotline import accounts, calls, hours
 from hotline.catalogue import WEEKDAY_KEYS, Catalogue, Office
-from hotline.models import ConsultationRecord, Staff, utcnow
+from hotline.models import ConsultationRecord, Role, Staff, utcnow
 
 SEED = 20240917
 ALL_TOPICS = "residence,employment,health,education,social,other"
@@ -62,8 +62,8 @@ def fill(session: Session, catalogue: Catalogue, weeks: int = 4, seed: int = SEE
     and add, once, `weeks` weeks of history. Returns what was done (Summary); committed."""
     now = now or utcnow()
     consultants, added = add_staff(session, catalogue, now)
-    supervisor, supervisor_added = add_lead(session, catalogue, *SUPERVISOR, role="supervisor")
-    admin, admin_added = add_lead(session, catalogue, *ADMIN, role="admin")
+    supervisor, supervisor_added = add_lead(session, catalogue, *SUPERVISOR, role=Role.supervisor.value)
+    admin, admin_added = add_lead(session, catalogue, *ADMIN, role=Role.admin.value)
     give_passwords(session, [*consultants, supervisor, admin])
     existed = has_history(session, consultants)
     records = [] if existed else add_history(session, catalogue, consultants, weeks, random.Random(seed), now)
@@ -94,7 +94,7 @@ def add_staff(session: Session, catalogue: Catalogue, now: datetime) -> tuple[li
         if session.scalar(select(Staff).where(Staff.name == name)):
             continue
         staff = accounts.create_staff(
-            session, catalogue, name=name, role="consultant", phone=f"+359887{100001 + index:06d}",
+            session, catalogue, name=name, role=Role.consultant.value, phone=f"+359887{100001 + index:06d}",
             languages=_known(langs, languages), topics=_known(topic_codes, topics),
             office=office if catalogue.office(office) else catalogue.offices[0].code)
         staff.status = status

@@ -69,6 +69,7 @@ def test_run_demo_keeps_a_configuration_that_is_set():
                                                     environ={"HOTLINE_CONFIG": "/etc/hotline.toml"})
 
 
+@pytest.mark.processes  # runs the `hotline` command as a process
 def test_db_upgrade_prints_no_alembic_lines_unless_verbose(bare_env):
     quiet = subprocess.run([HOTLINE, "db", "upgrade"], env=bare_env, capture_output=True, text=True,
                            timeout=60)
@@ -87,6 +88,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.processes  # runs the `hotline` command as a process
 def test_run_demo_starts_quietly_with_the_twilio_stand_in_on_the_port_given(bare_env):
     port = _free_port()
     server = subprocess.Popen([HOTLINE, "run", "--demo", "--weeks", "0", "--port", str(port)], env=bare_env,

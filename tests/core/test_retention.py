@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hotline import periodic
+from hotline.jobs import periodic
 from hotline.models import Call, ConsultationRecord, utcnow
 from hotline.retention import purge_personal_data
 from tests.conftest import services_of

@@ -5,30 +5,11 @@ import logging
 import threading
 
 import redis
-from flask import current_app
 from sqlalchemy.exc import OperationalError
 
-from hotline import worker
-from hotline.outages import DATABASE, Backoff, Dependency, database_probe, reason
+from hotline.jobs import worker
+from hotline.jobs.outages import DATABASE, Backoff, Dependency, database_probe, reason
 from tests.conftest import services_of
-
-
-def test_job_context_uses_the_app_the_worker_built(app):
-    worker.serve_app(app)
-    try:
-        with worker.job_context():
-            assert current_app._get_current_object() is app
-    finally:
-        worker.serve_app(None)
-
-
-def test_job_context_prefers_the_current_app(app):
-    worker.serve_app(object())  # never used while an app context is pushed
-    try:
-        with app.app_context(), worker.job_context():
-            assert current_app._get_current_object() is app
-    finally:
-        worker.serve_app(None)
 
 
 def test_the_banner_names_queue_redis_without_password_and_job_modules(app):
@@ -58,7 +39,7 @@ def test_an_outage_is_logged_once_when_it_begins_and_once_when_it_ends_whoever_m
     refused = redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
     answers = [refused, refused, refused, None]
     dependency = Dependency("Redis", lambda: answers.pop(0))
-    caplog.set_level(logging.INFO, logger="hotline.outages")
+    caplog.set_level(logging.INFO, logger="hotline.jobs.outages")
 
     dependency.failed(refused)  # one thread meets it
     dependency.failed(refused)  # another, or the same again
@@ -81,8 +62,8 @@ def test_a_job_that_finds_the_database_away_stops_the_worker_until_it_answers(ap
     """The jobs after it stay queued (each would fail, and be lost) and run once it answers."""
     hotline = services_of(app)
     queue = hotline.queue()
-    first = queue.enqueue("hotline.periodic.run_periodic", "queue-sweep")
-    second = queue.enqueue("hotline.periodic.run_periodic", "queue-sweep")
+    first = queue.enqueue("hotline.jobs.periodic.run_periodic", "queue-sweep")
+    second = queue.enqueue("hotline.jobs.periodic.run_periodic", "queue-sweep")
     engine = hotline.db.engine
 
     def refused(*args, **kwargs):

@@ -26,12 +26,12 @@ import redis
 from rq import Queue, Worker
 from rq.registry import FinishedJobRegistry
 
-from hotline import periodic
 from hotline.app import create_app
 from hotline.dev.twilio_stand_in import FakeTwilioApi, Twilio
+from hotline.jobs import periodic
+from hotline.jobs.worker import Upkeep
 from hotline.models import sync_reference
 from hotline.runtime import QUEUE_NAME
-from hotline.worker import Upkeep
 from tests.conftest import (
     ALWAYS_OPEN,
     AUTH_TOKEN,
@@ -43,6 +43,8 @@ from tests.conftest import (
 )
 from tests.helpers import add_consultant, add_staff_with_token, new_call
 from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, status_of
+
+pytestmark = pytest.mark.processes  # real `hotline worker` processes and redis-servers
 
 HOTLINE = Path(sys.executable).parent / "hotline"
 LOCK_KEY = f"rq:scheduler-lock:{QUEUE_NAME}"

@@ -28,7 +28,7 @@ def _pause(turn) -> int:
 
 
 def _sweep(app) -> None:
-    """The periodic queue sweep runs (hotline.periodic), then the jobs it queued."""
+    """The periodic queue sweep runs (hotline.jobs.periodic), then the jobs it queued."""
     with app.app_context():
         jobs.sweep_job()
     run_jobs(app)

@@ -2,6 +2,8 @@
 page added later without a declared role is refused to everyone (and this test says so)."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dashboards.web.access import PUBLIC, allowed_roles
@@ -36,3 +38,16 @@ def test_every_web_route_refuses_the_roles_it_does_not_allow(app, db, web, role)
             assert response.status_code == 403, (role, rule.rule, response.status_code)
         checked += 1
     assert checked >= 5
+
+
+@pytest.mark.parametrize("role, links", [
+    ("consultant", ["/desk"]),
+    ("supervisor", ["/desk", "/board", "/reports"]),
+    ("admin", ["/desk", "/board", "/reports", "/staff"]),
+])
+def test_the_page_links_are_those_of_the_pages_one_may_open(app, db, web, role, links):
+    add_person(app, db, "Someone", role)
+    log_in(web, "Someone")
+    page = web.get("/desk").get_data(as_text=True)
+    nav = page[page.index("<nav"):page.index("</nav>")]
+    assert re.findall(r'href="([^"]+)"', nav) == links

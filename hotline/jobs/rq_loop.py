@@ -1,7 +1,7 @@
 """RQ's worker loop as Hotline runs it (`hotline worker`, and in bursts `hotline run`): one
 `work_round` is one RQ worker, registered in Redis, taking jobs until it is stopped or Redis, or
 the database a job needs, stops answering; then it ends quietly and says which (DependencyAway),
-for its caller to wait for that dependency (hotline.outages) and start the next round.
+for its caller to wait for that dependency (hotline.jobs.outages) and start the next round.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from hotline.outages import DATABASE, REDIS, Probe
+from hotline.jobs.outages import DATABASE, REDIS, Probe
 from hotline.runtime import QUEUE_NAME
 
 

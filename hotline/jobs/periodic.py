@@ -16,9 +16,10 @@ from datetime import datetime, timedelta, timezone
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 
+from hotline import runtime
 from hotline.clock import utcnow
+from hotline.jobs.context import job_context
 from hotline.settings import Settings
-from hotline.worker import job_context
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,4 @@ def run_periodic(name: str) -> None:
         try:
             getattr(importlib.import_module(module), function)()
         finally:
-            from hotline import runtime
-
             arm(runtime.current().queue(), every=intervals(runtime.settings()))

@@ -8,8 +8,8 @@ moves due scheduled jobs to the queue, and re-arms the periodic jobs every few s
 that lost its data, or a worker killed or restarted, has them back within seconds.
 
 Neither `hotline worker` nor the in-process worker ends because Redis or the database is away:
-they wait for it with backoff, log each outage once and its end (hotline.outages), and go on with
-a new RQ worker (hotline.rq_loop), registered again in a Redis that came back empty.
+they wait for it with backoff, log each outage once and its end (hotline.jobs.outages), and go on with
+a new RQ worker (hotline.jobs.rq_loop), registered again in a Redis that came back empty.
 """
 from __future__ import annotations
 
@@ -21,48 +21,24 @@ import socket
 import threading
 import time
 import uuid
-from contextlib import AbstractContextManager
-from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 from rq.exceptions import StopRequested
 from rq.scheduler import RQScheduler
 from rq.scripts import acquire_or_refresh_lock, release_lock
 
-from hotline.outages import DATABASE, REDIS, Backoff, Dependency, database_probe, redis_probe
-from hotline.rq_loop import listening_connection, work_round
+from hotline.jobs.context import serve_app
+from hotline.jobs.outages import DATABASE, REDIS, Backoff, Dependency, database_probe, redis_probe
+from hotline.jobs.periodic import arm, intervals
+from hotline.jobs.rq_loop import listening_connection, work_round
 
 log = logging.getLogger(__name__)
 
 # Every module that holds RQ jobs; `hotline worker` imports them before it takes any job.
-JOB_MODULES = ("routing.jobs", "callbacks.jobs", "dashboards.jobs", "hotline.periodic", "hotline.retention")
-
-# The app `hotline worker` built before taking jobs (None in any other process): a cache, not state.
-_served: Flask | None = None
-
-
-def serve_app(app: Flask | None) -> None:
-    """Make `app` the one jobs of this process run in (None: build one from the environment)."""
-    global _served
-    _served = app
-
-
-@lru_cache(maxsize=1)
-def _worker_app() -> Flask:
-    # A plain `rq worker` builds its app from the environment, once per process (per work horse).
-    from hotline.app import create_app
-
-    return create_app()
-
-
-def job_context() -> AbstractContextManager:
-    """A fresh app context for one job (its own database session, closed at the end): of the
-    current app in-process, else of the app `hotline worker` built, else of one built here."""
-    if has_app_context():
-        return current_app.app_context()
-    return (_served or _worker_app()).app_context()
+JOB_MODULES = ("routing.jobs", "callbacks.jobs", "dashboards.jobs", "hotline.jobs.periodic",
+               "hotline.retention")
 
 
 def preload() -> list[str]:
@@ -84,8 +60,6 @@ def without_password(url: str) -> str:
 
 def describe(app: Flask, redis_url: str, name: str) -> list[str]:
     """The lines `hotline worker` prints at start: its name, queue, Redis, database, job modules."""
-    from hotline.periodic import intervals
-
     hotline = app.extensions["hotline"]
     every = ", ".join(f"{job} every {int(interval.total_seconds())} s"
                       for job, interval in intervals(hotline.settings).items())
@@ -104,7 +78,7 @@ class Upkeep(threading.Thread):
     the queue; every `arm_every` seconds, and whenever it takes the lock, it arms the periodic
     jobs (harmless when armed already).
     A Redis error is reported to `redis_state` (logged once an outage) and the work tried again
-    after a backoff (hotline.outages); the first round that Redis answers arms the periodic jobs."""
+    after a backoff (hotline.jobs.outages); the first round that Redis answers arms the periodic jobs."""
 
     def __init__(self, app: Flask, name: str, stop: threading.Event, tick: float = 1.0,
                  arm_every: float = 5.0, lock_ttl: int = 15, redis_state: Dependency | None = None):
@@ -137,8 +111,6 @@ class Upkeep(threading.Thread):
 
     def once(self, now: float) -> bool:
         """One tick at monotonic time `now` (seconds). Returns True if this process holds the lock."""
-        from hotline.periodic import arm, intervals
-
         try:
             outcome = acquire_or_refresh_lock(self.redis, self.lock_key, self.owner, self.lock_ttl)
             held = outcome != "taken"
@@ -182,7 +154,7 @@ def serve(app: Flask, name: str, tick: float = 1.0, arm_every: float = 5.0, lock
     """Run the queue's jobs in this process, with the scheduler and periodic jobs (`Upkeep`),
     until SIGTERM or SIGINT (a warm shutdown: the job running ends first). Must run in the main
     thread. Redis or the database away never ends it: it waits for them with backoff, logs each
-    outage once and its end (hotline.outages), and goes on (a new RQ worker, registered again).
+    outage once and its end (hotline.jobs.outages), and goes on (a new RQ worker, registered again).
     Raises RuntimeError if the scheduler thread failed (the process should exit non-zero)."""
     serve_app(app)
     preload()
