@@ -22,7 +22,6 @@ from hotline.models import (
     Call,
     Callback,
     CallbackAttempt,
-    CallEvent,
     QueueEntry,
     QueueState,
     Staff,
@@ -101,19 +100,14 @@ def _record_dialled(session: Session, attempt: CallbackAttempt, leg_sid: str | N
     if returned is not None:
         return returned
     callback = attempt.callback
-    returned = Call(call_sid=attempt.caller_leg_sid, direction=RETURNED_DIRECTION,
-                    caller_number=callback.number, called_number=_office_number(callback),
-                    office_code=callback.office_code, language_code=callback.language_code,
-                    topic_code=callback.topic_code, stage="callback", consultant_id=attempt.staff_id,
-                    original_call_id=callback.call_id)
-    session.add(returned)
-    session.add(CallEvent(call=returned, kind="callback_dialled", detail=str(attempt.number),
-                          consultant_id=attempt.staff_id))
-    try:
-        session.commit()
-    except IntegrityError:  # recorded concurrently by the other side
-        session.rollback()
-    return calls.find_call(session, attempt.caller_leg_sid)
+    returned = calls.open_placed_call(session, dict(
+        call_sid=attempt.caller_leg_sid, direction=RETURNED_DIRECTION, caller_number=callback.number,
+        called_number=_office_number(callback), office_code=callback.office_code,
+        language_code=callback.language_code, topic_code=callback.topic_code, stage="callback",
+        consultant_id=attempt.staff_id, original_call_id=callback.call_id),
+        "callback_dialled", str(attempt.number), consultant_id=attempt.staff_id)
+    session.commit()  # a leg recorded concurrently by the other side is found, not inserted again
+    return returned
 
 
 def _join(resp: VoiceResponse, attempt: CallbackAttempt) -> VoiceResponse:
@@ -138,8 +132,8 @@ def fail_attempt(session: Session, attempt: CallbackAttempt, outcome: str, tell:
     if not _end_attempt(session, attempt, outcome, commit=False):
         session.commit()
         return False
-    session.add(CallEvent(call_id=attempt.callback.call_id, kind="callback_attempt", detail=outcome,
-                          consultant_id=attempt.staff_id))
+    calls.journal(session, attempt.callback.call_id, "callback_attempt", outcome,
+                  consultant_id=attempt.staff_id)
     if not _is_latest(session, attempt):
         session.commit()
         return True

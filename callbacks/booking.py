@@ -121,7 +121,7 @@ def offer(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse:
     booked = _booking(session, call)
     if booked is not None and booked.state != CallbackState.draft.value:
         return _booked(resp, _lang(call), booked, None)
-    call.stage = "callback"
+    calls.change(session, call, stage="callback")
     _journal(session, call, "callback_offered")
     number = callable_number(call.caller_number, _own_numbers())
     if number is None:
@@ -158,7 +158,7 @@ def on_keyed_number(session: Session, call: Call, digits: str | None, attempt: i
         return _ask_for_number(resp, lang, attempt + 1)
     log.info("call %s: no valid number to call back after %d tries", call.call_sid, attempt + 1)
     _journal(session, call, "callback_not_booked", "no_number")
-    call.outcome = "no_consultant"
+    calls.change(session, call, outcome="no_consultant")
     session.commit()
     speak(resp, lang, "callback_number_failed")
     speak(resp, lang, "goodbye")
@@ -187,7 +187,7 @@ def on_window(session: Session, call: Call, digits: str | None, attempt: int,
         return _unavailable(session, call, resp, lang)
     chosen = chosen or options[0]
     callback = schedule.confirm(session, callback, chosen.start, chosen.end)
-    call.outcome = "callback"
+    calls.change(session, call, outcome="callback")
     _journal(session, call, "callback_booked", chosen.kind)
     return _booked(resp, lang, callback, chosen)
 

@@ -26,7 +26,6 @@ from hotline.models import (
     Callback,
     CallbackAttempt,
     CallbackState,
-    CallEvent,
     utcnow,
 )
 from hotline.voice.speaking import speak
@@ -73,8 +72,7 @@ def _caller_answered(session: Session, attempt: CallbackAttempt, returned: Call 
         .values(answered_at=now).execution_options(synchronize_session=False)
     ).rowcount == 1
     if won and returned is not None and returned.answered_at is None:
-        returned.answered_at = now
-        returned.stage = "connected"
+        calls.change(session, returned, answered_at=now, stage="connected")
     session.commit()
     session.refresh(attempt)
     if won and returned is not None:
@@ -110,8 +108,8 @@ def _complete(session: Session, attempt: CallbackAttempt, returned: Call) -> Non
     (a retried status callback), it changes nothing."""
     callback, now = attempt.callback, utcnow()
     if _end_attempt(session, attempt, AttemptOutcome.completed.value, commit=False):
-        session.add(CallEvent(call_id=callback.call_id, kind="callback_attempt",
-                              detail=AttemptOutcome.completed.value, consultant_id=attempt.staff_id))
+        calls.journal(session, callback.call_id, "callback_attempt", AttemptOutcome.completed.value,
+                      consultant_id=attempt.staff_id)
     session.execute(update(Callback).where(Callback.id == callback.id,
                                            Callback.state == CallbackState.in_progress.value)
                     .values(state=CallbackState.completed.value, closed_at=now, return_call_id=returned.id)

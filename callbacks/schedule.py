@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 import routing
 from callbacks import sms
 from callbacks.rules import rules
-from hotline import hours, runtime
-from hotline.models import Call, Callback, CallbackState, CallEvent, QueueEntry, QueueState, utcnow
+from hotline import calls, hours, runtime
+from hotline.models import Call, Callback, CallbackState, QueueEntry, QueueState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -257,8 +257,7 @@ def _transition(session: Session, callback_id: int, from_states: tuple[str, ...]
 def _lost_race(session: Session, callback: Callback, what: str) -> None:
     """A transition lost to a concurrent one (a cancel, say): nothing changes but the journal."""
     session.rollback()
-    session.add(CallEvent(call_id=callback.call_id, kind="callback_race_lost", detail=what))
-    session.commit()
+    calls.record_event(session, callback.call_id, "callback_race_lost", what)
 
 
 # -- staff actions ---------------------------------------------------------------------------------

@@ -10,13 +10,13 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from dashboards import days
+from hotline import calls
 from hotline.catalogue import Catalogue
 from hotline.models import (
     OPEN_STATES,
     Call,
     Callback,
     CallbackState,
-    CallEvent,
     ConsultationRecord,
     Staff,
     StaffSkill,
@@ -171,5 +171,4 @@ def journal(session: Session, callback_id: int, kind: str, staff_id: int, now: d
     """Note a staff member's change to a callback on the call that asked for it (ids and times
     only, nothing personal)."""
     call_id = session.scalar(select(Callback.call_id).where(Callback.id == callback_id))
-    session.add(CallEvent(call_id=call_id, at=now, kind=kind, consultant_id=staff_id, detail=detail))
-    session.commit()
+    calls.record_event(session, call_id, kind, detail, consultant_id=staff_id, at=now)

@@ -12,7 +12,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 import routing
 from dashboards.days import Period
-from hotline.models import Call, Callback, CallEvent, ConsultationRecord, QueueEntry, Role, Staff, Status
+from hotline import calls
+from hotline.models import Call, Callback, ConsultationRecord, QueueEntry, Role, Staff, Status
 
 
 def consultants(session: Session, office: str | None = None) -> list[Staff]:
@@ -129,8 +130,8 @@ def set_urgent(session: Session, entry_id: int, urgent: bool, staff_id: int, now
         call_id = entry.call_id or session.scalar(
             select(Callback.call_id).where(Callback.id == entry.callback_id))
         if call_id is not None:
-            session.add(CallEvent(call_id=call_id, at=now, consultant_id=staff_id,
-                                  kind="marked_urgent" if urgent else "unmarked_urgent"))
+            calls.journal(session, call_id, "marked_urgent" if urgent else "unmarked_urgent",
+                          consultant_id=staff_id, at=now)
         session.commit()
         return True
     return session.scalar(select(QueueEntry.state).where(QueueEntry.id == entry_id)) in routing.IN_QUEUE

@@ -71,11 +71,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+class AppSession(Session):
+    """The app's sessions (Database.sessions makes them): hotline.calls writes a step's call
+    changes and journal when one commits, by a listener bound to this class, not to every Session
+    of the process."""
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = sessionmaker(self.engine, class_=AppSession, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -10,8 +10,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from callbacks import retention as callback_retention
-from hotline import runtime
-from hotline.models import Call, ConsultationRecord, utcnow
+from hotline import calls, runtime
+from hotline.models import ConsultationRecord, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,7 @@ class Purged:
 
 def purge_personal_data(session: Session, retention_days: int, now: datetime | None = None) -> Purged:
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
-    numbers = session.execute(
-        update(Call).where(Call.started_at < cutoff, Call.caller_number.is_not(None))
-        .values(caller_number=None)
-    ).rowcount
+    numbers = calls.forget_caller_numbers(session, cutoff)
     notes = session.execute(
         update(ConsultationRecord)
         .where(ConsultationRecord.started_at < cutoff, ConsultationRecord.notes.is_not(None))

@@ -112,7 +112,7 @@ def on_alternatives(session: Session, call: Call, digits: str | None) -> VoiceRe
     if _callback_key() and (digits or "").strip() == _callback_key():
         return _topic_for_callback(session, call, resp, lang)
     if (digits or "").strip() == runtime.catalogue().queue.keys.get("other_languages") and others:
-        call.accepts_languages = ",".join(others)
+        calls.change(session, call, accepts_languages=",".join(others))
         calls.record_event(session, call, "languages_accepted", call.accepts_languages)
     topic_menu(resp, lang, attempt=0)
     return resp
@@ -210,8 +210,7 @@ def closed(session: Session, call: Call, resp: VoiceResponse, now: datetime) -> 
     """After hours: when the centre opens, and, where callbacks are offered, a key to book one."""
     lang = call.language_code
     speak(resp, lang, "closed", when=lambda spoken: nobody_free.opening_phrase(spoken, now))
-    call.outcome = "closed"
-    call.stage = "closed"
+    calls.change(session, call, outcome="closed", stage="closed")
     calls.journal(session, call, "closed")
     key = _callback_key()
     if key:
@@ -242,8 +241,7 @@ def on_closed_choice(session: Session, call: Call, digits: str | None) -> VoiceR
 
 
 def _topic_for_callback(session: Session, call: Call, resp: VoiceResponse, lang: str) -> VoiceResponse:
-    call.stage = CALLBACK_TOPIC
-    call.outcome = None
+    calls.change(session, call, stage=CALLBACK_TOPIC, outcome=None)
     calls.record_event(session, call, "callback_requested")
     topic_menu(resp, lang, attempt=0)
     return resp

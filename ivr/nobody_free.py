@@ -25,7 +25,7 @@ def all_busy(session: Session, call: Call, resp: VoiceResponse) -> VoiceResponse
         speak(resp, lang, "all_busy_later")
     else:
         speak(resp, lang, "all_busy_closing", when=lambda spoken: opening_phrase(spoken, now))
-    call.outcome = "no_consultant"
+    calls.change(session, call, outcome="no_consultant")
     calls.record_event(session, call, "no_consultant")
     speak(resp, lang, "goodbye")
     resp.hangup()

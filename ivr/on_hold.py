@@ -13,14 +13,13 @@ import logging
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 import routing
 from hotline import calls, runtime
-from hotline.models import Call, CallEvent, QueueEntry, QueueState, Staff, utcnow
+from hotline.models import Call, QueueEntry, QueueState, Staff, utcnow
 from hotline.telephony import TWILIO_ERRORS, external_url, rest_client
 from hotline.voice import spoken_fields
 from hotline.voice.speaking import speak, staff_language
@@ -357,16 +356,11 @@ def put_through(session: Session, call: Call, staff_id: int, entry: QueueEntry) 
     bridge, so a process that died between the redirect and this record loses nothing. A
     compare-and-set on a call not yet answered: True only the first time."""
     now = utcnow()
-    recorded = session.execute(
-        update(Call).where(Call.id == call.id, Call.answered_at.is_(None))
-        .values(consultant_id=staff_id, answered_at=now, stage="connected", outcome=None)
-        .execution_options(synchronize_session="fetch")
-    ).rowcount == 1
-    if not recorded:
+    if not calls.answer(session, call, staff_id, now):
         session.commit()
         return False
     waited = int(((entry.ended_at or now) - entry.entered_at).total_seconds())
-    session.add(CallEvent(call_id=call.id, kind="accepted", consultant_id=staff_id))
+    calls.journal(session, call, "accepted", consultant_id=staff_id)
     calls.record_event(session, call, "bridged", str(max(0, waited)), consultant_id=staff_id)  # commits all
     return True
 

@@ -88,10 +88,7 @@ def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None,
         return _declined(session, resp, call, staff, entry if queued else None)
     if queued:
         return on_hold.consultant_accepted(session, call, staff, entry)
-    call.consultant_id = staff.id
-    call.answered_at = utcnow()
-    call.stage = "connected"
-    call.outcome = None
+    calls.change(session, call, consultant_id=staff.id, answered_at=utcnow(), stage="connected", outcome=None)
     calls.record_event(session, call, "accepted", consultant_id=staff.id)
     return resp
 

@@ -113,8 +113,7 @@ def sweep(session: Session, now: datetime) -> int:
             status, duration = f"error {getattr(error, 'code', None) or type(error).__name__}", None
             log.warning("could not ask Twilio about silent call %s: %s", call.call_sid, status)
         # Dated `now`, not by the database's clock: the next sweep measures the silence from it.
-        session.add(CallEvent(call_id=call.id, kind=CHECKED, detail=status, at=now))
-        session.commit()
+        calls.record_event(session, call, CHECKED, status, at=now)
         if status in calls.FINAL_STATUSES:
             log.info("call %s ended (%s) without its status callback: closed", call.call_sid, status)
             closers.get(call.direction, end_call)(session, call, status, duration)

@@ -226,7 +226,7 @@ def ring(session: Session, entry: QueueEntry, staff: Staff) -> bool:
     if not kept:  # the caller hung up, or the consultant went offline, while Twilio placed the call
         cancel_leg(leg.sid)
         return False
-    call.stage = "ringing"
+    calls.change(session, call, stage="ringing")
     calls.record_event(session, call, "offered", consultant_id=staff.id)
     return True
 
@@ -248,7 +248,7 @@ def offer_not_taken(session: Session, entry_id: int, staff_id: int, why: str) ->
     call = session.get(Call, entry.call_id) if entry.call_id is not None else None
     if call is not None:  # a callback's entry has no call yet: its attempt row says it
         if call.stage == "ringing":
-            call.stage = "queued"
+            calls.change(session, call, stage="queued")
         # Also what keeps find_consultant from ringing them for this caller again.
         calls.record_event(session, call, "not_accepted", why, consultant_id=staff_id)
     if call is not None or not failed:

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import routing
-from hotline import accounts, hours
+from hotline import accounts, calls, hours
 from hotline.catalogue import WEEKDAY_KEYS, Catalogue, Office
-from hotline.models import Call, CallEvent, ConsultationRecord, Role, Staff, utcnow
+from hotline.models import ConsultationRecord, Role, Staff, utcnow
 
 SEED = 20240917
 ALL_TOPICS = "residence,employment,health,education,social,other"
@@ -267,35 +267,35 @@ def phone_call(rng: random.Random, office: Office, consultant: Staff, lang: str,
     answered = outcome == "answered"
     talk = int(min(max(rng.lognormvariate(5.9, 0.5), 60), 1800)) if answered else 0
     duration = menus + (talk if answered else rng.randint(5, 60))
-    call = Call(call_sid=f"CA{rng.getrandbits(128):032x}", direction="inbound", office_code=office.code,
-                caller_number=None if rng.random() < 0.05 else f"+35988{rng.randint(1000000, 9999999)}",
-                called_number=office.numbers[0] if office.numbers else None, language_code=lang,
-                topic_code=topic, stage="ended", twilio_status="completed", outcome=outcome,
-                consultant_id=consultant.id if answered else None, started_at=at,
-                answered_at=at + timedelta(seconds=menus) if answered else None,
-                ended_at=at + timedelta(seconds=duration), duration_seconds=duration,
-                talk_seconds=talk if answered else None)
-    call.events = _journey(call, consultant, menus)
-    record = ConsultationRecord(call=call, channel="phone", language_code=lang, topic_code=topic,
-                                office_code=office.code, consultant_id=call.consultant_id, outcome=outcome,
-                                duration_seconds=talk if answered else duration, started_at=at, created_at=at)
+    values = dict(call_sid=f"CA{rng.getrandbits(128):032x}", direction="inbound", office_code=office.code,
+                  caller_number=None if rng.random() < 0.05 else f"+35988{rng.randint(1000000, 9999999)}",
+                  called_number=office.numbers[0] if office.numbers else None, language_code=lang,
+                  topic_code=topic, stage="ended", twilio_status="completed", outcome=outcome,
+                  consultant_id=consultant.id if answered else None, started_at=at,
+                  answered_at=at + timedelta(seconds=menus) if answered else None,
+                  ended_at=at + timedelta(seconds=duration), duration_seconds=duration,
+                  talk_seconds=talk if answered else None)
+    record = calls.past_call(values, _journey(values, consultant, menus), dict(
+        channel="phone", language_code=lang, topic_code=topic, office_code=office.code,
+        consultant_id=values["consultant_id"], outcome=outcome,
+        duration_seconds=talk if answered else duration, started_at=at, created_at=at))
     if answered:
-        _write_up(rng, record, call.ended_at)
+        _write_up(rng, record, record.call.ended_at)
     return record
 
 
-def _journey(call: Call, consultant: Staff, menus: int) -> list[CallEvent]:
-    """The events the call flow would have journalled for `call`."""
-    start = call.started_at
-    steps = [(0, "incoming", call.office_code, None), (menus // 2, "language", call.language_code, None),
-             (menus - 5, "topic", call.topic_code, None)]
-    if call.outcome == "answered":
+def _journey(call: dict, consultant: Staff, menus: int) -> list[tuple]:
+    """The events the call flow would have journalled for the call of `call` (its columns), as
+    calls.past_call takes them: (time after its start, kind, detail, consultant id)."""
+    steps = [(0, "incoming", call["office_code"], None),
+             (menus // 2, "language", call["language_code"], None),
+             (menus - 5, "topic", call["topic_code"], None)]
+    if call["outcome"] == "answered":
         steps += [(menus - 4, "offered", None, consultant.id), (menus, "accepted", None, consultant.id)]
-    elif call.outcome == "no_consultant":
+    elif call["outcome"] == "no_consultant":
         steps.append((menus - 4, "no_consultant", None, None))
-    steps.append((call.duration_seconds, "ended", call.outcome, call.consultant_id))
-    return [CallEvent(at=start + timedelta(seconds=offset), kind=kind, detail=detail, consultant_id=staff_id)
-            for offset, kind, detail, staff_id in steps]
+    steps.append((call["duration_seconds"], "ended", call["outcome"], call["consultant_id"]))
+    return [(timedelta(seconds=offset), kind, detail, staff_id) for offset, kind, detail, staff_id in steps]
 
 
 def report(summary: Summary, weeks: int) -> list[str]:
