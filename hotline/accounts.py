@@ -110,6 +110,15 @@ def _commit_named(session: Session, name: str) -> None:
         raise AccountError("a staff member named %(name)s exists already", name, quoted=True) from None
 
 
+def audit(session: Session, *, kind: str, staff_id: int | None, actor_id: int | None = None,
+          detail: str | None = None) -> None:
+    """Add to `session` an audit entry (AuditEvent: `kind`, e.g. "staff_added" or "login", about
+    staff `staff_id`, by `actor_id` (None: from the command line, or the person themselves), with
+    `detail`); not committed: it is committed with the change it records. The one writer of the
+    audit log (the staff web's logins call it too)."""
+    session.add(AuditEvent(kind=kind, staff_id=staff_id, actor_id=actor_id, detail=detail))
+
+
 def create_staff(session: Session, catalogue: Catalogue, *, name: str, role: str, phone: str | None,
                  languages: Iterable[str], topics: Iterable[str], office: str,
                  whisper_language: str | None = None, actor_id: int | None = None) -> Staff:
@@ -122,8 +131,8 @@ def create_staff(session: Session, catalogue: Catalogue, *, name: str, role: str
                   whisper_language=p.whisper_language, skills=_skills(None, p.languages, p.topics))
     session.add(staff)
     session.flush()
-    session.add(AuditEvent(kind="staff_added", staff_id=staff.id, actor_id=actor_id,
-                           detail=f"{p.role} in {p.office}"))
+    audit(session, kind="staff_added", staff_id=staff.id, actor_id=actor_id,
+          detail=f"{p.role} in {p.office}")
     _commit_named(session, p.name)
     return staff
 
@@ -155,8 +164,8 @@ def update_staff(session: Session, catalogue: Catalogue, staff: Staff, *, actor_
     staff.name, staff.role, staff.phone, staff.office_code = p.name, p.role, p.phone, p.office
     staff.whisper_language = p.whisper_language
     staff.skills = _skills(staff, p.languages, p.topics)
-    session.add(AuditEvent(kind="staff_changed", staff_id=staff.id, actor_id=actor_id,
-                           detail="changed: " + ", ".join(changed)))
+    audit(session, kind="staff_changed", staff_id=staff.id, actor_id=actor_id,
+          detail="changed: " + ", ".join(changed))
     _commit_named(session, p.name)
     return changed
 
@@ -184,7 +193,7 @@ def deactivate(session: Session, staff: Staff, actor_id: int | None = None) -> b
     staff.active = False
     session.flush()
     routing.sign_off(session, staff.id, utcnow())
-    session.add(AuditEvent(kind="staff_deactivated", staff_id=staff.id, actor_id=actor_id))
+    audit(session, kind="staff_deactivated", staff_id=staff.id, actor_id=actor_id)
     session.commit()
     session.refresh(staff)
     return True
@@ -196,7 +205,7 @@ def reactivate(session: Session, staff: Staff, actor_id: int | None = None) -> b
     if staff.active:
         return False
     staff.active = True
-    session.add(AuditEvent(kind="staff_reactivated", staff_id=staff.id, actor_id=actor_id))
+    audit(session, kind="staff_reactivated", staff_id=staff.id, actor_id=actor_id)
     session.commit()
     return True
 
@@ -247,8 +256,8 @@ def revoke_token(session: Session, staff: Staff, token_id: int, actor_id: int | 
     if row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()
-    session.add(AuditEvent(kind="token_revoked", staff_id=staff.id, actor_id=actor_id,
-                           detail=f"token #{row.id}"))
+    audit(session, kind="token_revoked", staff_id=staff.id, actor_id=actor_id,
+          detail=f"token #{row.id}")
     session.commit()
     return True
 
@@ -273,7 +282,7 @@ def set_password(session: Session, staff: Staff, password: str, actor_id: int | 
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     staff.password_hash = generate_password_hash(password)
-    session.add(AuditEvent(kind="password_set", staff_id=staff.id, actor_id=actor_id))
+    audit(session, kind="password_set", staff_id=staff.id, actor_id=actor_id)
     session.commit()
 
 

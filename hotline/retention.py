@@ -6,12 +6,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from callbacks import retention as callback_retention
-from hotline import calls, runtime
-from hotline.models import ConsultationRecord, utcnow
+from hotline import calls, records, runtime
+from hotline.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +25,7 @@ class Purged:
 def purge_personal_data(session: Session, retention_days: int, now: datetime | None = None) -> Purged:
     cutoff = (now or utcnow()) - timedelta(days=retention_days)
     numbers = calls.forget_caller_numbers(session, cutoff)
-    notes = session.execute(
-        update(ConsultationRecord)
-        .where(ConsultationRecord.started_at < cutoff, ConsultationRecord.notes.is_not(None))
-        .values(notes=None)
-    ).rowcount
+    notes = records.forget_notes(session, cutoff)
     callback_numbers = callback_retention.forget_numbers(session, cutoff)  # the callbacks area's own
     session.commit()
     return Purged(numbers, notes, callback_numbers)

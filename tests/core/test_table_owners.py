@@ -1,7 +1,12 @@
 """Each table has one owner, and only its owner writes it (issue 18, "One write path per
-aggregate"): queue entries are written only by routing.queues, callbacks and their attempts only by
-the callbacks area, consultants' status only by routing.reservation and the rest of a staff row
-only by hotline.accounts, and so on (OWNERS, COLUMN_OWNERS). The test
+aggregate"): calls and their journal are written only by hotline.calls, consultation records only
+by hotline.records (a phone call's record too: the close runs the INSERT hotline.records builds),
+the audit log only by hotline.accounts (the staff web's logins call accounts.audit), queue entries
+only by routing.queues, callbacks and their attempts only by the callbacks area, consultants'
+status only by routing.reservation and the rest of a staff row only by hotline.accounts, the
+reference tables (offices, languages, topics) only by hotline.models.reference's sync_reference
+from the catalogue (OWNERS, COLUMN_OWNERS). Every table of hotline.models has its owner declared
+here, or a test fails. The test
 reads the production code (every area, the core and the demo's seeding in hotline.dev; not tests,
 bench or migrations) with Python's ast module, without importing or running it, and fails naming
 the module, line and table of every write it finds outside the table's owner.
@@ -28,9 +33,11 @@ helper, read from a relationship, taken from a list, an unannotated parameter), 
 assignments; statements built in one function and run in another when the table reaches them
 through anything but a local name (a dict, an attribute, a function's result); rows created by
 an ORM relationship's cascade (parent.children.append(Model(...)) reaches the session that way);
-SQL strings built piece by piece; and code that imports a writer under another name. The calls and
-call_events tables are left out here: hotline.calls owns them, and has a test of its own; so are
-consultation_records (written with the call's end) and audit_events (written by whoever acts).
+SQL strings built piece by piece; and code that imports a writer under another name. So it never
+sees staff_skills written (hotline.accounts sets staff.skills, a relationship: NOT_SEEN), nor the
+record and journal the demo's history adds through a call built by hotline.calls.past_call and
+hotline.records.past_record. hotline.calls has a test of its own as well (test_call_writes), which
+also looks at assignments to a call's columns on names that say they hold a call.
 """
 from __future__ import annotations
 
@@ -54,6 +61,10 @@ NOT_SCANNED = ("hotline/migrations/",)
 STAFF_STATUS = ("status", "status_since", "idle_since", "current_call_sid", "wrap_up_until")
 # table -> the modules (dotted names; a package stands for all its modules) that may write it.
 OWNERS: dict[str, tuple[str, ...]] = {
+    "calls": ("hotline.calls",),
+    "call_events": ("hotline.calls",),
+    "consultation_records": ("hotline.records",),
+    "audit_events": ("hotline.accounts",),
     "queue_entries": ("routing.queues",),
     "callbacks": ("callbacks",),
     "callback_attempts": ("callbacks",),
@@ -63,6 +74,8 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "languages": ("hotline.models.reference",),
     "topics": ("hotline.models.reference",),
 }
+# Tables whose owner's writes the scan cannot see (so test_the_scan_sees_every_table skips them): why.
+NOT_SEEN = {"staff_skills": "hotline.accounts assigns staff.skills, an ORM relationship"}
 # (table, column) -> owners, for a table whose columns have different owners.
 COLUMN_OWNERS: dict[tuple[str, str], tuple[str, ...]] = {
     **{("staff", column.name): ("hotline.accounts",) for column in Staff.__table__.columns
@@ -343,6 +356,26 @@ def test_every_owner_named_is_a_production_module_or_package():
     owners = {owner for owners in (*OWNERS.values(), *COLUMN_OWNERS.values()) for owner in owners}
     assert sorted(owner for owner in owners if owner not in modules) == []
     assert set(OWNERS) | {table for table, _ in COLUMN_OWNERS} <= set(_tables().values())
+
+
+def test_every_table_has_an_owner():
+    """Each table of hotline.models (Base.metadata) has its owner declared: the whole table in
+    OWNERS, or each of its columns in COLUMN_OWNERS."""
+    unowned = [f"{table.name}.{column.name}" for table in Base.metadata.sorted_tables
+               if table.name not in OWNERS
+               for column in table.columns if (table.name, column.name) not in COLUMN_OWNERS]
+    assert unowned == []
+
+
+def test_the_scan_sees_every_table_written():
+    """Each table is checked: the scan finds at least one write of it (its owner's), so its name and
+    model are the ones the code uses; NOT_SEEN says why the exceptions are not."""
+    tables = _tables()
+    seen = {write.table for module, path in production_modules()
+            for write in writes_in(path.read_text(), module, tables)}
+    assert sorted(table.name for table in Base.metadata.sorted_tables
+                  if table.name not in seen and table.name not in NOT_SEEN) == []
+    assert sorted(table for table in NOT_SEEN if table in seen) == []  # seen after all: drop the exception
 
 
 SAMPLE = '''
