@@ -4,16 +4,17 @@ act through these functions; every change is audited (AuditEvent, with the actor
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-import routing
-from hotline import permissions
+from hotline import permissions, runtime
 from hotline.catalogue import Catalogue
 from hotline.models import ApiToken, AuditEvent, Role, Staff, StaffSkill, utcnow
 from hotline.phone_numbers import normalise
@@ -179,10 +180,18 @@ def _keep_an_admin(session: Session, staff: Staff) -> None:
         raise AccountError("%(name)s is the last active admin; make someone else an admin first", staff.name)
 
 
+def register_sign_off(app: Flask, sign_off: Callable[[Session, int, datetime], object]) -> None:
+    """In this app, deactivate() also runs `sign_off(session, staff_id, now)` (now: UTC) in its
+    transaction: how routing, which owns a consultant's status, takes them offline (wired by
+    hotline.app.create_app: the core imports no area)."""
+    app.extensions["hotline"].sign_offs.append(sign_off)
+
+
 def deactivate(session: Session, staff: Staff, actor_id: int | None = None) -> bool:
     """Deactivate `staff`, keeping their history: they can no longer log in (their open sessions end
     at their next request), their API tokens stop working and routing offers them no call; if they
-    are not on a call they go offline at once. Audited as staff_deactivated. Returns False if they
+    are not on a call they go offline at once (the app's sign-offs: register_sign_off; so it needs
+    an app context). Audited as staff_deactivated. Returns False if they
     were inactive already (nothing done); raises AccountError for the last active admin and for
     deactivating oneself (`actor_id` is `staff`)."""
     if not staff.active:
@@ -192,7 +201,8 @@ def deactivate(session: Session, staff: Staff, actor_id: int | None = None) -> b
     _keep_an_admin(session, staff)
     staff.active = False
     session.flush()
-    routing.sign_off(session, staff.id, utcnow())
+    for sign_off in runtime.current().sign_offs:
+        sign_off(session, staff.id, utcnow())
     audit(session, kind="staff_deactivated", staff_id=staff.id, actor_id=actor_id)
     session.commit()
     session.refresh(staff)

@@ -152,6 +152,14 @@ def app(app_config, backend, tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def app_context(app):
+    """The app's context, for a test that calls a service function outside a request which reads
+    the app's plug-ins (hotline.runtime.Runtime: retention purgers, sign-offs)."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -21,7 +21,7 @@ def _call_with_record(db, sid: str, age_days: int) -> Call:
     return call
 
 
-def test_purge_erases_only_what_outlived_retention(app, db):
+def test_purge_erases_only_what_outlived_retention(app, db, app_context):
     old = _call_with_record(db, "CAold", age_days=400)
     recent = _call_with_record(db, "CArecent", age_days=10)
     purged = purge_personal_data(db, retention_days=365)
@@ -55,7 +55,7 @@ def test_periodic_job_runs_in_a_worker_and_arms_the_next_slot(app, db):
     assert len(queue.scheduled_job_registry.get_job_ids()) == len(periodic.PERIODIC)  # each armed once
 
 
-def test_callback_numbers_are_erased_once_closed_and_old_but_kept_while_open(app, db):
+def test_callback_numbers_are_erased_once_closed_and_old_but_kept_while_open(app, db, app_context):
     from hotline.models import Callback
 
     def callback(sid: str, state: str, age_days: int) -> Callback:
