@@ -1,7 +1,7 @@
 """The one clock every decision reads (opening hours, waits, due callbacks, idle staff sessions).
 
 Business code calls `utcnow()` (also exported as hotline.models.utcnow) and nothing else for the
-time: no datetime.now(), time.time() or date.today() (tests/core/test_one_clock.py checks the
+time: no datetime.now(), time.time() or date.today() (tests/hotline/test_one_clock.py checks the
 source). Tests set the clock for the whole process in one place (tests/clock.py replaces `_read`),
 so a test never depends on the date or hour it runs at, and no module is left on the machine's
 time when the others are moved. In production `_read` is the machine's clock, unchanged.

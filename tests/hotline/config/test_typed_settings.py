@@ -12,7 +12,7 @@ from hotline.catalogue import Catalogue, CatalogueError, load_catalogue, load_ra
 from hotline.config import board, callbacks
 from hotline.config.general import General
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 AREAS = ("hotline", "ivr", "routing", "callbacks", "recordings", "dashboards")
 # Where the TOML is read: the loader and the sections' own parsers.
 READERS = (ROOT / "hotline" / "catalogue.py", ROOT / "hotline" / "config")

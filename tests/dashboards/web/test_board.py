@@ -19,13 +19,13 @@ from hotline.config import board
 from hotline.models import CallEvent, QueueEntry, Staff, utcnow
 from tests.clock import set_clock
 from tests.conftest import services_of
-from tests.dashboards.test_api_statements import counting_statements
-from tests.dashboards.test_callbacks_api import booked, reread
-from tests.dashboards.test_queues_api import queued
+from tests.dashboards.api.test_api_statements import counting_statements
+from tests.dashboards.api.test_callbacks_api import booked, reread
+from tests.dashboards.api.test_queues_api import queued
+from tests.dashboards.web.conftest import add_person, csrf_token, https_client, log_in
 from tests.helpers import add_consultant
 from tests.journeys import route
 from tests.queueing import enqueued
-from tests.web.conftest import add_person, csrf_token, https_client, log_in
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from hotline.models import Base, Call
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PACKAGES = ("hotline", "ivr", "routing", "callbacks", "recordings", "dashboards")
 OWNER = ROOT / "hotline" / "calls"
 LEFT_OUT = (OWNER, ROOT / "hotline" / "migrations")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import config_with
-from tests.dashboards.test_queues_api import queued
-from tests.web.conftest import add_person, log_in
+from tests.dashboards.api.test_queues_api import queued
+from tests.dashboards.web.conftest import add_person, log_in
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
 from dashboards.web.i18n import COOKIE, TRANSLATIONS
-from tests.web.conftest import add_person, csrf_token, log_in
+from tests.dashboards.web.conftest import add_person, csrf_token, log_in
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BG_PO = TRANSLATIONS / "bg" / "LC_MESSAGES" / "messages.po"
 
 

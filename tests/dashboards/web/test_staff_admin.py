@@ -13,8 +13,8 @@ from hotline.dev import demo
 from hotline.models import AuditEvent, Staff
 from routing.candidates import candidates
 from tests.conftest import services_of
+from tests.dashboards.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
 from tests.helpers import add_consultant
-from tests.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
 
 PROFILE = {"name": "Nadia Popova", "role": "consultant", "office": "burgas", "phone": "0888 123 456",
            "languages": ["uk", "ru"], "topics": ["health", "social"], "whisper_language": "en"}

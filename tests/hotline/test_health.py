@@ -8,7 +8,7 @@ from tests.conftest import services_of
 
 
 def _checks(response) -> dict:
-    """The answer without "speech" (the speech engines, tests/core/test_prompt_audio.py)."""
+    """The answer without "speech" (the speech engines, tests/hotline/voice/test_prompt_audio.py)."""
     return {name: value for name, value in response.get_json().items() if name != "speech"}
 
 

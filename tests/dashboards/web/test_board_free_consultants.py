@@ -12,11 +12,11 @@ import pytest
 
 from hotline.models import utcnow
 from tests.clock import set_clock
+from tests.dashboards.web.test_board import live, row_of
 from tests.helpers import add_consultant, add_staff_with_token
 from tests.journeys import BURGAS_NUMBER, route
 from tests.queueing import enqueued, run_jobs, rung
 from tests.routing.test_widening_on_time import _sweep
-from tests.web.test_board import live, row_of
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ def _languages_on_duty(languages_on_duty):
 
 @pytest.fixture(autouse=True)
 def _fragment_not_shared(monkeypatch):
-    """Each poll renders afresh (as in tests/web/test_board.py)."""
+    """Each poll renders afresh (as in tests/dashboards/web/test_board.py)."""
     from dashboards.web import board_views
 
     monkeypatch.setattr(board_views, "FRAGMENT_CACHE_SECONDS", 0)
@@ -34,7 +34,7 @@ def _fragment_not_shared(monkeypatch):
 
 @pytest.fixture
 def supervisor(app, db, web):
-    from tests.web.conftest import add_person, log_in
+    from tests.dashboards.web.conftest import add_person, log_in
 
     person = add_person(app, db, "Desislava", "supervisor")
     assert log_in(web, "Desislava").status_code == 302

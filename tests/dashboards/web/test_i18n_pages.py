@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hotline.models import ConsultationRecord, utcnow
-from tests.web.conftest import add_person, csrf_token, log_in
+from tests.dashboards.web.conftest import add_person, csrf_token, log_in
 
 BULGARIAN = {"Accept-Language": "bg-BG,bg;q=0.9,en;q=0.5"}
 ENGLISH = {"Accept-Language": "en"}

@@ -24,8 +24,8 @@ from dashboards.web.access import PUBLIC, allowed_roles
 from hotline.models import Call, ConsultationRecord, Staff, utcnow
 from hotline.phone_numbers import caller_key
 from tests.conftest import services_of
-from tests.dashboards.test_callbacks_api import booked
-from tests.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
+from tests.dashboards.api.test_callbacks_api import booked
+from tests.dashboards.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
 
 RLO, PDI = "\u202e", "\u2069"
 ISOLATE_OPENERS = ("\u2066", "\u2067", "\u2068")  # LRI, RLI, FSI

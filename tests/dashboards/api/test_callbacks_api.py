@@ -18,7 +18,7 @@ from hotline import accounts
 from hotline.models import Call, CallbackAttempt, CallEvent, ConsultationRecord, QueueEntry, Staff, utcnow
 from hotline.models.callback import Callback
 from tests.conftest import services_of
-from tests.dashboards.test_api import assert_json_error, bearer
+from tests.dashboards.api.test_api import assert_json_error, bearer
 from tests.helpers import add_consultant, add_staff_with_token
 
 SOFIA_TZ = ZoneInfo("Europe/Sofia")

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.dashboards.test_api import add_record, assert_json_error, bearer
-from tests.dashboards.test_callbacks_api import booked
-from tests.dashboards.test_queues_api import queued
+from tests.dashboards.api.test_api import add_record, assert_json_error, bearer
+from tests.dashboards.api.test_callbacks_api import booked
+from tests.dashboards.api.test_queues_api import queued
 from tests.helpers import add_staff_with_token
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hotline import accounts
 from hotline.models import Staff
-from tests.dashboards.test_api import assert_json_error, bearer
-from tests.web.conftest import add_person, csrf_token, log_in
+from tests.dashboards.api.test_api import assert_json_error, bearer
+from tests.dashboards.web.conftest import add_person, csrf_token, log_in
 
 
 def test_a_logged_in_supervisor_reads_the_api(app, db, web):

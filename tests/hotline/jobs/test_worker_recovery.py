@@ -164,7 +164,7 @@ def lock_of(connection: redis.Redis, name: str) -> Callable[[], bool]:
 def worker_env(real_database_url, tmp_path) -> Iterator[dict[str, str]]:
     if not HOTLINE.exists():
         _skip_or_fail(f"no hotline command at {HOTLINE}")
-    repo = str(Path(__file__).resolve().parents[2])
+    repo = str(Path(__file__).resolve().parents[3])
     env = {**os.environ, "DATABASE_URL": real_database_url, "REDIS_URL": REDIS_URL,
            "HOTLINE_CONFIG": ALWAYS_OPEN, "HOTLINE_INSTANCE_PATH": str(tmp_path / "instance"),
            "HOTLINE_PERIODIC_SECONDS": FAST, "SECRET_KEY": "test",

@@ -13,7 +13,7 @@ from dashboards import days, reports
 from hotline import accounts
 from hotline.models import Call, CallEvent, QueueEntry, utcnow
 from tests.conftest import services_of
-from tests.dashboards.test_api import assert_json_error, bearer
+from tests.dashboards.api.test_api import assert_json_error, bearer
 from tests.helpers import add_consultant, add_staff_with_token
 
 SOFIA = ZoneInfo("Europe/Sofia")

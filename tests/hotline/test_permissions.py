@@ -1,6 +1,6 @@
 """hotline.permissions, the one place of the access rules: plain functions, tables over the roles,
 no app. The staff web's and the API's own tests check the same rules through their pages and
-endpoints (tests/web/test_access.py walks the URL map)."""
+endpoints (tests/dashboards/web/test_access.py walks the URL map)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

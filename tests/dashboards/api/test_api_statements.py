@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import event
 
 from tests.conftest import services_of
-from tests.dashboards.test_api import add_record, bearer
+from tests.dashboards.api.test_api import add_record, bearer
 from tests.helpers import add_staff_with_token
 
 

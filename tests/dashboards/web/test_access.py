@@ -7,7 +7,7 @@ import re
 import pytest
 
 from dashboards.web.access import PUBLIC, allowed_roles
-from tests.web.conftest import add_person, log_in
+from tests.dashboards.web.conftest import add_person, log_in
 
 ROLES = ("consultant", "supervisor", "admin")
 
