@@ -180,7 +180,7 @@ def languages_on_duty(app, db):
     """Someone on duty (on a break, so never rung) for every language: calls then reach the topic
     menu straight away, not the "nobody who speaks your language is on duty" choice. Tests of that
     choice set these consultants offline."""
-    from tests.helpers import add_consultant
+    from tests.support.helpers import add_consultant
 
     return [add_consultant(app, db, f"On duty in {code}", languages=[code], topics=["other"], status="break")
             for code in ("bg", "en", "ru", "uk", "ar", "fa", "tr")]

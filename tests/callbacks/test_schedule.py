@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from callbacks import schedule
-from tests.callbacks.placing_helpers import booked, reread, set_clock
 from tests.conftest import config_with, services_of
+from tests.support.placing import booked, reread, set_clock
 
 SOFIA = ZoneInfo("Europe/Sofia")
 

@@ -12,7 +12,7 @@ from hotline.models import QueueEntry
 from tests.conftest import config_with, services_of
 from tests.dashboards.api.test_api import add_record, bearer
 from tests.dashboards.api.test_callbacks_api import booked
-from tests.helpers import add_staff_with_token
+from tests.support.helpers import add_staff_with_token
 
 SOFIA, NEW_YORK = ZoneInfo("Europe/Sofia"), ZoneInfo("America/New_York")
 DAY = date(2026, 3, 10)

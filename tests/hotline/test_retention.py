@@ -7,7 +7,7 @@ from hotline.jobs import periodic
 from hotline.models import Call, ConsultationRecord, utcnow
 from hotline.retention import purge_personal_data
 from tests.conftest import services_of
-from tests.queueing import run_jobs
+from tests.support.queueing import run_jobs
 
 
 def _call_with_record(db, sid: str, age_days: int) -> Call:

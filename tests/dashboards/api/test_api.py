@@ -10,7 +10,7 @@ from sqlalchemy import select
 from hotline import accounts
 from hotline.dev.twilio_stand_in import ConsultantLeg
 from hotline.models import Call, ConsultationRecord, Staff, utcnow
-from tests.helpers import STATUS_URL, add_consultant, add_staff_with_token, to_topic_menu
+from tests.support.helpers import STATUS_URL, add_consultant, add_staff_with_token, to_topic_menu
 
 SOFIA_TZ = ZoneInfo("Europe/Sofia")
 

@@ -10,7 +10,7 @@ import pytest
 from tests.dashboards.api.test_api import add_record, assert_json_error, bearer
 from tests.dashboards.api.test_callbacks_api import booked
 from tests.dashboards.api.test_queues_api import queued
-from tests.helpers import add_staff_with_token
+from tests.support.helpers import add_staff_with_token
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from hotline import accounts
 from tests.dashboards.api.test_api import add_record
 from tests.dashboards.api.test_callbacks_api import booked
 from tests.dashboards.api.test_queues_api import queued
-from tests.helpers import add_consultant, add_staff_with_token
+from tests.support.helpers import add_consultant, add_staff_with_token
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 

@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from tests.conftest import services_of
 from tests.dashboards.api.test_api import add_record, bearer
-from tests.helpers import add_staff_with_token
+from tests.support.helpers import add_staff_with_token
 
 
 @contextmanager

@@ -19,7 +19,7 @@ from hotline.models import Call, CallbackAttempt, CallEvent, ConsultationRecord,
 from hotline.models.callback import Callback
 from tests.conftest import services_of
 from tests.dashboards.api.test_api import assert_json_error, bearer
-from tests.helpers import add_consultant, add_staff_with_token
+from tests.support.helpers import add_consultant, add_staff_with_token
 
 SOFIA_TZ = ZoneInfo("Europe/Sofia")
 NUMBER = "+359888777666"

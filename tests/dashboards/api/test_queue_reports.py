@@ -14,7 +14,7 @@ from hotline import accounts
 from hotline.models import Call, CallEvent, QueueEntry, utcnow
 from tests.conftest import services_of
 from tests.dashboards.api.test_api import assert_json_error, bearer
-from tests.helpers import add_consultant, add_staff_with_token
+from tests.support.helpers import add_consultant, add_staff_with_token
 
 SOFIA = ZoneInfo("Europe/Sofia")
 DAY = date(2026, 3, 10)

@@ -15,7 +15,7 @@ from hotline.models import Call, CallEvent, QueueEntry, Staff, utcnow
 from routing import pick_next, queues
 from tests.conftest import services_of
 from tests.dashboards.api.test_api import assert_json_error, bearer
-from tests.helpers import add_consultant, add_staff_with_token
+from tests.support.helpers import add_consultant, add_staff_with_token
 
 _sids = count(1)
 

@@ -17,15 +17,15 @@ from dashboards.web import board_views
 from hotline.catalogue import CatalogueError
 from hotline.config import board
 from hotline.models import CallEvent, QueueEntry, Staff, utcnow
-from tests.clock import set_clock
 from tests.conftest import services_of
 from tests.dashboards.api.test_api_statements import counting_statements
 from tests.dashboards.api.test_callbacks_api import booked, reread
 from tests.dashboards.api.test_queues_api import queued
 from tests.dashboards.web.conftest import add_person, csrf_token, https_client, log_in
-from tests.helpers import add_consultant
-from tests.journeys import route
-from tests.queueing import enqueued
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant
+from tests.support.journeys import route
+from tests.support.queueing import enqueued
 
 
 @pytest.fixture(autouse=True)
@@ -249,7 +249,7 @@ def test_polling_the_board_does_not_keep_an_idle_session_alive(app, db, web, sup
 def test_the_worker_renders_the_live_part_and_boards_are_served_its_rendering(app, db, web, monkeypatch):
     """Open boards do not take a web process's CPU: a board whose shared rendering has expired is
     served the last one (a second old at most) and asks the worker for a new one."""
-    from tests.queueing import run_jobs
+    from tests.support.queueing import run_jobs
 
     monkeypatch.setattr(board_views, "FRAGMENT_CACHE_SECONDS", 0.5)  # shared, as in production
     add_person(app, db, "Svetla", "supervisor")

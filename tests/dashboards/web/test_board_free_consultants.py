@@ -11,12 +11,12 @@ from datetime import timedelta
 import pytest
 
 from hotline.models import utcnow
-from tests.clock import set_clock
 from tests.dashboards.web.test_board import live, row_of
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import BURGAS_NUMBER, route
-from tests.queueing import enqueued, run_jobs, rung
 from tests.routing.test_widening_on_time import _sweep
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import BURGAS_NUMBER, route
+from tests.support.queueing import enqueued, run_jobs, rung
 
 
 @pytest.fixture(autouse=True)

@@ -13,10 +13,10 @@ from hotline.models import Call, ConsultationRecord, Staff, utcnow
 from hotline.phone_numbers import caller_key
 from tests.conftest import services_of
 from tests.dashboards.web.conftest import add_person, csrf_token, log_in
-from tests.journeys import hang_up, record_of, route, status_of
-from tests.queueing import enqueued, redirect_of, run_jobs, rung
+from tests.support.journeys import hang_up, record_of, route, status_of
+from tests.support.queueing import enqueued, redirect_of, run_jobs, rung
 
-CALLER = "+359888123456"  # tests.journeys' callers ring from this number
+CALLER = "+359888123456"  # tests.support.journeys' callers ring from this number
 SHOWN_CALLER = "888123456"
 
 

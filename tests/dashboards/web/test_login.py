@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from hotline.cli import main
 from hotline.models import AuditEvent, Staff, utcnow
-from tests.clock import set_clock
 from tests.dashboards.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
+from tests.support.clock import set_clock
 
 
 @pytest.mark.parametrize("role, home", [("consultant", "/desk"), ("supervisor", "/board"),

@@ -14,7 +14,7 @@ from hotline.models import AuditEvent, Staff
 from routing.candidates import candidates
 from tests.conftest import services_of
 from tests.dashboards.web.conftest import PASSWORD, add_person, csrf_token, https_client, log_in
-from tests.helpers import add_consultant
+from tests.support.helpers import add_consultant
 
 PROFILE = {"name": "Nadia Popova", "role": "consultant", "office": "burgas", "phone": "0888 123 456",
            "languages": ["uk", "ru"], "topics": ["health", "social"], "whisper_language": "en"}

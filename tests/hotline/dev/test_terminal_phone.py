@@ -14,7 +14,7 @@ from hotline.cli import main
 from hotline.dev.terminal_phone import run_call
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff
 from tests.conftest import AUTH_TOKEN, services_of
-from tests.helpers import STATUS_URL, VOICE_URL, add_consultant
+from tests.support.helpers import STATUS_URL, VOICE_URL, add_consultant
 
 
 class Script:
@@ -165,8 +165,8 @@ def test_a_consultant_freed_while_the_caller_waits_is_rung_and_put_through_in_th
         app, db, twilio, client):
     """The REST API is the stand-in: the phone plays the consultant the service rings for a waiting
     caller, and follows the caller's redirect into the conference, as Twilio would."""
-    from tests.helpers import add_staff_with_token
-    from tests.queueing import run_jobs
+    from tests.support.helpers import add_staff_with_token
+    from tests.support.queueing import run_jobs
 
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
     _, token = add_staff_with_token(app, db, "Supervisor")

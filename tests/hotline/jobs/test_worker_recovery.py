@@ -41,8 +41,8 @@ from tests.conftest import (
     _truncate_all,
     services_of,
 )
-from tests.helpers import add_consultant, add_staff_with_token, new_call
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, status_of
+from tests.support.helpers import add_consultant, add_staff_with_token, new_call
+from tests.support.journeys import LANGUAGE_KEYS, TOPIC_KEYS, status_of
 
 pytestmark = pytest.mark.processes  # real `hotline worker` processes and redis-servers
 

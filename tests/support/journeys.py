@@ -12,9 +12,9 @@ from hotline.dev.twilio_stand_in import CallerLeg, ConsultantLeg, Twilio, spoken
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff
 from hotline.voice.speech import audio
 from hotline.voice.speech import prompts as engine_prompts
-from tests.clock import set_clock  # noqa: F401 (the journeys' clock)
 from tests.conftest import services_of
-from tests.helpers import STATUS_URL, new_call
+from tests.support.clock import set_clock  # noqa: F401 (the journeys' clock)
+from tests.support.helpers import STATUS_URL, new_call
 
 LANGUAGE_KEYS = {"bg": "1", "en": "2", "ru": "3", "uk": "4", "ar": "5", "fa": "6", "tr": "7"}
 TOPIC_KEYS = {"residence": "1", "employment": "2", "health": "3", "education": "4", "social": "5",

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hotline.dev.twilio_stand_in import ApiRequest, FakeTwilioApi, Twilio
 from hotline.models import Call, Callback, CallbackAttempt, utcnow
-from tests.clock import set_clock  # noqa: F401 (the placing tests' clock)
+from tests.support.clock import set_clock  # noqa: F401 (the placing tests' clock)
 
 CALLER = "+359888765432"  # a Bulgarian mobile: SMS-capable
 def booked(db, *, language="ru", topic="health", office="sofia", number=CALLER, rang_minutes_ago=30,
