@@ -21,6 +21,7 @@ from hotline.app import create_app
 from hotline.dev.twilio_stand_in import FakeTwilioApi, Twilio
 from hotline.migrate import upgrade
 from hotline.models import Base, sync_reference
+from tests.support.catalogue import catalogue_app as catalogue_app_of
 
 PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/13")
@@ -184,6 +185,14 @@ def languages_on_duty(app, db):
 
     return [add_consultant(app, db, f"On duty in {code}", languages=[code], topics=["other"], status="break")
             for code in ("bg", "en", "ru", "uk", "ar", "fa", "tr")]
+
+
+@pytest.fixture
+def catalogue_app():
+    """A bare Flask app holding only the test catalogue (ALWAYS_OPEN, as the `app` fixture's), for
+    tests of functions that read the catalogue and nothing else: no database or Redis, one run
+    instead of one per backend, and in the fast tier (tests.support.catalogue)."""
+    return catalogue_app_of(ALWAYS_OPEN)
 
 
 def config_with(tmp_path, extra: str, base: str | None = ALWAYS_OPEN) -> str:

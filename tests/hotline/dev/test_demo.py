@@ -93,8 +93,8 @@ def test_history_is_consistent(app, db):
     assert _count(db, Call) == summary.calls == sum(1 for r in records if r.channel == "phone")
 
 
-def test_same_seed_same_history(app):
-    office = services_of(app).catalogue.office("sofia")
+def test_same_seed_same_history(catalogue_app):
+    office = services_of(catalogue_app).catalogue.office("sofia")
 
     first = demo.contact_times(office, 7, 2, random.Random(1), NOW)
 
