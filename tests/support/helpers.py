@@ -8,7 +8,7 @@ from itertools import count
 from hotline import accounts
 from hotline.dev.twilio_stand_in import CallerLeg, Twilio
 from hotline.models import Staff, utcnow
-from tests.conftest import PUBLIC_BASE_URL, services_of
+from tests.support.app import PUBLIC_BASE_URL, services_of
 
 VOICE_URL = PUBLIC_BASE_URL + "/ivr/voice"
 STATUS_URL = PUBLIC_BASE_URL + "/ivr/status"

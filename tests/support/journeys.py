@@ -12,7 +12,7 @@ from hotline.dev.twilio_stand_in import CallerLeg, ConsultantLeg, Twilio, spoken
 from hotline.models import Call, CallEvent, ConsultationRecord, Staff
 from hotline.voice.speech import audio
 from hotline.voice.speech import prompts as engine_prompts
-from tests.conftest import services_of
+from tests.support.app import services_of
 from tests.support.clock import set_clock  # noqa: F401 (the journeys' clock)
 from tests.support.helpers import STATUS_URL, new_call
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from hotline import runtime
-from tests.conftest import services_of
+from tests.support.app import services_of
 
 # Port 1 (tcpmux): nothing listens there, so every command fails at once with ConnectionError.
 DEAD_REDIS_URL = "redis://127.0.0.1:1/0"

@@ -16,8 +16,10 @@ from sqlalchemy import select
 from hotline.dev.twilio_stand_in import ApiRequest, CallerLeg, FakeTwilioApi, Twilio
 from hotline.jobs import rq_loop
 from hotline.models import QueueEntry, utcnow
-from tests.conftest import services_of
+from tests.support.app import services_of
 from tests.support.clock import set_clock
+from tests.support.helpers import STATUS_URL, add_staff_with_token
+from tests.support.journeys import route
 
 
 def sweep_at(app, monkeypatch, minutes_on: float) -> None:
@@ -147,9 +149,6 @@ def whole_queued_call(app, twilio: Twilio, api: FakeTwilioApi, consultant_id: in
     """A caller queues for English x health while consultant `consultant_id` is busy, waits a turn;
     the consultant becomes available (the API, as a supervisor), is rung, accepts; the caller is
     redirected into the conference, they talk, and both hang up (the final status callbacks)."""
-    from tests.support.helpers import STATUS_URL, add_staff_with_token
-    from tests.support.journeys import route
-
     call = route(twilio, "en", "health")
     enqueue = enqueued(call)
     wait_turn(call, enqueue)
