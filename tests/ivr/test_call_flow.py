@@ -6,8 +6,8 @@ from sqlalchemy import select
 from hotline import accounts
 from hotline.dev.twilio_stand_in import ConsultantLeg
 from hotline.models import Call, ConsultationRecord, Staff
-from tests.helpers import STATUS_URL, add_consultant, new_call, says, to_topic_menu
-from tests.journeys import journal
+from tests.support.helpers import STATUS_URL, add_consultant, new_call, says, to_topic_menu
+from tests.support.journeys import journal
 
 
 def test_first_complete_call(app, db, twilio):
