@@ -14,7 +14,7 @@ from hotline import calls, runtime
 from hotline.models import Staff
 from hotline.telephony import answer_faults_with_twiml, twilio_webhook, twiml
 from hotline.webhooks import apology, caller_webhook, menu_attempt, params, query_number, whole_number
-from ivr import flow, on_hold, whisper
+from ivr import bridge, flow, on_hold, whisper
 
 blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
 
@@ -89,7 +89,7 @@ def queue_way_out(session, call, params):
 @caller_webhook
 def queue_bridge(session, call, params):
     """Where the REST API redirects a waiting caller whose consultant accepted."""
-    return on_hold.bridge(session, call)
+    return bridge.bridge(session, call)
 
 
 @blueprint.route("/queue/offer-status", methods=["GET", "POST"], endpoint="offer_status")

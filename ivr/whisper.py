@@ -9,7 +9,7 @@ from hotline import calls, runtime
 from hotline.models import Call, Staff, utcnow
 from hotline.telephony import external_url
 from hotline.voice.speaking import speak, staff_language
-from ivr import on_hold
+from ivr import bridge
 
 ACCEPT_KEY = "1"
 WHISPER_TIMEOUT = 8
@@ -77,17 +77,17 @@ def on_whisper_answer(session: Session, call: Call | None, staff: Staff | None,
     entry = routing.entry_for_call(session, call.call_sid)
     queued = entry is not None and entry.offered_staff_id == staff.id
     if _accepted_already(call, staff):  # Twilio retried this webhook: the same answer again
-        return on_hold.join_conference(resp, call) if queued else resp
+        return bridge.join_conference(resp, call) if queued else resp
     if (digits or "").strip() != ACCEPT_KEY:
         return _declined(session, resp, call, staff, entry if queued else None)
     if not routing.accept(session, staff.id, call.call_sid):
         if _busy_on(session, staff, call):
             # A twin of this webhook (Twilio retried it; both copies arrived at once) won the accept
             # and is putting the caller through: the same answer it gives, never the opposite.
-            return on_hold.join_conference(resp, call) if queued else resp
+            return bridge.join_conference(resp, call) if queued else resp
         return _declined(session, resp, call, staff, entry if queued else None)
     if queued:
-        return on_hold.consultant_accepted(session, call, staff, entry)
+        return bridge.consultant_accepted(session, call, staff, entry)
     calls.change(session, call, consultant_id=staff.id, answered_at=utcnow(), stage="connected", outcome=None)
     calls.record_event(session, call, "accepted", consultant_id=staff.id)
     return resp

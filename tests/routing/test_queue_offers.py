@@ -251,7 +251,7 @@ def test_a_crash_between_the_redirect_and_its_record_loses_no_answered_call(
     """Intent first: the bridge is committed before Twilio is asked to redirect the caller; a
     process that dies after the redirect, before recording it, leaves the caller's arrival at the
     bridge to record it. The call counts as answered, by its consultant, once."""
-    from ivr import on_hold
+    from ivr import bridge
 
     maria = add_consultant(app, db, "Maria", status="busy")
     call = route(twilio, "en", "health")
@@ -260,13 +260,13 @@ def test_a_crash_between_the_redirect_and_its_record_loses_no_answered_call(
     run_jobs(app)
     [leg] = rung(twilio, twilio_api)
     leg.answer()
-    real_put_through = on_hold.put_through
+    real_put_through = bridge.put_through
 
     def dies_once(*args):
-        monkeypatch.setattr(on_hold, "put_through", real_put_through)
+        monkeypatch.setattr(bridge, "put_through", real_put_through)
         raise RuntimeError("the web process died after the redirect")
 
-    monkeypatch.setattr(on_hold, "put_through", dies_once)
+    monkeypatch.setattr(bridge, "put_through", dies_once)
     leg.press("1")  # Twilio gets the fault's answer; the redirect went out
     assert redirect_of(twilio_api, call) is not None
 
