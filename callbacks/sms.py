@@ -12,6 +12,7 @@ from rq import Retry
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from callbacks import windows
 from callbacks.rules import rules
 from hotline import runtime
 from hotline.models import OPEN_STATES, Callback, CallbackState
@@ -113,7 +114,5 @@ def _body(callback: Callback, kind: str) -> str:
     catalogue = runtime.catalogue()
     lang = callback.language_code
     if kind == "booked":
-        from callbacks import windows  # the booking conversation names windows
-
         return catalogue.prompt(lang, "sms_callback_booked", window=windows.window_phrase(lang, callback))
     return catalogue.prompt(lang, "sms_callback_unreachable")

@@ -2,7 +2,7 @@
 routing's query functions and gathered into plain values for the template.
 
 `snapshot` costs a fixed number of statements however many callers, consultants or callbacks there
-are (see tests/web/test_board.py); the board polls it every second from every open board.
+are (see tests/dashboards/web/test_board.py); the board polls it every second from every open board.
 """
 from __future__ import annotations
 

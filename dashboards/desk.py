@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 import routing
 from dashboards import callback_queries
-from hotline import permissions
+from hotline import permissions, records
 from hotline.models import (
     OPEN_STATES,
     Call,
@@ -127,21 +127,19 @@ class WrapUp:
     urgent: bool
 
 
-def _write(record: ConsultationRecord, wrap: WrapUp, now: datetime) -> None:
-    record.topic_code = wrap.topic or record.topic_code
-    record.sub_topic, record.disposition = wrap.sub_topic, wrap.disposition
-    record.referral, record.referral_other = wrap.referral, wrap.referral_other
-    record.notes, record.nationality, record.gender = wrap.notes, wrap.nationality, wrap.gender
-    record.urgent_followup = wrap.urgent
-    record.completed_at = now
+def _columns(wrap: WrapUp, topic_code: str | None) -> dict[str, object]:
+    """The record's columns the wrap-up `wrap` sets (hotline.records.write_up); the topic stays
+    `topic_code` unless the form names one."""
+    return dict(topic_code=wrap.topic or topic_code, sub_topic=wrap.sub_topic, disposition=wrap.disposition,
+                referral=wrap.referral, referral_other=wrap.referral_other, notes=wrap.notes,
+                nationality=wrap.nationality, gender=wrap.gender, urgent_followup=wrap.urgent)
 
 
 def save_wrap_up(session: Session, staff: Staff, record: ConsultationRecord, wrap: WrapUp) -> bool:
     """Complete `record` with `wrap` (the caller checked permissions.may_write_up). If `staff` wrote
     up their own call while in wrap-up, their wrap-up ends now: available through routing
     (compare-and-set), and paired with a waiting caller. Returns whether the wrap-up was ended here."""
-    _write(record, wrap, utcnow())
-    session.commit()
+    records.write_up(session, record, _columns(wrap, record.topic_code))
     session.refresh(staff)
     if record.consultant_id != staff.id or staff.status != Status.wrap_up.value:
         return False
@@ -159,14 +157,10 @@ def record_other_channel(session: Session, staff: Staff, channel: str, language:
     if channel not in OTHER_CHANNELS:
         raise ValueError(f"channel must be one of {', '.join(OTHER_CHANNELS)}")
     now = utcnow()
-    record = ConsultationRecord(
-        call_id=None, channel=channel, language_code=language, office_code=office, consultant_id=staff.id,
-        created_by_id=staff.id, outcome="answered", started_at=now - timedelta(minutes=minutes or 0),
-        duration_seconds=minutes * 60 if minutes is not None else None)
-    _write(record, wrap, now)
-    session.add(record)
-    session.commit()
-    return record
+    return records.record_in_person(
+        session, channel=channel, language_code=language, office_code=office, staff_id=staff.id,
+        started_at=now - timedelta(minutes=minutes or 0),
+        duration_seconds=minutes * 60 if minutes is not None else None, columns=_columns(wrap, None), now=now)
 
 
 def my_callbacks(session: Session, staff: Staff, limit: int = 20) -> list[tuple[Callback, str]]:

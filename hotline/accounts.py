@@ -4,16 +4,17 @@ act through these functions; every change is audited (AuditEvent, with the actor
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-import routing
-from hotline import permissions
+from hotline import permissions, runtime
 from hotline.catalogue import Catalogue
 from hotline.models import ApiToken, AuditEvent, Role, Staff, StaffSkill, utcnow
 from hotline.phone_numbers import normalise
@@ -110,6 +111,15 @@ def _commit_named(session: Session, name: str) -> None:
         raise AccountError("a staff member named %(name)s exists already", name, quoted=True) from None
 
 
+def audit(session: Session, *, kind: str, staff_id: int | None, actor_id: int | None = None,
+          detail: str | None = None) -> None:
+    """Add to `session` an audit entry (AuditEvent: `kind`, e.g. "staff_added" or "login", about
+    staff `staff_id`, by `actor_id` (None: from the command line, or the person themselves), with
+    `detail`); not committed: it is committed with the change it records. The one writer of the
+    audit log (the staff web's logins call it too)."""
+    session.add(AuditEvent(kind=kind, staff_id=staff_id, actor_id=actor_id, detail=detail))
+
+
 def create_staff(session: Session, catalogue: Catalogue, *, name: str, role: str, phone: str | None,
                  languages: Iterable[str], topics: Iterable[str], office: str,
                  whisper_language: str | None = None, actor_id: int | None = None) -> Staff:
@@ -122,8 +132,8 @@ def create_staff(session: Session, catalogue: Catalogue, *, name: str, role: str
                   whisper_language=p.whisper_language, skills=_skills(None, p.languages, p.topics))
     session.add(staff)
     session.flush()
-    session.add(AuditEvent(kind="staff_added", staff_id=staff.id, actor_id=actor_id,
-                           detail=f"{p.role} in {p.office}"))
+    audit(session, kind="staff_added", staff_id=staff.id, actor_id=actor_id,
+          detail=f"{p.role} in {p.office}")
     _commit_named(session, p.name)
     return staff
 
@@ -155,8 +165,8 @@ def update_staff(session: Session, catalogue: Catalogue, staff: Staff, *, actor_
     staff.name, staff.role, staff.phone, staff.office_code = p.name, p.role, p.phone, p.office
     staff.whisper_language = p.whisper_language
     staff.skills = _skills(staff, p.languages, p.topics)
-    session.add(AuditEvent(kind="staff_changed", staff_id=staff.id, actor_id=actor_id,
-                           detail="changed: " + ", ".join(changed)))
+    audit(session, kind="staff_changed", staff_id=staff.id, actor_id=actor_id,
+          detail="changed: " + ", ".join(changed))
     _commit_named(session, p.name)
     return changed
 
@@ -170,10 +180,18 @@ def _keep_an_admin(session: Session, staff: Staff) -> None:
         raise AccountError("%(name)s is the last active admin; make someone else an admin first", staff.name)
 
 
+def register_sign_off(app: Flask, sign_off: Callable[[Session, int, datetime], object]) -> None:
+    """In this app, deactivate() also runs `sign_off(session, staff_id, now)` (now: UTC) in its
+    transaction: how routing, which owns a consultant's status, takes them offline (wired by
+    hotline.app.create_app: the core imports no area)."""
+    app.extensions["hotline"].sign_offs.append(sign_off)
+
+
 def deactivate(session: Session, staff: Staff, actor_id: int | None = None) -> bool:
     """Deactivate `staff`, keeping their history: they can no longer log in (their open sessions end
     at their next request), their API tokens stop working and routing offers them no call; if they
-    are not on a call they go offline at once. Audited as staff_deactivated. Returns False if they
+    are not on a call they go offline at once (the app's sign-offs: register_sign_off; so it needs
+    an app context). Audited as staff_deactivated. Returns False if they
     were inactive already (nothing done); raises AccountError for the last active admin and for
     deactivating oneself (`actor_id` is `staff`)."""
     if not staff.active:
@@ -183,8 +201,9 @@ def deactivate(session: Session, staff: Staff, actor_id: int | None = None) -> b
     _keep_an_admin(session, staff)
     staff.active = False
     session.flush()
-    routing.sign_off(session, staff.id, utcnow())
-    session.add(AuditEvent(kind="staff_deactivated", staff_id=staff.id, actor_id=actor_id))
+    for sign_off in runtime.current().sign_offs:
+        sign_off(session, staff.id, utcnow())
+    audit(session, kind="staff_deactivated", staff_id=staff.id, actor_id=actor_id)
     session.commit()
     session.refresh(staff)
     return True
@@ -196,7 +215,7 @@ def reactivate(session: Session, staff: Staff, actor_id: int | None = None) -> b
     if staff.active:
         return False
     staff.active = True
-    session.add(AuditEvent(kind="staff_reactivated", staff_id=staff.id, actor_id=actor_id))
+    audit(session, kind="staff_reactivated", staff_id=staff.id, actor_id=actor_id)
     session.commit()
     return True
 
@@ -247,8 +266,8 @@ def revoke_token(session: Session, staff: Staff, token_id: int, actor_id: int | 
     if row.revoked_at is not None:
         return False
     row.revoked_at = utcnow()
-    session.add(AuditEvent(kind="token_revoked", staff_id=staff.id, actor_id=actor_id,
-                           detail=f"token #{row.id}"))
+    audit(session, kind="token_revoked", staff_id=staff.id, actor_id=actor_id,
+          detail=f"token #{row.id}")
     session.commit()
     return True
 
@@ -273,7 +292,7 @@ def set_password(session: Session, staff: Staff, password: str, actor_id: int | 
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
     staff.password_hash = generate_password_hash(password)
-    session.add(AuditEvent(kind="password_set", staff_id=staff.id, actor_id=actor_id))
+    audit(session, kind="password_set", staff_id=staff.id, actor_id=actor_id)
     session.commit()
 
 

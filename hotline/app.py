@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 from twilio.http import HttpClient
 
-from hotline import health, runtime
+from hotline import accounts, health, runtime
 from hotline.catalogue import load_catalogue
 from hotline.db import Database
 from hotline.settings import Settings
@@ -40,10 +40,12 @@ def create_app(test_config: Mapping[str, str] | None = None) -> Flask:
 
     # Imported here so that importing an area (say, a job module in a worker) never builds an app.
     import callbacks
+    import routing
     from dashboards import api, web
     from ivr import views as ivr_views
 
     health.init_app(app)
+    accounts.register_sign_off(app, routing.sign_off)  # a deactivated consultant goes offline
     speech_routes.init_app(app)
     app.register_blueprint(ivr_views.blueprint)
     callbacks.init_app(app)

@@ -1,8 +1,8 @@
 """The one clock every decision reads (opening hours, waits, due callbacks, idle staff sessions).
 
 Business code calls `utcnow()` (also exported as hotline.models.utcnow) and nothing else for the
-time: no datetime.now(), time.time() or date.today() (tests/core/test_one_clock.py checks the
-source). Tests set the clock for the whole process in one place (tests/clock.py replaces `_read`),
+time: no datetime.now(), time.time() or date.today() (tests/hotline/test_one_clock.py checks the
+source). Tests set the clock for the whole process in one place (tests/support/clock.py replaces `_read`),
 so a test never depends on the date or hour it runs at, and no module is left on the machine's
 time when the others are moved. In production `_read` is the machine's clock, unchanged.
 """
@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 
 
 def machine_utcnow() -> datetime:
-    """The machine's clock, aware UTC. Only this module and tests/clock.py call it."""
+    """The machine's clock, aware UTC. Only this module and tests/support/clock.py call it."""
     return datetime.now(timezone.utc)
 
 
-# What utcnow() reads: the machine's clock, unless a test put its own here (tests/clock.py).
+# What utcnow() reads: the machine's clock, unless a test put its own here (tests/support/clock.py).
 _read: Callable[[], datetime] = machine_utcnow
 
 

@@ -51,6 +51,13 @@ class Runtime:
     leg_closers: dict[str, Callable] = field(default_factory=dict)
     # Ways out of the queue other areas offer (ivr.way_out): name -> WayOut.
     ways_out: dict[str, object] = field(default_factory=dict)
+    # What else outlives the retention period (hotline.retention): name -> the function that
+    # erases an area's personal data older than a cutoff and says how many rows it changed.
+    retention_purgers: dict[str, Callable] = field(default_factory=dict)
+    # What is done, in the same transaction, when a staff member is deactivated
+    # (hotline.accounts.deactivate): (session, staff id, now) -> None; routing takes an idle
+    # consultant offline (its reservation code owns their status).
+    sign_offs: list[Callable] = field(default_factory=list)
 
     def queue(self) -> Queue:
         return Queue(QUEUE_NAME, connection=self.redis)

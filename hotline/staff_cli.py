@@ -21,9 +21,10 @@ ROLES = click.Choice([role.value for role in Role])
 @contextmanager
 def _accounts() -> Iterator[tuple[Session, Catalogue]]:
     """A database session and the catalogue; an AccountError inside becomes a usage error."""
-    hotline = prepared_app().extensions["hotline"]
+    app = prepared_app()
+    hotline = app.extensions["hotline"]
     try:
-        with hotline.db.session() as session:
+        with app.app_context(), hotline.db.session() as session:
             yield session, hotline.catalogue
     except accounts.AccountError as error:
         raise click.UsageError(str(error)) from None

@@ -3,7 +3,7 @@ rings a consultant for a caller. This facade is what the other areas (ivr, callb
 the core) use of routing, and all they may import of it; routing's tests import its modules.
 
 Routing owns two things nobody else writes: queue entries (routing.queues) and consultants'
-status (routing.reservation); tests/core/test_table_owners.py checks it.
+status (routing.reservation); tests/hotline/test_table_owners.py checks it.
 
 - Consultants: accept, release, finish, free_holders, holders, set_status, sign_off,
   effective_status, anyone_free, free_consultants, language_on_duty (LANGUAGES_ON_DUTY read with

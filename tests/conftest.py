@@ -16,17 +16,19 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from hotline import runtime
 from hotline.app import create_app
 from hotline.dev.twilio_stand_in import FakeTwilioApi, Twilio
 from hotline.migrate import upgrade
 from hotline.models import Base, sync_reference
 
+# PUBLIC_BASE_URL, AUTH_TOKEN and services_of are imported from here by the tests, too.
+from tests.support.app import AUTH_TOKEN, PUBLIC_BASE_URL, services_of
+from tests.support.catalogue import catalogue_app as catalogue_app_of
+from tests.support.helpers import add_consultant
+
 PG_ADMIN_URL = os.environ.get("HOTLINE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("HOTLINE_TEST_REDIS", "redis://127.0.0.1:6379/13")
 REQUIRE_REAL = os.environ.get("HOTLINE_REQUIRE_REAL") == "1"
-PUBLIC_BASE_URL = "https://hotline.example.org"
-AUTH_TOKEN = "test-auth-token"
 ALWAYS_OPEN = str(Path(__file__).parent / "config" / "always_open.toml")
 
 
@@ -105,10 +107,6 @@ def _truncate_all(app) -> None:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 
-def services_of(app) -> runtime.Runtime:
-    return app.extensions["hotline"]
-
-
 @pytest.fixture(params=["embedded", "real"])
 def backend(request) -> str:
     return request.param
@@ -152,6 +150,14 @@ def app(app_config, backend, tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def app_context(app):
+    """The app's context, for a test that calls a service function outside a request which reads
+    the app's plug-ins (hotline.runtime.Runtime: retention purgers, sign-offs)."""
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -180,10 +186,16 @@ def languages_on_duty(app, db):
     """Someone on duty (on a break, so never rung) for every language: calls then reach the topic
     menu straight away, not the "nobody who speaks your language is on duty" choice. Tests of that
     choice set these consultants offline."""
-    from tests.helpers import add_consultant
-
     return [add_consultant(app, db, f"On duty in {code}", languages=[code], topics=["other"], status="break")
             for code in ("bg", "en", "ru", "uk", "ar", "fa", "tr")]
+
+
+@pytest.fixture
+def catalogue_app():
+    """A bare Flask app holding only the test catalogue (ALWAYS_OPEN, as the `app` fixture's), for
+    tests of functions that read the catalogue and nothing else: no database or Redis, one run
+    instead of one per backend, and in the fast tier (tests.support.catalogue)."""
+    return catalogue_app_of(ALWAYS_OPEN)
 
 
 def config_with(tmp_path, extra: str, base: str | None = ALWAYS_OPEN) -> str:

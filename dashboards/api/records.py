@@ -8,7 +8,7 @@ from dashboards import days, queries
 from dashboards.api import access, params, schemas
 from dashboards.api.core import blueprint
 from dashboards.api.fields import MAX_ID, Text
-from hotline import permissions, runtime
+from hotline import permissions, records, runtime
 from hotline.clock import utcnow
 from hotline.models import ConsultationRecord
 
@@ -58,8 +58,5 @@ def complete_consultation(write_up: dict, record_id: int):
     if record is None:
         raise NotFound(f"no consultation {record_id}")
     access.require_write_up(record.consultant_id)
-    for field, value in write_up.items():
-        setattr(record, field, value)
-    record.completed_at = utcnow()
-    session.commit()
+    records.write_up(session, record, write_up, utcnow())
     return record

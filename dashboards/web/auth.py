@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, Length
 
 from dashboards.web.access import allow
 from hotline import accounts, clock, permissions, runtime
-from hotline.models import AuditEvent, Staff
+from hotline.models import Staff
 
 csrf = CSRFProtect()
 
@@ -131,7 +131,7 @@ def _end_idle_session() -> None:
 def audit(staff_id: int | None, kind: str, detail: str | None = None, actor_id: int | None = None) -> None:
     """Append an audit entry (committed at once, whatever else the request does)."""
     db = runtime.session()
-    db.add(AuditEvent(kind=kind, staff_id=staff_id, actor_id=actor_id, detail=detail))
+    accounts.audit(db, kind=kind, staff_id=staff_id, actor_id=actor_id, detail=detail)
     db.commit()
 
 

@@ -18,7 +18,7 @@ bidirectional text in HTML"). In the templates:
   must (a form control: input, textarea, option) or may (a link to a person, a record's notes).
 
 In Python, a message built around typed values (a flash, an account error) is made by
-`with_typed`; tests/web/test_typed_text_isolated.py walks every page with such values.
+`with_typed`; tests/dashboards/web/test_typed_text_isolated.py walks every page with such values.
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from hotline import records
 from hotline.calls import statements
 from hotline.calls.opening import fit
 from hotline.models import Call, CallEvent, ConsultationRecord, utcnow
@@ -85,4 +86,4 @@ def past_call(values: dict[str, object], events: list[tuple[timedelta, str, str 
     start: datetime = values["started_at"]  # type: ignore[assignment]
     call.events = [CallEvent(at=start + offset, kind=kind, detail=detail, consultant_id=staff_id)
                    for offset, kind, detail, staff_id in events]
-    return ConsultationRecord(call=call, **record)
+    return records.past_record(call, record)

@@ -11,8 +11,6 @@ from sqlalchemy import (
     Integer,
     String,
     bindparam,
-    case,
-    false,
     func,
     insert,
     literal,
@@ -23,11 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from hotline import db
-from hotline.models import Call, CallEvent, ConsultationRecord, UTCDateTime
+from hotline import db, records
+from hotline.models import Call, CallEvent, UTCDateTime
 
 POSTGRESQL = "postgresql"
-_calls, _events, _records = Call.__table__, CallEvent.__table__, ConsultationRecord.__table__
+_calls, _events = Call.__table__, CallEvent.__table__
 EVENT_COLUMNS = ("at", "kind", "detail", "consultant_id")
 
 
@@ -140,11 +138,6 @@ _CLOSE = (
     .returning(*CLOSED_COLUMNS)
 )
 
-# Every column of the record with a default is given: a callable default is not run inside a WITH.
-_RECORD_COLUMNS = ["call_id", "channel", "language_code", "topic_code", "office_code", "consultant_id",
-                   "outcome", "duration_seconds", "started_at", "urgent_followup", "created_at"]
-
-
 def _stored_call():
     """The call being closed as stored (for SQLite, after the close's UPDATE; for a record made
     again, the call another transaction closed)."""
@@ -152,15 +145,10 @@ def _stored_call():
 
 
 def record_from(source):
-    """INSERT of the consultation record of the call in `source` (the closed call: the close's
-    RETURNING, or the stored row), its columns taken from the call by SQL, on both backends; dated
-    close_ended_at. The one definition of what a record copies from its call."""
-    duration = case((source.c.answered_at.is_not(None), source.c.talk_seconds),
-                    else_=source.c.duration_seconds)
-    return insert(_records).from_select(_RECORD_COLUMNS, select(
-        bindparam("close_id", type_=Integer), literal("phone", String), source.c.language_code,
-        source.c.topic_code, source.c.office_code, source.c.consultant_id, source.c.outcome, duration,
-        source.c.started_at, false(), bindparam("close_ended_at", type_=UTCDateTime)))
+    """The close's INSERT of the record of the call in `source` (hotline.records.record_from, which
+    owns the record), bound by the close's parameters: close_id, dated close_ended_at."""
+    return records.record_from(source, bindparam("close_id", type_=Integer),
+                               bindparam("close_ended_at", type_=UTCDateTime))
 
 
 def _close_events(source, abandoned: bool):

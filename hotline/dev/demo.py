@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import routing
-from hotline import accounts, calls, hours
+from hotline import accounts, calls, hours, records
 from hotline.catalogue import WEEKDAY_KEYS, Catalogue, Office
 from hotline.models import ConsultationRecord, Role, Staff, utcnow
 
@@ -149,16 +149,16 @@ DAY_START, DAY_END = 8 * 60, 20 * 60
 def add_history(session: Session, catalogue: Catalogue, consultants: list[Staff], weeks: int,
                 rng: random.Random, now: datetime) -> list[ConsultationRecord]:
     """Consultations of the past `weeks` weeks (up to `now`) in every office, committed at once."""
-    records = []
+    history = []
     for office in catalogue.offices:
         staff = [s for s in consultants if s.office_code == office.code and s.skills]
         if not staff:
             continue
         for moment in contact_times(office, len(staff), weeks, rng, now):
-            records.append(contact(rng, office, rng.choice(staff), moment))
-    session.add_all(records)
+            history.append(contact(rng, office, rng.choice(staff), moment))
+    session.add_all(history)
     session.commit()
-    return records
+    return history
 
 
 def contact_times(office: Office, consultants: int, weeks: int, rng: random.Random,
@@ -244,19 +244,20 @@ def contact(rng: random.Random, office: Office, consultant: Staff, at: datetime)
     if channel == "phone":
         return phone_call(rng, office, consultant, lang, topic, at)
     minutes = rng.randint(10, 45) if channel == "in_person" else rng.randint(5, 30)
-    record = ConsultationRecord(channel=channel, language_code=lang, topic_code=topic,
-                                office_code=office.code, consultant_id=consultant.id,
-                                outcome=_pick(rng, WRITE_UP_OUTCOMES), duration_seconds=minutes * 60,
-                                started_at=at, created_at=at)
-    _write_up(rng, record, at + timedelta(minutes=minutes))
-    return record
+    columns = dict(channel=channel, language_code=lang, topic_code=topic, office_code=office.code,
+                   consultant_id=consultant.id, outcome=_pick(rng, WRITE_UP_OUTCOMES),
+                   duration_seconds=minutes * 60, started_at=at, created_at=at)
+    return records.past_record(None, columns | _write_up(rng, topic, at + timedelta(minutes=minutes)))
 
 
-def _write_up(rng: random.Random, record: ConsultationRecord, ended: datetime) -> None:
+def _write_up(rng: random.Random, topic: str | None, ended: datetime) -> dict[str, object]:
+    """The write-up's columns of a consultation on `topic` that ended at `ended`: none for one
+    still waiting for its notes."""
     # Most consultations are written up soon after; a few are still waiting for their notes.
     if rng.random() < 0.9:
-        record.notes = NOTES.get(record.topic_code or "other", NOTES["other"])
-        record.completed_at = ended + timedelta(minutes=rng.randint(2, 30))
+        return {"notes": NOTES.get(topic or "other", NOTES["other"]),
+                "completed_at": ended + timedelta(minutes=rng.randint(2, 30))}
+    return {}
 
 
 def phone_call(rng: random.Random, office: Office, consultant: Staff, lang: str, topic: str,
@@ -275,13 +276,12 @@ def phone_call(rng: random.Random, office: Office, consultant: Staff, lang: str,
                   answered_at=at + timedelta(seconds=menus) if answered else None,
                   ended_at=at + timedelta(seconds=duration), duration_seconds=duration,
                   talk_seconds=talk if answered else None)
-    record = calls.past_call(values, _journey(values, consultant, menus), dict(
+    journey = _journey(values, consultant, menus)
+    written = _write_up(rng, topic, values["ended_at"]) if answered else {}
+    return calls.past_call(values, journey, dict(
         channel="phone", language_code=lang, topic_code=topic, office_code=office.code,
         consultant_id=values["consultant_id"], outcome=outcome,
-        duration_seconds=talk if answered else duration, started_at=at, created_at=at))
-    if answered:
-        _write_up(rng, record, record.call.ended_at)
-    return record
+        duration_seconds=talk if answered else duration, started_at=at, created_at=at, **written))
 
 
 def _journey(call: dict, consultant: Staff, menus: int) -> list[tuple]:

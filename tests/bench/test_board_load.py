@@ -12,9 +12,9 @@ import pytest
 
 from bench import board_load
 from hotline.models import utcnow
-from tests.helpers import add_consultant, new_call
-from tests.journeys import answer_and_press, hang_up, journal, route
-from tests.queueing import enqueued, whole_queued_call
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import answer_and_press, hang_up, journal, route
+from tests.support.queueing import enqueued, whole_queued_call
 
 
 def _real_journal(app, db, twilio, twilio_api, outcome: str):

@@ -3,7 +3,7 @@ Playwright for Python in Debian's Chromium (/usr/bin/chromium; never a browser P
 
 One browser per session, a fresh context (cookies, storage) per test. The tests run on the embedded
 backend only: what a browser sees does not depend on the database, and the real PostgreSQL and Redis
-pass of the same pages is in tests/web.
+pass of the same pages is in tests/dashboards/web.
 
 Without Playwright, Chromium or axe-core (`npm ci`) these tests are skipped, saying why; under
 HOTLINE_REQUIRE_REAL=1 (.ci/run, which installs them) they fail instead.

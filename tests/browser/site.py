@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.web.conftest import PASSWORD, add_person
+from tests.dashboards.web.conftest import PASSWORD, add_person
 
 if TYPE_CHECKING:  # imported by the fixtures, which skip or fail where Playwright is missing
     from playwright.sync_api import Page

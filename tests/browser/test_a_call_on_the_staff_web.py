@@ -12,8 +12,8 @@ from hotline.dev.twilio_stand_in import CallerLeg, Twilio, http_transport
 from hotline.models import Call, ConsultationRecord
 from tests.browser.site import add_person, log_in, path_of
 from tests.conftest import AUTH_TOKEN
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS
-from tests.queueing import RungConsultant, run_jobs
+from tests.support.journeys import LANGUAGE_KEYS, TOPIC_KEYS
+from tests.support.queueing import RungConsultant, run_jobs
 
 
 def test_a_queued_call_reaches_the_board_the_desk_and_the_record(app, db, context, base_url, twilio_api):

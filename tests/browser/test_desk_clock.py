@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from hotline.models import utcnow
 from tests.browser.site import add_person, log_in
-from tests.clock import set_clock
+from tests.support.clock import set_clock
 
 
 def _minutes_seconds(text: str) -> int:

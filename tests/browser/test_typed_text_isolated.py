@@ -2,12 +2,12 @@
 live part in place (innerHTML of the fragment it fetched), and on the desk after desk.js did, every
 text node holding a seeded name or note is the whole text of an element that the browser isolates
 (computed `unicode-bidi: isolate` or `plaintext`). The pages' HTML itself is checked for every page
-and role in tests/web/test_typed_text_isolated.py."""
+and role in tests/dashboards/web/test_typed_text_isolated.py."""
 from __future__ import annotations
 
 from dashboards.web import board_views
 from tests.browser.site import log_in, path_of
-from tests.web.test_typed_text_isolated import (
+from tests.dashboards.web.test_typed_text_isolated import (
     CONSULTANT,
     NOTES,
     OTHER_CONSULTANT,

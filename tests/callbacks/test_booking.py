@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from callbacks import booking
 from hotline.models import Callback
 from hotline.voice.speech import audio
-from tests import journeys
-from tests.clock import set_clock
 from tests.conftest import PUBLIC_BASE_URL, config_with, services_of
-from tests.helpers import add_consultant
-from tests.journeys import journal, prompt, route, stored_call, texts, verbs
-from tests.queueing import enqueued, leaves_queue, wait_turn
+from tests.support import journeys
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant
+from tests.support.journeys import journal, prompt, route, stored_call, texts, verbs
+from tests.support.queueing import enqueued, leaves_queue, wait_turn
 
 SOFIA = ZoneInfo("Europe/Sofia")
 MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=SOFIA)

@@ -15,11 +15,11 @@ from sqlalchemy import select
 
 from callbacks import reconciliation, schedule
 from hotline.models import CallbackAttempt, CallEvent, ConsultationRecord, utcnow
-from tests.callbacks.placing_helpers import attempts_of, booked, placed, reread
 from tests.conftest import services_of
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import prompt, status_of, texts
-from tests.queueing import run_jobs, sweep_at
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import prompt, status_of, texts
+from tests.support.placing import attempts_of, booked, placed, reread
+from tests.support.queueing import run_jobs, sweep_at
 
 NOT_REACHED = "/callbacks/not-reached"
 

@@ -10,11 +10,11 @@ from sqlalchemy import select
 
 from callbacks import reconciliation, schedule
 from hotline.models import Call, ConsultationRecord, utcnow
-from tests.callbacks.placing_helpers import CALLER, attempts_of, booked, placed, reread, set_clock, texts_sent
 from tests.conftest import services_of
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import prompt, route, status_of, texts
-from tests.queueing import run_jobs
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import prompt, route, status_of, texts
+from tests.support.placing import CALLER, attempts_of, booked, placed, reread, set_clock, texts_sent
+from tests.support.queueing import run_jobs
 
 
 def _wake(app, callback) -> None:
@@ -347,7 +347,7 @@ def test_twilio_out_of_reach_loses_nothing(app, db, twilio, twilio_api, monkeypa
     assert status_of(db, maria) == ("available", None)
     assert attempts_of(db, callback) == [(1, maria.id, "failed")]
     from hotline.models import QueueEntry
-    from tests.queueing import entry_of as _  # noqa: F401
+    from tests.support.queueing import entry_of as _  # noqa: F401
 
     db.expire_all()
     [entry] = db.scalars(select(QueueEntry).where(QueueEntry.callback_id == callback.id))

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from callbacks import caller_leg, consultant_leg, reconciliation, schedule
 from hotline.models import Callback, CallbackAttempt, ConsultationRecord, QueueEntry, utcnow
-from tests.callbacks.placing_helpers import attempts_of, booked, placed, reread
 from tests.conftest import services_of
-from tests.helpers import add_consultant
-from tests.journeys import prompt, status_of, texts
-from tests.queueing import recorded_webhooks, run_jobs
+from tests.support.helpers import add_consultant
+from tests.support.journeys import prompt, status_of, texts
+from tests.support.placing import attempts_of, booked, placed, reread
+from tests.support.queueing import recorded_webhooks, run_jobs
 
 
 def _wake(app, callback) -> None:

@@ -12,8 +12,6 @@ from sqlalchemy import select
 from callbacks import jobs as callback_jobs
 from hotline.models import Callback, Staff
 from routing import jobs as routing_jobs
-from tests.callbacks.placing_helpers import CALLER as CALLER_MOBILE
-from tests.callbacks.placing_helpers import placed, set_clock, texts_sent
 from tests.callbacks.test_booking import (  # noqa: F401 (fixtures)
     CALLER,
     MONDAY_10,
@@ -22,10 +20,12 @@ from tests.callbacks.test_booking import (  # noqa: F401 (fixtures)
     extra_config,
 )
 from tests.conftest import services_of
-from tests.helpers import add_consultant
-from tests.journeys import hang_up, journal, prompt, route, stored_call, texts, verbs
-from tests.outage import redis_down
-from tests.queueing import enqueued, leaves_queue, run_jobs, wait_turn
+from tests.support.helpers import add_consultant
+from tests.support.journeys import hang_up, journal, prompt, route, stored_call, texts, verbs
+from tests.support.outage import redis_down
+from tests.support.placing import CALLER as CALLER_MOBILE
+from tests.support.placing import placed, set_clock, texts_sent
+from tests.support.queueing import enqueued, leaves_queue, run_jobs, wait_turn
 
 STEPS = ("offer", "number", "window")
 
@@ -104,7 +104,7 @@ def test_a_dead_redis_at_any_step_of_a_booking_changes_nothing_and_the_reconcili
 def test_the_reconciliation_sends_the_sms_a_lost_job_did_not_once_and_only_those(app, db, twilio_api):
     from callbacks import reconciliation
     from hotline.models import utcnow
-    from tests.callbacks.placing_helpers import booked
+    from tests.support.placing import booked
 
     now = utcnow()
     lost = booked(db, due_in_minutes=60)  # booked; its SMS job lost

@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from callbacks import jobs, reconciliation, schedule
 from hotline.models import CallbackAttempt, QueueEntry, utcnow
-from tests.callbacks.placing_helpers import booked, placed, reread
-from tests.clock import set_clock
 from tests.conftest import services_of
-from tests.helpers import add_consultant
-from tests.queueing import run_jobs
 from tests.routing.test_wait_poll_cost import counting
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant
+from tests.support.placing import booked, placed, reread
+from tests.support.queueing import run_jobs
 
 
 def _wake_due(app) -> int:

@@ -249,8 +249,8 @@ def test_every_offered_window_is_classified_as_what_it_was_offered_as():
                     assert kind_of(office, window.start, window.end, now, NOON) == window.kind, (window, now)
 
 
-def test_windows_are_named_in_the_callers_language(app):
-    with app.app_context():
+def test_windows_are_named_in_the_callers_language(catalogue_app):
+    with catalogue_app.app_context():
         monday = datetime(2026, 11, 30, 9, tzinfo=SOFIA)
         wednesday = datetime(2026, 12, 2, 13, tzinfo=SOFIA)
         assert phrase("en", Window("tomorrow_morning", monday, monday)) == "tomorrow morning"
@@ -259,10 +259,10 @@ def test_windows_are_named_in_the_callers_language(app):
         assert phrase("bg", Window("asap", monday, monday)) == "възможно най-скоро"
 
 
-def test_the_sms_names_a_booked_callbacks_window_as_seen_when_it_is_sent(app):
+def test_the_sms_names_a_booked_callbacks_window_as_seen_when_it_is_sent(catalogue_app):
     callback = Callback(office_code="burgas", window_start=at("2026-11-30", "09:00"),
                         window_end=at("2026-11-30", "13:00"))
-    with app.app_context():
+    with catalogue_app.app_context():
         assert window_phrase("en", callback, at("2026-11-27", "12:00")) == "on Monday morning"
         assert window_phrase("uk", callback, at("2026-11-29", "12:00")) == "завтра в першій половині дня"
         assert window_phrase("tr", callback, at("2026-11-30", "09:30")) == "en kısa sürede"

@@ -20,12 +20,12 @@ from twilio.rest import Client
 from callbacks import schedule, sms
 from hotline.models import Call, CallbackAttempt, Staff, utcnow
 from routing import offers
-from tests.callbacks.placing_helpers import CALLER, Leg, attempts_of, booked, reread
 from tests.conftest import PUBLIC_BASE_URL, services_of
 from tests.contract.recording import RecordingHttpClient
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import hang_up, journal, prompt, route, stored_call, texts
-from tests.queueing import RungConsultant, enqueued, entry_of, run_jobs
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import hang_up, journal, prompt, route, stored_call, texts
+from tests.support.placing import CALLER, Leg, attempts_of, booked, reread
+from tests.support.queueing import RungConsultant, enqueued, entry_of, run_jobs
 
 CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 ACCOUNT = "AC" + "0" * 32

@@ -10,9 +10,9 @@ import pytest
 from dashboards import callback_queries, days, reports
 from hotline.models import QueueEntry
 from tests.conftest import config_with, services_of
-from tests.dashboards.test_api import add_record, bearer
-from tests.dashboards.test_callbacks_api import booked
-from tests.helpers import add_staff_with_token
+from tests.dashboards.api.test_api import add_record, bearer
+from tests.dashboards.api.test_callbacks_api import booked
+from tests.support.helpers import add_staff_with_token
 
 SOFIA, NEW_YORK = ZoneInfo("Europe/Sofia"), ZoneInfo("America/New_York")
 DAY = date(2026, 3, 10)
@@ -64,7 +64,7 @@ def test_callbacks_closed_today_are_each_offices_today(app, db):
 
 
 def test_queue_reports_count_each_offices_day(app, db):
-    from tests.dashboards.test_queue_reports import add_call
+    from tests.dashboards.api.test_queue_reports import add_call
 
     for office, at in [*ON_THE_DAY.items(), *OFF_THE_DAY.items()]:
         call = add_call(db, at)

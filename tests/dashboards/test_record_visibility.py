@@ -3,7 +3,7 @@ and those of their languages; supervisors and admins see all (issue 9, "the same
 from __future__ import annotations
 
 from hotline.models import ConsultationRecord, utcnow
-from tests.helpers import add_consultant, add_staff_with_token
+from tests.support.helpers import add_consultant, add_staff_with_token
 
 
 def _record(db, language: str, consultant_id: int | None) -> int:

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from tests.conftest import PUBLIC_BASE_URL
-from tests.helpers import add_consultant, new_call, to_topic_menu
-from tests.journeys import attempt_of, prompt, route, stored_call, texts
+from tests.support.helpers import add_consultant, new_call, to_topic_menu
+from tests.support.journeys import attempt_of, prompt, route, stored_call, texts
 
 GARBAGE_NUMBERS = ["abc", "-1", "", "1.5", "²", "1e3", " 7", "0x1", "99999999999999999999999"]
 

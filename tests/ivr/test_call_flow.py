@@ -6,8 +6,8 @@ from sqlalchemy import select
 from hotline import accounts
 from hotline.dev.twilio_stand_in import ConsultantLeg
 from hotline.models import Call, ConsultationRecord, Staff
-from tests.helpers import STATUS_URL, add_consultant, new_call, says, to_topic_menu
-from tests.journeys import journal
+from tests.support.helpers import STATUS_URL, add_consultant, new_call, says, to_topic_menu
+from tests.support.journeys import journal
 
 
 def test_first_complete_call(app, db, twilio):
@@ -83,7 +83,8 @@ def test_retried_topic_webhook_rings_the_same_consultant(app, db, twilio):
     assert [s.id for s in offered] == [first.id]
 
 
-def test_a_consultant_deactivated_while_their_phone_rings_cannot_take_the_call(app, db, twilio):
+def test_a_consultant_deactivated_while_their_phone_rings_cannot_take_the_call(app, db, twilio,
+                                                                                  app_context):
     """Deactivating someone means routing offers them no call: one already ringing for a caller
     when an admin deactivates them cannot be accepted either (the key is refused like a late one,
     and the caller goes on to whoever is next)."""

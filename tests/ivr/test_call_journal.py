@@ -2,8 +2,8 @@
 consultation record that says who took it, about what, and for how long."""
 from __future__ import annotations
 
-from tests.helpers import add_consultant
-from tests.journeys import answer_and_press, hang_up, journal, record_of, route, stored_call
+from tests.support.helpers import add_consultant
+from tests.support.journeys import answer_and_press, hang_up, journal, record_of, route, stored_call
 
 
 def test_the_journal_of_an_answered_call(app, db, twilio):

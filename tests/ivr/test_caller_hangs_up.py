@@ -3,8 +3,8 @@ the call is abandoned, and a whisper answered or accepted too late changes nothi
 from __future__ import annotations
 
 from hotline.dev.twilio_stand_in import ConsultantLeg
-from tests.helpers import add_consultant, new_call
-from tests.journeys import (
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import (
     dialled,
     hang_up,
     journal,

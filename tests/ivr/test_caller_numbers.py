@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from tests.helpers import add_consultant, new_call
-from tests.journeys import BURGAS_NUMBER, answer_and_press, hang_up, route, stored_call
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import BURGAS_NUMBER, answer_and_press, hang_up, route, stored_call
 
 NUMBER = "+359888123456"
 FORMS = ["+359888123456", "359888123456", "0888123456", "888123456", "0888 123 456", "888 123 456"]

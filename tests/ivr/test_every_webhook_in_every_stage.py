@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from hotline.models import Call, QueueEntry, QueueState
 from tests.conftest import PUBLIC_BASE_URL
-from tests.helpers import add_consultant, new_call
-from tests.journeys import LANGUAGE_KEYS, hang_up, prompt, route, stored_call, texts
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import LANGUAGE_KEYS, hang_up, prompt, route, stored_call, texts
 
 STAGES = ["new", "language_chosen", "topic_chosen", "queued", "ended"]
 # What one Twilio request or another carries besides the call's own parameters.

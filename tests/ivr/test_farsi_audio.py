@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.clock import set_clock
 from tests.conftest import PUBLIC_BASE_URL, REQUIRE_REAL
-from tests.helpers import add_consultant, new_call, to_topic_menu
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, heard, hears, hears_parts, route
-from tests.queueing import enqueued, leaves_queue, wait_turn
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant, new_call, to_topic_menu
+from tests.support.journeys import LANGUAGE_KEYS, TOPIC_KEYS, heard, hears, hears_parts, route
+from tests.support.queueing import enqueued, leaves_queue, wait_turn
 
 SOFIA = ZoneInfo("Europe/Sofia")
 MONDAY_10 = datetime(2026, 11, 30, 10, 0, tzinfo=SOFIA)

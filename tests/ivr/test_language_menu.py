@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import new_call
-from tests.journeys import (
+from tests.support.helpers import new_call
+from tests.support.journeys import (
     LANGUAGE_KEYS,
     attempt_of,
     heard,

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import config_with
-from tests.helpers import new_call
-from tests.journeys import stored_call
+from tests.support.helpers import new_call
+from tests.support.journeys import stored_call
 
 
 @pytest.fixture

@@ -10,9 +10,17 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline.models import ConsultationRecord, QueueEntry
-from tests.helpers import STATUS_URL, add_consultant, add_staff_with_token, to_topic_menu
-from tests.journeys import TOPIC_KEYS, hang_up, journal, prompt, record_of, route, status_of, texts
-from tests.queueing import enqueued, entry_of, recorded_webhooks, run_jobs, rung, wait_turn, whole_queued_call
+from tests.support.helpers import STATUS_URL, add_consultant, add_staff_with_token, to_topic_menu
+from tests.support.journeys import TOPIC_KEYS, hang_up, journal, prompt, record_of, route, status_of, texts
+from tests.support.queueing import (
+    enqueued,
+    entry_of,
+    recorded_webhooks,
+    run_jobs,
+    rung,
+    wait_turn,
+    whole_queued_call,
+)
 
 
 def _count(db, model) -> int:
@@ -75,7 +83,7 @@ def test_the_wait_url_after_the_final_status_does_not_bring_the_caller_back(app,
 
 
 def _journey_requests(app, db, twilio, twilio_api) -> tuple[list[tuple[str, dict]], object]:
-    """A whole call through the queue (tests.queueing.whole_queued_call). Returns every webhook
+    """A whole call through the queue (tests.support.queueing.whole_queued_call). Returns every webhook
     request Twilio made (url, params), in order, and the consultant."""
     maria = add_consultant(app, db, "Maria", languages=["en"], topics=["health"], status="busy")
     with recorded_webhooks(twilio) as sent:

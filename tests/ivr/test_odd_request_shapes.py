@@ -13,8 +13,8 @@ from werkzeug.datastructures import MultiDict
 
 from hotline.models import Call
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
-from tests.helpers import new_call
-from tests.journeys import prompt, route, stored_call, texts
+from tests.support.helpers import new_call
+from tests.support.journeys import prompt, route, stored_call, texts
 
 
 def _signed_post(client, path: str, params: MultiDict, token: str = AUTH_TOKEN):

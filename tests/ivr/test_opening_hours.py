@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline import hours
-from tests.helpers import new_call
-from tests.journeys import (
+from tests.support.helpers import new_call
+from tests.support.journeys import (
     BURGAS_NUMBER,
     LANGUAGE_KEYS,
     hang_up,

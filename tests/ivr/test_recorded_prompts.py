@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import PUBLIC_BASE_URL
-from tests.helpers import add_consultant, to_topic_menu
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, heard, hears, prompt, record_prompt, texts
+from tests.support.helpers import add_consultant, to_topic_menu
+from tests.support.journeys import LANGUAGE_KEYS, TOPIC_KEYS, heard, hears, prompt, record_prompt, texts
 
 
 def _farsi_topic_menu(twilio):

@@ -11,8 +11,8 @@ import pytest
 
 from ivr import choices
 from ivr.menus import LOCALE_GAP, MAX_HINT_CHARS, MAX_HINTS
-from tests.helpers import new_call, to_topic_menu
-from tests.journeys import LANGUAGE_KEYS, attempt_of, journal, prompt, stored_call, texts
+from tests.support.helpers import new_call, to_topic_menu
+from tests.support.journeys import LANGUAGE_KEYS, attempt_of, journal, prompt, stored_call, texts
 
 LOCALES = {"bg": "bg-BG", "en": "en-GB", "ru": "ru-RU", "uk": "uk-UA", "ar": "ar-EG", "fa": "fa-IR",
            "tr": "tr-TR"}

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import event
 
 from tests.conftest import services_of
-from tests.helpers import STATUS_URL, add_consultant, new_call
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, journal, record_of, status_of
+from tests.support.helpers import STATUS_URL, add_consultant, new_call
+from tests.support.journeys import LANGUAGE_KEYS, TOPIC_KEYS, journal, record_of, status_of
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import add_consultant, to_topic_menu
-from tests.journeys import (
+from tests.support.helpers import add_consultant, to_topic_menu
+from tests.support.journeys import (
     LANGUAGE_KEYS,
     TOPIC_KEYS,
     attempt_of,

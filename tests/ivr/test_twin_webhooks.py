@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from hotline.models import Call, ConsultationRecord, QueueEntry
-from tests.helpers import add_consultant, new_call
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, journal, record_of, status_of
-from tests.queueing import entry_of, rung, whole_queued_call
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import LANGUAGE_KEYS, TOPIC_KEYS, journal, record_of, status_of
+from tests.support.queueing import entry_of, rung, whole_queued_call
 
 
 def _twin_transport(transport, answers: list[tuple[str, str, str]]):

@@ -8,7 +8,7 @@ from twilio.request_validator import RequestValidator
 
 from hotline.models import Call
 from tests.conftest import AUTH_TOKEN, PUBLIC_BASE_URL
-from tests.helpers import new_call
+from tests.support.helpers import new_call
 
 WEBHOOKS = ["/ivr/voice", "/ivr/language?attempt=0", "/ivr/topic?attempt=1", "/ivr/dial-result",
             "/ivr/whisper?call=CA1&staff=1", "/ivr/whisper/answer?call=CA1&staff=1", "/ivr/status"]

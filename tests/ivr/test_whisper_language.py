@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from hotline.dev.twilio_stand_in import ConsultantLeg
 from tests.conftest import services_of
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import answer_and_press, prompt, route, texts, verbs
-from tests.queueing import enqueued, run_jobs, rung, wait_turn
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import answer_and_press, prompt, route, texts, verbs
+from tests.support.queueing import enqueued, run_jobs, rung, wait_turn
 
 
 def _whisper(app, lang: str, caller_language: str, topic: str) -> str:

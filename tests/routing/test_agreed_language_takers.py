@@ -3,7 +3,7 @@ topic at once, whichever side makes the pick (README, "Queues": "the first free 
 take your call"). Issue 17: routing.takers.tiers asked for the caller's own topic in an agreed
 language until widen_after, while routing.pick_next (a consultant becoming free) took any topic,
 so a free consultant was left out of the board's count and the sweep yet rung at her next status
-change. Driven through the signed webhooks; the clock set with tests.clock.set_clock."""
+change. Driven through the signed webhooks; the clock set with tests.support.clock.set_clock."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -16,10 +16,10 @@ from routing import pick_next, queues
 from routing.pick_next import OfficeRule
 from routing.takers import PickRules, free_takers
 from tests.conftest import services_of
-from tests.helpers import add_consultant, new_call
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, dialled, journal, status_of
-from tests.queueing import enqueued, run_jobs, rung
 from tests.routing.test_widening_on_time import _sweep
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import LANGUAGE_KEYS, TOPIC_KEYS, dialled, journal, status_of
+from tests.support.queueing import enqueued, run_jobs, rung
 
 
 def _unstaffed(db, languages_on_duty, code: str) -> None:

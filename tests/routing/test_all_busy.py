@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import config_with
-from tests.helpers import add_consultant, new_call
-from tests.journeys import (
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import (
     BURGAS_NUMBER,
     LANGUAGE_KEYS,
     TOPIC_KEYS,

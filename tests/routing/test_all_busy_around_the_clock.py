@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import config_with
-from tests.journeys import prompt, route, texts
+from tests.support.journeys import prompt, route, texts
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@ callback lost) is looked up in Twilio's REST API by the sweep; if Twilio says it
 exactly as its status callback would have closed it (the consultant freed, the record made)."""
 from __future__ import annotations
 
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import journal, record_of, route, status_of, stored_call
-from tests.queueing import enqueued, redirect_of, run_jobs, rung, sweep_at
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import journal, record_of, route, status_of, stored_call
+from tests.support.queueing import enqueued, redirect_of, run_jobs, rung, sweep_at
 
 
 def _talking(app, db, client, twilio, twilio_api):

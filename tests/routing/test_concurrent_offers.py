@@ -16,7 +16,7 @@ from hotline import calls
 from hotline.models import Call, Staff
 from routing import pairing
 from tests.conftest import services_of
-from tests.helpers import add_consultant
+from tests.support.helpers import add_consultant
 
 CALLS = 20
 CONSULTANTS = 3

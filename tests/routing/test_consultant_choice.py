@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from hotline.models import StaffSkill, utcnow
-from tests.helpers import add_consultant
-from tests.journeys import BURGAS_NUMBER, SOFIA_NUMBER, dialled, journal, offered_to, route, status_of
+from tests.support.helpers import add_consultant
+from tests.support.journeys import BURGAS_NUMBER, SOFIA_NUMBER, dialled, journal, offered_to, route, status_of
 
 
 def _skills(app, db, name: str, pairs: list[tuple[str, str]], **kwargs):

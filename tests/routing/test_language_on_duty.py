@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import config_with
-from tests.helpers import add_consultant, new_call
-from tests.journeys import LANGUAGE_KEYS, prompt, set_clock, texts
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import LANGUAGE_KEYS, prompt, set_clock, texts
 
 SOFIA = ZoneInfo("Europe/Sofia")
 

@@ -11,8 +11,8 @@ import pytest
 
 from hotline.dev.twilio_stand_in import ConsultantLeg
 from tests.conftest import config_with
-from tests.helpers import add_consultant
-from tests.journeys import (
+from tests.support.helpers import add_consultant
+from tests.support.journeys import (
     answer_and_press,
     dialled,
     journal,

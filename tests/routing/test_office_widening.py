@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline.models import utcnow
-from tests.clock import set_clock
 from tests.conftest import config_with
-from tests.helpers import add_consultant
-from tests.journeys import BURGAS_NUMBER, dialled, journal, prompt, route, status_of, texts
-from tests.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant
+from tests.support.journeys import BURGAS_NUMBER, dialled, journal, prompt, route, status_of, texts
+from tests.support.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
 
 SOFIA = ZoneInfo("Europe/Sofia")
 
@@ -46,7 +46,7 @@ def test_a_free_consultant_of_the_other_office_takes_a_caller_past_the_office_wa
         app, db, client, twilio, twilio_api, monkeypatch):
     """The consultant's side: becoming free, they get the other office's caller only once that
     caller has waited long enough."""
-    from tests.helpers import add_staff_with_token
+    from tests.support.helpers import add_staff_with_token
 
     sofia = add_consultant(app, db, "Sofia", office="sofia", status="busy")
     _, token = add_staff_with_token(app, db, "Supervisor")

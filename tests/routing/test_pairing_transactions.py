@@ -7,9 +7,9 @@ import pytest
 
 from hotline import runtime
 from routing import offers
-from tests.helpers import add_consultant
-from tests.journeys import route, status_of
-from tests.queueing import enqueued, entry_of
+from tests.support.helpers import add_consultant
+from tests.support.journeys import route, status_of
+from tests.support.queueing import enqueued, entry_of
 
 
 def _dies(*_args, **_kwargs):

@@ -16,9 +16,9 @@ from sqlalchemy import select, update
 from hotline.models import CallEvent, QueueEntry, Staff, utcnow
 from routing import offers, pairing
 from tests.conftest import services_of
-from tests.helpers import add_consultant
-from tests.journeys import route
-from tests.queueing import enqueued, entry_of, run_jobs
+from tests.support.helpers import add_consultant
+from tests.support.journeys import route
+from tests.support.queueing import enqueued, entry_of, run_jobs
 
 CALLERS = 12
 CONSULTANTS = 4

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hotline.models import utcnow
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import hang_up, journal, prompt, record_of, route, status_of, stored_call, texts
-from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import hang_up, journal, prompt, record_of, route, status_of, stored_call, texts
+from tests.support.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
 
 
 def _set_status(client, token: str, staff_id: int, status: str) -> None:

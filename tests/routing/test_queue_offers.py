@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import hang_up, journal, prompt, route, status_of, texts, verbs
-from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import hang_up, journal, prompt, route, status_of, texts, verbs
+from tests.support.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
 
 
 @pytest.fixture
@@ -211,7 +211,7 @@ def test_a_bridge_that_never_happened_puts_the_caller_back_in_the_queue(app, db,
     from datetime import timedelta
 
     from hotline.models import utcnow
-    from tests.clock import set_clock
+    from tests.support.clock import set_clock
 
     maria = add_consultant(app, db, "Maria", status="busy")
     call = route(twilio, "en", "health")
@@ -277,7 +277,7 @@ def test_a_crash_between_the_redirect_and_its_record_loses_no_answered_call(
     hang_up(call)
     kinds = [kind for kind, _, _ in journal(db, call)]
     assert kinds.count("accepted") == 1 and kinds.count("bridged") == 1
-    from tests.journeys import record_of
+    from tests.support.journeys import record_of
 
     record = record_of(db, call)
     assert (record.outcome, record.consultant_id) == ("answered", maria.id)

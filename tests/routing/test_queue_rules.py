@@ -15,11 +15,11 @@ import routing
 from hotline.dev.twilio_stand_in import new_sid
 from hotline.models import QueueEntry, utcnow
 from ivr import way_out
-from tests.clock import set_clock
 from tests.conftest import PUBLIC_BASE_URL, config_with
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import hang_up, heard, journal, prompt, record_of, route, status_of, texts, verbs
-from tests.queueing import enqueued, entry_of, leaves_queue, run_jobs, rung, wait_turn
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import hang_up, heard, journal, prompt, record_of, route, status_of, texts, verbs
+from tests.support.queueing import enqueued, entry_of, leaves_queue, run_jobs, rung, wait_turn
 
 QUEUE_LEFT_URL = PUBLIC_BASE_URL + "/ivr/queue/left"
 QUEUE_WAIT_URL = PUBLIC_BASE_URL + "/ivr/queue/wait"

@@ -6,10 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 from hotline.models import utcnow
-from tests.clock import set_clock
-from tests.helpers import add_consultant, new_call
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, dialled, journal, prompt, route, status_of, texts
-from tests.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant, new_call
+from tests.support.journeys import (
+    LANGUAGE_KEYS,
+    TOPIC_KEYS,
+    dialled,
+    journal,
+    prompt,
+    route,
+    status_of,
+    texts,
+)
+from tests.support.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
 
 
 def test_after_the_widening_wait_any_consultant_with_the_language_is_rung_and_the_caller_told(

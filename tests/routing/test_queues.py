@@ -13,7 +13,7 @@ import routing
 from hotline.models import Call, QueueEntry, StaffSkill, utcnow
 from routing import figures, pick_next, queues, takers
 from tests.conftest import services_of
-from tests.helpers import add_consultant
+from tests.support.helpers import add_consultant
 
 NOW = utcnow().replace(microsecond=0)
 WIDEN_AFTER = timedelta(minutes=3)

@@ -10,10 +10,18 @@ import pytest
 
 from hotline.models import Staff
 from routing import jobs
-from tests.helpers import add_consultant, add_staff_with_token, new_call
-from tests.journeys import LANGUAGE_KEYS, TOPIC_KEYS, hang_up, journal, record_of, status_of, stored_call
-from tests.outage import redis_down, redis_hung
-from tests.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
+from tests.support.helpers import add_consultant, add_staff_with_token, new_call
+from tests.support.journeys import (
+    LANGUAGE_KEYS,
+    TOPIC_KEYS,
+    hang_up,
+    journal,
+    record_of,
+    status_of,
+    stored_call,
+)
+from tests.support.outage import redis_down, redis_hung
+from tests.support.queueing import enqueued, entry_of, redirect_of, run_jobs, rung, wait_turn
 
 STEPS = ("greeting", "language", "topic_queued", "consultant_available", "wait", "accept", "conversation",
          "goodbye", "consultant_leg_ends", "final_status")

@@ -7,8 +7,8 @@ import routing
 from hotline.models import Staff
 from routing import reservation
 from tests.conftest import services_of
-from tests.helpers import add_consultant, add_staff_with_token
-from tests.journeys import status_of
+from tests.support.helpers import add_consultant, add_staff_with_token
+from tests.support.journeys import status_of
 
 
 def _put(client, token: str, staff_id: int, status: str):

@@ -13,9 +13,9 @@ import pytest
 import routing
 from hotline.models import utcnow
 from tests.conftest import config_with
-from tests.helpers import add_consultant
-from tests.journeys import BURGAS_NUMBER, prompt, route, texts
-from tests.queueing import enqueued, entry_of, wait_turn
+from tests.support.helpers import add_consultant
+from tests.support.journeys import BURGAS_NUMBER, prompt, route, texts
+from tests.support.queueing import enqueued, entry_of, wait_turn
 
 
 def _answered(db, twilio, count: int, **call) -> None:

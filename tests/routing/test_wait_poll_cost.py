@@ -14,11 +14,11 @@ from sqlalchemy.exc import OperationalError
 
 import routing
 from hotline.models import utcnow
-from tests.clock import set_clock
 from tests.conftest import services_of
-from tests.helpers import add_consultant
-from tests.journeys import journal, prompt, route, texts
-from tests.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant
+from tests.support.journeys import journal, prompt, route, texts
+from tests.support.queueing import enqueued, entry_of, run_jobs, rung, wait_turn
 
 # A turn with nothing new: the call (hotline.webhooks), the queue entry, and one SELECT of the
 # caller's position and the queue's recent answers (routing.wait_figures).

@@ -13,11 +13,11 @@ import pytest
 
 from hotline.models import utcnow
 from routing import jobs
-from tests.clock import set_clock
 from tests.conftest import config_with, services_of
-from tests.helpers import add_consultant
-from tests.journeys import BURGAS_NUMBER, journal, prompt, route, status_of, texts
-from tests.queueing import enqueued, run_jobs, rung, wait_turn
+from tests.support.clock import set_clock
+from tests.support.helpers import add_consultant
+from tests.support.journeys import BURGAS_NUMBER, journal, prompt, route, status_of, texts
+from tests.support.queueing import enqueued, run_jobs, rung, wait_turn
 
 
 def _pause(turn) -> int:
