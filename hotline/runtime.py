@@ -86,14 +86,18 @@ def init_app(app: Flask, services: Runtime) -> None:
 
 
 def current() -> Runtime:
-    return current_app.extensions["hotline"]
+    """The Runtime of the current app (raises RuntimeError outside an app context)."""
+    # Through the proxy once: each read through it is a few Python calls, and a webhook reads it often.
+    return current_app._get_current_object().extensions["hotline"]
 
 
 def session() -> Session:
     """The database session of the current request or job (closed at the end of its context)."""
-    if "db_session" not in g:
-        g.db_session = current().db.sessions()
-    return g.db_session
+    app_globals = g._get_current_object()
+    db_session = getattr(app_globals, "db_session", None)
+    if db_session is None:
+        db_session = app_globals.db_session = current().db.sessions()
+    return db_session
 
 
 def catalogue() -> Catalogue:

@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Callable
 
-from flask import Blueprint, Response, abort, current_app, has_request_context, request, url_for
+from flask import Blueprint, Request, Response, abort, current_app, has_request_context, request, url_for
 from requests.exceptions import RequestException
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
@@ -43,14 +43,16 @@ def external_url(endpoint: str, **values) -> str:
     return base + url_for(endpoint, **values)
 
 
-def requested_url() -> str:
-    """The URL Twilio requested and signed. Behind a TLS-terminating proxy request.url says
-    http://internal-host/..., so the public base URL is put back in front of the path."""
+def requested_url(current: Request | None = None) -> str:
+    """The URL Twilio requested and signed, of `current` (by default the request being answered).
+    Behind a TLS-terminating proxy request.url says http://internal-host/..., so the public base
+    URL is put back in front of the path."""
+    current = request._get_current_object() if current is None else current
     base = runtime.settings().public_base_url
     if base is None:
-        return request.url
-    query = request.query_string.decode()
-    return base + request.path + (f"?{query}" if query else "")
+        return current.url
+    query = current.query_string.decode()
+    return base + current.path + (f"?{query}" if query else "")
 
 
 def signature_is_valid() -> bool:
@@ -60,12 +62,13 @@ def signature_is_valid() -> bool:
     repeated name each of its values (https://www.twilio.com/docs/usage/security#validating-requests).
     RequestValidator reads every value of a name from a MultiDict (getlist), so it is given the
     form itself: flattened to a dict it keeps one value, or, given a list, cannot hash it."""
-    signature = request.headers.get("X-Twilio-Signature", "")
+    current = request._get_current_object()  # read through the proxy once, not at each use
+    signature = current.headers.get("X-Twilio-Signature", "")
     if not signature:
         return False
-    params = request.form if request.method == "POST" else {}
+    params = current.form if current.method == "POST" else {}
     validator = RequestValidator(runtime.settings().twilio_auth_token)
-    url = requested_url()
+    url = requested_url(current)
     # Twilio signs the URL as configured, which is the one requested: one HMAC settles nearly every
     # request. validate() computes two every time (the URL with and without its port, since Twilio
     # has signed either), so it is asked only when that one does not match.
@@ -95,12 +98,24 @@ def clean_parameters() -> None:
     column, so: a call sid (CallSid, ParentCallSid, DialCallSid) not of Twilio's shape is dropped,
     and the view answers as for a request without it; NULs are removed from every other name and
     value, and each value is cut to MAX_PARAMETER_LENGTH. Columns shorter than that are fitted
-    where the value is stored."""
-    request.args = _cleaned(request.args)
-    request.form = _cleaned(request.form)
+    where the value is stored. A request with nothing to clean (nearly every one) keeps its own."""
+    current = request._get_current_object()
+    if _is_clean(current.args) and _is_clean(current.form):
+        return
+    current.args = _cleaned(current.args)
+    current.form = _cleaned(current.form)
     # As werkzeug builds values: a GET's body is ignored.
-    sources = [request.args] if request.method == "GET" else [request.args, request.form]
-    request.values = CombinedMultiDict(sources)
+    sources = [current.args] if current.method == "GET" else [current.args, current.form]
+    current.values = CombinedMultiDict(sources)
+
+
+def _is_clean(params: MultiDict) -> bool:
+    """Whether _cleaned would give `params` back unchanged."""
+    for name, value in params.items(multi=True):
+        if ("\x00" in name or "\x00" in value or len(value) > MAX_PARAMETER_LENGTH
+                or (name in CALL_SID_PARAMETERS and not CALL_SID.fullmatch(value))):
+            return False
+    return True
 
 
 def _cleaned(params: MultiDict) -> ImmutableMultiDict:

@@ -45,10 +45,12 @@ def fixed(key: Hashable, build: Callable[[VoiceResponse], None]) -> str:
 def _recordings_stamp(catalogue: Catalogue) -> tuple[int, ...]:
     """The modification times (ns) of the audio folders of languages spoken from recordings."""
     stamp = []
+    audio = None
     for lang in catalogue.languages:
         if not lang.voice:
+            audio = audio or audio_dir()
             try:
-                stamp.append(os.stat(audio_dir() / lang.code).st_mtime_ns)
+                stamp.append(os.stat(audio / lang.code).st_mtime_ns)
             except OSError:
                 stamp.append(0)
     return tuple(stamp)

@@ -17,6 +17,8 @@ from hotline.webhooks import apology, caller_webhook, menu_attempt, params, quer
 from ivr import bridge, flow, on_hold, whisper
 
 blueprint = Blueprint("ivr", __name__, url_prefix="/ivr")
+# The empty answer of a status callback (nobody hears it), its text built once.
+NOTHING = str(VoiceResponse())
 
 
 @blueprint.route("/voice", methods=["GET", "POST"])
@@ -98,7 +100,7 @@ def offer_status():
     """Status callback of a consultant's phone rung for a waiting caller."""
     routing.on_offer_status(runtime.session(), query_number("entry"), query_number("staff"),
                             params().get("CallStatus", ""))
-    return twiml(VoiceResponse())
+    return twiml(NOTHING)
 
 
 def _consultant_leg():
@@ -134,7 +136,7 @@ def status():
     call = calls.find_call(runtime.session(), values.get("CallSid"), routing.END_CALL_LOADS)
     if call is not None and call_status in calls.FINAL_STATUSES:
         routing.end_call(runtime.session(), call, call_status, whole_number(values.get("CallDuration")))
-    return twiml(VoiceResponse())
+    return twiml(NOTHING)
 
 
 def _fault_answer() -> VoiceResponse:

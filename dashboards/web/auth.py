@@ -6,7 +6,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Flask, Request, current_app, flash, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_babel import gettext
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -35,12 +36,14 @@ def init_app(app: Flask) -> None:
     manager.session_protection = "strong"
     manager.user_loader(_load_staff)
     csrf.init_app(app)
+    app.session_interface = CookieSessions()
     settings = app.extensions["hotline"].settings
-    limiter = Limiter(get_remote_address, app=app, storage_uri=settings.redis_url or "memory://",
+    limiter = Limiter(get_remote_address, storage_uri=settings.redis_url or "memory://",
                       strategy="moving-window", headers_enabled=True)
+    _hook_for_the_web_only(app, limiter)
     app.extensions["hotline_limiter"] = limiter
-    # Only the login view has limits: every other request (Twilio's webhooks above all) skips the
-    # extension's per-request lookup of the view's limits.
+    # Only the login view has limits: the staff web's other pages skip the extension's lookup of
+    # the view's limits.
     limiter.request_filter(lambda: request.endpoint != "web.login")
     view = login
     for key in (get_remote_address, _login_name):
@@ -49,6 +52,31 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/login", "web.login", view, methods=["GET", "POST"])
     app.add_url_rule("/logout", "web.logout", logout, methods=["POST"])
     app.before_request(_end_idle_session)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions. A request that sends no cookie at all (every Twilio webhook)
+    gets the empty session Flask would give it, without building the cookie's signer first (about
+    50 Python calls a request, bench/ivr_in_process.py --profile)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and "HTTP_COOKIE" not in request.environ:
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def _hook_for_the_web_only(app: Flask, limiter: Limiter) -> None:
+    """Initialise `limiter` for `app` with its request hooks (check the limits, add the headers,
+    release its context) run for the staff web's endpoints ("web." and the login view, whose
+    endpoint is "web.login") only: Twilio's webhooks and the API have no limits, and the hooks cost
+    a webhook about 200 Python calls (bench/ivr_in_process.py --profile)."""
+    hooks = (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
+    before = [list(funcs.get(None, ())) for funcs in hooks]
+    limiter.init_app(app)
+    for funcs, had in zip(hooks, before, strict=True):
+        added = [func for func in funcs.get(None, ()) if func not in had]
+        funcs[None] = had
+        funcs.setdefault("web", []).extend(added)
 
 
 class SignedIn(UserMixin):
@@ -85,7 +113,7 @@ def _end_idle_session() -> None:
     is the browser's; this is the server's)."""
     # Without a cookie nobody is signed in (sessions and remember-me are cookies; no request
     # loader): Twilio's webhooks, which send none, skip loading the anonymous user.
-    if not request.cookies or not current_user.is_authenticated:
+    if "HTTP_COOKIE" not in request.environ or not request.cookies or not current_user.is_authenticated:
         return
     now = clock.timestamp()
     limit = runtime.settings().staff_idle_minutes * 60
