@@ -30,6 +30,7 @@ from hotline.config.places import (
 from hotline.config.prompts import check_prompts
 from hotline.config.queue import QueueRules, parse_queue
 from hotline.config.wrap_up import WrapUpLists, parse_wrap_up
+from hotline.phone_numbers import normalise
 from hotline.voice import spoken
 
 # What other modules import from here (the catalogue is the configuration's public face).
@@ -75,6 +76,7 @@ class Catalogue(General):
     languages: list[Language]  # [languages], in menu order
     topics: list[Topic]  # [topics], in menu order
     offices: list[Office]  # [offices]; the first serves numbers no office lists
+    office_numbers: dict[str, str | None]  # each office number as configured -> its E.164 form
     duty_hours: dict[str, Office]  # language code -> when its consultants are usually on duty
     queue: QueueRules  # [queue]
     wrap_up: WrapUpLists  # [wrap_up]
@@ -88,6 +90,8 @@ class Catalogue(General):
         self.languages = parse_languages(raw["languages"])
         self.topics = parse_topics(raw["topics"])
         self.offices = parse_offices(raw["offices"])
+        self.office_numbers = {number: normalise(number)
+                               for office in self.offices for number in office.numbers}
         self.duty_hours = duty_hours(raw["languages"], self.offices[0])
         language_codes, topic_codes = {lang.code for lang in self.languages}, {t.code for t in self.topics}
         self.queue = parse_queue(raw.get("queue", {}), language_codes, topic_codes)
@@ -106,6 +110,12 @@ class Catalogue(General):
 
     def office(self, code: str | None) -> Office | None:
         return next((office for office in self.offices if office.code == code), None)
+
+    def dialled_number(self, raw: str | None) -> str | None:
+        """The number a caller dialled (Twilio's To, as sent) in E.164, as hotline.phone_numbers.normalise
+        gives it; the hotline's own numbers are known from the configuration without parsing them
+        again on every call (parsing one costs about 80 Python calls), and no caller's number is kept."""
+        return self.office_numbers[raw] if raw in self.office_numbers else normalise(raw)
 
     def office_for_number(self, number: str | None) -> Office:
         """The office whose hotline number was dialled; the first office for any other number."""

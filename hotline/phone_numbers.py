@@ -1,7 +1,6 @@
 """Phone numbers: normalise to E.164 with `phonenumbers`, and mask them for logs."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 
@@ -10,8 +9,6 @@ import phonenumbers
 WITHHELD = {"", "anonymous", "unknown", "restricted", "private", "unavailable"}
 
 
-# Kept: every call's called number is one of a few offices' (parsing one costs ~80 Python calls).
-@functools.lru_cache(maxsize=256)
 def normalise(raw: str | None, region: str = "BG") -> str | None:
     """E.164 form of `raw`, or None when it is withheld, garbage or not a valid number."""
     if raw is None or raw.strip().lower().lstrip("+") in WITHHELD:

@@ -80,7 +80,7 @@ def _new_call_values(catalogue: Catalogue, form: dict[str, str]) -> dict:
     """The columns of a call first seen in `form` that have a value, as the INSERT writes them (the
     others are NULL); stage and start are given, not left to the columns' defaults, so that the
     Call made persistent from these (_persistent_call) holds what was stored."""
-    called = normalise(form.get("To"))
+    called = catalogue.dialled_number(form.get("To"))
     caller = normalise(form.get("From"))
     return {
         "call_sid": form["CallSid"],
